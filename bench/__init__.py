@@ -1,0 +1,1 @@
+"""The load generator: simulated participants driving a running server through its API and /ws."""

@@ -1,0 +1,160 @@
+"""A simulated participant: the staff API, the /ws signaling and one aiortc peer connection.
+
+It sends pre-encoded VP8 and Opus and counts what it receives without decoding, the way a
+browser's page talks to the server, so tests and the bench exercise the real paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtp import RtpPacket
+
+from bench.encoded import opus_clip, vp8_clip
+from bench.tracks import EncodedTrack
+from media.tap import detach_receiver
+from signaling.protocol import (
+    Answer,
+    Joined,
+    Message,
+    Offer,
+    Streams,
+    Waiting,
+    parse_server_message,
+)
+
+
+class StaffApi:
+    """The staff HTTP API with a bearer token, as a script uses it."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+        self.token = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def sign_in(self, name: str, password: str) -> None:
+        async with self.session.post(
+            f"{self.base}/api/token", json={"name": name, "password": password}
+        ) as r:
+            r.raise_for_status()
+            self.token = (await r.json())["token"]
+
+    async def create_call(self) -> dict[str, Any]:
+        async with self.session.post(f"{self.base}/api/calls", json={}, headers=self.headers) as r:
+            r.raise_for_status()
+            body: dict[str, Any] = await r.json()
+            return body
+
+    async def end_call(self, call_id: str) -> None:
+        async with self.session.delete(
+            f"{self.base}/api/calls/{call_id}", headers=self.headers
+        ) as r:
+            r.raise_for_status()
+
+
+@dataclass
+class Participant:
+    """One simulated person in a call."""
+
+    session: aiohttp.ClientSession
+    base: str
+    headers: dict[str, str] = field(default_factory=dict)
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    pc: RTCPeerConnection | None = None
+    inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
+    seen: list[Message] = field(default_factory=list)
+    packets: Counter[str] = field(default_factory=Counter)  # by mid
+    first_packet_at: dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # mid -> kind
+    streams: dict[str, str] = field(default_factory=dict)  # mid -> participant shown
+    participant: str = ""
+    _reader: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        url = self.base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
+        self.ws = await self.session.ws_connect(url, headers=self.headers, max_msg_size=1 << 20)
+        self._reader = asyncio.create_task(self._read())
+
+    async def send(self, message: Message | str) -> None:
+        assert self.ws is not None
+        await self.ws.send_str(message if isinstance(message, str) else message.to_json())
+
+    async def expect(self, kind: str, timeout: float = 10.0) -> Message:
+        """The next message of type `kind` (others are kept in `seen`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {kind!r} message within {timeout} s")
+            message = await asyncio.wait_for(self.inbox.get(), remaining)
+            if message.type == kind:
+                return message
+
+    async def start_media(self, max_participants: int, send: bool = True) -> None:
+        """Offer own audio and video plus receive slots for everyone else, as a browser does."""
+        pc = self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        if send:
+            pc.addTransceiver(EncodedTrack("audio", opus_clip()), direction="sendonly")
+            pc.addTransceiver(EncodedTrack("video", vp8_clip()), direction="sendonly")
+        for _ in range(max_participants - 1):
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.send(Offer(pc.localDescription.sdp))
+        answer = await self.expect("answer")
+        assert isinstance(answer, Answer)
+        await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+        for t in pc.getTransceivers():
+            if t.direction == "recvonly" and t.mid is not None:
+                self.kinds[t.mid] = t.kind
+                detach_receiver(t.receiver, self._counter(t.mid))
+
+    def received(self, kind: str, participant: str) -> int:
+        """Packets received of `kind` in the slot that shows `participant`."""
+        return sum(
+            n
+            for mid, n in self.packets.items()
+            if self.kinds.get(mid) == kind and self.streams.get(mid) == participant
+        )
+
+    async def close(self) -> None:
+        if self.pc is not None:
+            await self.pc.close()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    def _counter(self, mid: str) -> Any:
+        async def count(packet: RtpPacket) -> None:
+            if packet.payload:
+                self.packets[mid] += 1
+                self.first_packet_at.setdefault(mid, time.monotonic())
+
+        return count
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            message = parse_server_message(msg.data)
+            if isinstance(message, Joined | Waiting):
+                self.participant = message.participant
+            if isinstance(message, Streams):
+                self.streams = dict(message.slots)
+            self.seen.append(message)
+            await self.inbox.put(message)

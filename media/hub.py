@@ -1,0 +1,53 @@
+"""All media of the server: one router per call, one peer per participant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from media.peer import MediaError, ServerPeer
+from media.router import OnStreams, Router
+
+logger = logging.getLogger(__name__)
+
+
+class MediaHub:
+    def __init__(self, on_streams: OnStreams) -> None:
+        self.on_streams = on_streams
+        self.routers: dict[str, Router] = {}
+        self.peers: dict[str, ServerPeer] = {}
+        self._call_of: dict[str, str] = {}
+
+    async def offer(self, call_id: str, pid: str, max_slots: int, sdp: str) -> str:
+        peer = self.peers.get(pid)
+        if peer is None:
+            router = self.routers.get(call_id)
+            if router is None:
+                router = self.routers[call_id] = Router(self.on_streams)
+            peer = self.peers[pid] = ServerPeer(pid, router, max_slots)
+            self._call_of[pid] = call_id
+            logger.debug("peer connection opened (%d in all)", len(self.peers))
+        return await peer.answer(sdp)
+
+    async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
+        peer = self.peers.get(pid)
+        if peer is None:
+            raise MediaError("no-offer", "send an offer before ICE candidates")
+        await peer.add_candidate(candidate, sdp_mid, index)
+
+    async def drop(self, pid: str) -> None:
+        peer = self.peers.pop(pid, None)
+        call_id = self._call_of.pop(pid, None)
+        if peer is not None:
+            await peer.close()
+            logger.debug("peer connection closed (%d in all)", len(self.peers))
+        if call_id is not None and not any(c == call_id for c in self._call_of.values()):
+            self.routers.pop(call_id, None)
+
+    async def drop_call(self, call_id: str) -> None:
+        pids = [p for p, c in self._call_of.items() if c == call_id]
+        await asyncio.gather(*(self.drop(p) for p in pids))
+        self.routers.pop(call_id, None)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(self.drop(p) for p in list(self.peers)))

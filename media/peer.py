@@ -1,0 +1,156 @@
+"""The server's end of one participant's RTCPeerConnection: own media in, others' media out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.sdp import candidate_from_sdp
+
+from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
+from media.tap import detach_receiver, detach_sender
+
+logger = logging.getLogger(__name__)
+
+
+class MediaError(Exception):
+    """An offer or candidate the server cannot use; `code`/`reason` go back to the browser."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def keep_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
+    """Negotiate only the codec the router forwards for this kind (plus its RTX)."""
+    wanted = FORWARDED_CODECS[transceiver.kind]
+    kept = [c for c in transceiver._codecs if c.mimeType.lower() == wanted]
+    if not kept:
+        raise MediaError("unsupported-codec", f"the offer has no {wanted} for {transceiver.kind}")
+    kept_pts = {c.payloadType for c in kept}
+    rtx = [
+        c
+        for c in transceiver._codecs
+        if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") in kept_pts
+    ]
+    transceiver._codecs = kept[:1] + [
+        r for r in rtx if r.parameters.get("apt") == kept[0].payloadType
+    ]
+
+
+def codec_names(transceiver: RTCRtpTransceiver) -> dict[int, str]:
+    return {
+        c.payloadType: c.mimeType.lower() for c in transceiver._codecs if c.payloadType is not None
+    }
+
+
+@dataclass
+class ServerPeer:
+    """One participant's connection. The first offer fixes its slots; later offers renegotiate."""
+
+    pid: str
+    router: Router
+    max_slots: int
+    pc: RTCPeerConnection = field(
+        default_factory=lambda: RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+    )
+    _seen: set[int] = field(default_factory=set)
+    _joined: bool = False
+
+    async def answer(self, sdp: str) -> str:
+        """Take the browser's offer and return the server's answer."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except MediaError:
+            raise
+        except Exception as exc:  # aiortc raises ValueError, InvalidStateError, OperationError...
+            raise MediaError(
+                "bad-sdp", f"the offer could not be used ({type(exc).__name__})"
+            ) from None
+        inlets, slots = self._wire_new_transceivers()
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        if not self._joined:
+            self._joined = True
+            self.router.add(self.pid, inlets, slots)
+            self.pc.on("connectionstatechange", self._on_state)
+        return str(self.pc.localDescription.sdp)
+
+    async def add_candidate(self, candidate: str, sdp_mid: str, sdp_mline_index: int) -> None:
+        if self.pc.remoteDescription is None:
+            raise MediaError("no-offer", "send an offer before ICE candidates")
+        if not candidate:
+            await self.pc.addIceCandidate(None)
+            return
+        text = candidate.split(":", 1)[1] if candidate.startswith("candidate:") else candidate
+        try:
+            parsed = candidate_from_sdp(text)
+        except Exception:
+            raise MediaError("bad-candidate", "the ICE candidate could not be parsed") from None
+        parsed.sdpMid = sdp_mid or None
+        parsed.sdpMLineIndex = sdp_mline_index
+        await self.pc.addIceCandidate(parsed)
+
+    async def close(self) -> None:
+        self.router.remove(self.pid)
+        await self.pc.close()
+
+    def _wire_new_transceivers(self) -> tuple[dict[str, Inlet], list[Slot]]:
+        inlets: dict[str, Inlet] = {}
+        pending: dict[str, list[Outlet]] = {"audio": [], "video": []}
+        for t in self.pc.getTransceivers():
+            if id(t) in self._seen:
+                continue
+            self._seen.add(id(t))
+            if t.kind not in FORWARDED_CODECS:
+                continue
+            if self._joined:
+                t.direction = "inactive"  # slots are fixed by the first offer
+                continue
+            keep_forwardable_codecs(t)
+            browser_sends = t._offerDirection in ("recvonly", "sendrecv")
+            if browser_sends and t.kind not in inlets:
+                inlet = Inlet(t.kind, t.receiver, codec_names(t))
+                detach_receiver(t.receiver, partial(self.router.forward, self.pid, t.kind))
+                inlets[t.kind] = inlet
+                t.direction = "recvonly"
+            elif t._offerDirection == "sendonly" and len(pending[t.kind]) < self.max_slots:
+                outlet = Outlet(
+                    t.kind,
+                    t.mid or "",
+                    t.sender._ssrc,
+                    t._codecs[0].payloadType or 0,
+                    t.sender.transport,
+                )
+                pending[t.kind].append(outlet)
+                t.direction = "sendonly"
+            else:
+                t.direction = "inactive"
+        slots = [
+            Slot(audio=a, video=v) for a, v in zip(pending["audio"], pending["video"], strict=False)
+        ]
+        for slot in slots:
+            for outlet_kind in ("audio", "video"):
+                sender = self._sender_for(slot.outlet(outlet_kind))
+                detach_sender(sender, partial(self.router.feedback, self.pid, slot))
+        return inlets, slots
+
+    def _sender_for(self, outlet: Outlet) -> Any:
+        return next(t.sender for t in self.pc.getTransceivers() if t.mid == outlet.mid)
+
+    async def _on_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            # A viewer that just connected needs a keyframe from everyone it shows.
+            await self.router.refresh(self.pid)

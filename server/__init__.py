@@ -1,0 +1,1 @@
+"""The aiohttp server: HTTP routes, the /ws signaling socket, staff accounts, config and CLI."""

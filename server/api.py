@@ -1,0 +1,161 @@
+"""The staff HTTP API (JSON): sign in, create, list and end calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from server import staff_file
+from server.auth import COOKIE, check_password, require_staff, staff_of
+from server.state import STATE
+from signaling.call import Call
+from signaling.protocol import ProtocolError
+
+MAX_BODY = 4096
+
+
+def error(status: type[web.HTTPException], code: str, reason: str) -> web.HTTPException:
+    return status(
+        text=json.dumps({"error": code, "reason": reason}), content_type="application/json"
+    )
+
+
+async def read_json(request: web.Request, fields: dict[str, type]) -> dict[str, Any]:
+    """The JSON object body with exactly the expected fields and types."""
+    if request.content_type != "application/json":
+        raise error(web.HTTPUnsupportedMediaType, "bad-request", "send JSON (application/json)")
+    if (request.content_length or 0) > MAX_BODY:
+        raise error(web.HTTPRequestEntityTooLarge, "too-large", "the request body is too large")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise error(web.HTTPRequestEntityTooLarge, "too-large", "the request body is too large")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise error(web.HTTPBadRequest, "bad-json", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise error(web.HTTPBadRequest, "bad-request", "the body must be a JSON object")
+    for name, kind in fields.items():
+        if not isinstance(body.get(name), kind):
+            raise error(web.HTTPBadRequest, "bad-field", f"'{name}' must be a {kind.__name__}")
+    extra = set(body) - set(fields)
+    if extra:
+        raise error(web.HTTPBadRequest, "bad-field", f"unknown field {sorted(extra)[0][:32]!r}")
+    return body
+
+
+async def credentials(request: web.Request) -> str:
+    body = await read_json(request, {"name": str, "password": str})
+    name, password = body["name"], body["password"]
+    if len(name) > 40 or len(password) > staff_file.MAX_PASSWORD:
+        raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
+    try:
+        ok = await check_password(request.app[STATE], name, password)
+    except staff_file.StaffFileError as exc:
+        raise error(web.HTTPServiceUnavailable, "staff-file", str(exc)) from None
+    if not ok:
+        raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
+    return str(name)
+
+
+async def login(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    name = await credentials(request)
+    token = state.sessions.open(name, time.time())
+    response = web.json_response({"staff": name})
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(state.config.staff_session),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        request.app[STATE].sessions.close(cookie)
+    response = web.json_response({})
+    response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
+    return response
+
+
+async def api_token(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    name = await credentials(request)
+    token = state.api_tokens.open(name, time.time())
+    return web.json_response({"token": token, "expires_in": int(state.config.staff_session)})
+
+
+async def me(request: web.Request) -> web.Response:
+    staff = staff_of(request)
+    if staff is None:
+        raise error(web.HTTPUnauthorized, "unauthorized", "sign in first")
+    return web.json_response({"staff": staff})
+
+
+def base_url(request: web.Request) -> str:
+    configured = request.app[STATE].config.public_url
+    return configured or str(request.url.origin())
+
+
+def describe(request: web.Request, call: Call, now: float) -> dict[str, Any]:
+    links = {
+        role.value: f"{base_url(request)}/join#{token}" for token, role in call.invites.items()
+    }
+    return {
+        "id": call.id,
+        "links": links,
+        "expires_at": call.expires_at,
+        "expires_in": max(0, int(call.expires_at - now)),
+        "in_call": len(call.in_call()),
+        "waiting": len(call.in_lobby()),
+    }
+
+
+async def create_call(request: web.Request) -> web.Response:
+    staff = require_staff(request)
+    await read_json(request, {})
+    now = time.time()
+    try:
+        call = request.app[STATE].store.create(staff, now)
+    except ProtocolError as exc:
+        raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
+    return web.json_response(describe(request, call, now), status=201)
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    staff = require_staff(request)
+    now = time.time()
+    calls = request.app[STATE].store.owned_by(staff)
+    return web.json_response({"calls": [describe(request, c, now) for c in calls]})
+
+
+async def end_call(request: web.Request) -> web.Response:
+    staff = require_staff(request)
+    state = request.app[STATE]
+    try:
+        events = state.store.end(request.match_info["call"], staff, time.time())
+    except ProtocolError as exc:
+        raise error(web.HTTPNotFound, exc.code, exc.reason) from None
+    await state.apply(events)
+    return web.json_response({"ended": True})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/login", login),
+        web.post("/api/logout", logout),
+        web.post("/api/token", api_token),
+        web.get("/api/me", me),
+        web.post("/api/calls", create_call),
+        web.get("/api/calls", list_calls),
+        web.delete("/api/calls/{call}", end_call),
+    ]

@@ -1,0 +1,81 @@
+"""The aiohttp application: routes, pages, background expiry and orderly shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from media.ice import offer_addresses
+from server import api
+from server.config import Config
+from server.headers import private_headers
+from server.state import STATE, State
+from server.ws import websocket
+
+logger = logging.getLogger(__name__)
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "client_web"
+SWEEP_SECONDS = 5.0
+
+
+def page(name: str) -> web.RouteDef:
+    path = WEB_ROOT / name
+
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(path, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    return web.get("/" + name.removesuffix(".html"), handler)
+
+
+async def root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/staff")
+
+
+async def sweep(state: State) -> None:
+    """End calls whose time is up and forget expired sign-ins."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        now = time.time()
+        events = state.store.expire(now)
+        if events:
+            logger.info("calls expired")
+        await state.apply(events)
+        state.sessions.sweep(now)
+        state.api_tokens.sweep(now)
+
+
+async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    task = asyncio.create_task(sweep(state))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await state.hub.close()
+    for socket in list(state.sockets.values()):
+        socket.departed()
+    logger.info("server stopped")
+
+
+def create_app(config: Config) -> web.Application:
+    offer_addresses(config.ice_addresses)
+    app = web.Application(middlewares=[private_headers], client_max_size=64 * 1024)
+    app[STATE] = State.create(config)
+    app.add_routes(
+        [
+            web.get("/", root),
+            page("staff.html"),
+            page("join.html"),
+            web.get("/ws", websocket),
+            *api.routes(),
+            web.static("/static", WEB_ROOT / "static", follow_symlinks=False),
+        ]
+    )
+    app.cleanup_ctx.append(lifecycle)
+    return app

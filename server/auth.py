@@ -1,0 +1,44 @@
+"""Who a request comes from: a signed-in staff member (cookie or bearer token), or nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from server import staff_file
+from server.state import STATE, State
+
+COOKIE = "qr_staff"
+# argon2id is deliberately slow and memory-hungry: check one password at a time.
+_checking = asyncio.Semaphore(1)
+
+
+def staff_of(request: web.Request) -> str | None:
+    state = request.app[STATE]
+    now = time.time()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return state.api_tokens.who(header[7:].strip(), now)
+    cookie = request.cookies.get(COOKIE)
+    return state.sessions.who(cookie, now) if cookie else None
+
+
+def require_staff(request: web.Request) -> str:
+    staff = staff_of(request)
+    if staff is None:
+        raise web.HTTPUnauthorized(
+            text='{"error":"unauthorized","reason":"sign in first"}',
+            content_type="application/json",
+        )
+    return staff
+
+
+async def check_password(state: State, name: str, password: str) -> bool:
+    async with _checking:
+        loop = asyncio.get_running_loop()
+        ok = await loop.run_in_executor(None, staff_file.verify, state.staff_file, name, password)
+    if not ok:
+        await asyncio.sleep(0.5)  # slows guessing a little more
+    return ok

@@ -1,0 +1,151 @@
+"""The `quietroom` command: `serve` runs the server, `staff` manages staff accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import ssl
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from server import logs, staff_file
+from server.app import create_app
+from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
+from server.tls import server_context
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quietroom", description="Private video calls between staff and survivors."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the server. Every option can also be set with its QUIETROOM_* variable.",
+    )
+    add_arguments(serve)
+
+    staff = commands.add_parser("staff", help="manage staff accounts")
+    staff.add_argument(
+        "--staff-file",
+        default=None,
+        help=f"[env QUIETROOM_STAFF_FILE; default: {default_staff_file()}]",
+    )
+    actions = staff.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a staff account, or set a new password")
+    add.add_argument("name")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    actions.add_parser("list", help="list staff accounts")
+    remove = actions.add_parser("remove", help="remove a staff account")
+    remove.add_argument("name")
+    return parser
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise staff_file.StaffFileError("the two passwords differ")
+    return first
+
+
+def run_staff(args: argparse.Namespace, environ: dict[str, str]) -> int:
+    path = Path(args.staff_file or environ.get("QUIETROOM_STAFF_FILE") or default_staff_file())
+    try:
+        if args.action == "add":
+            staff_file.check_name(args.name)
+            staff_file.add(path, args.name, read_password(args.password_stdin))
+            print(f"staff account {args.name!r} saved in {path}")
+        elif args.action == "list":
+            for name in sorted(staff_file.read(path)):
+                print(name)
+        elif args.action == "remove":
+            if not staff_file.remove(path, args.name):
+                print(f"no staff account named {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"staff account {args.name!r} removed")
+    except staff_file.StaffFileError as exc:
+        print(f"quietroom staff: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def run_serve(config: Config) -> int:
+    logs.setup(config.log_level)
+    ssl_context = None
+    if not config.plain_http:
+        try:
+            ssl_context = server_context(config.tls_cert, config.tls_key, config.host)
+        except OSError as exc:
+            print(f"quietroom serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
+            return 2
+    scheme = "http" if config.plain_http else "https"
+    install_uvloop()
+
+    def announce(site_port: int) -> None:
+        host = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
+        base = config.public_url or f"{scheme}://{host}:{site_port}"
+        print(f"Quietroom is running. Staff sign in at {base}/staff", flush=True)
+
+    asyncio.run(serve_forever(config, ssl_context, announce))
+    return 0
+
+
+async def serve_forever(
+    config: Config, ssl_context: ssl.SSLContext | None, announce: Callable[[int], None]
+) -> None:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=True)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else config.port
+    announce(port)
+    logger.info("server started")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    env = dict(os.environ if environ is None else environ)
+    args = build_parser().parse_args(argv)
+    if args.command == "staff":
+        return run_staff(args, env)
+    try:
+        config = from_namespace(args, env)
+    except ConfigError as exc:
+        print(f"quietroom serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_serve(config)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"quietroom serve: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Every setting in one place: its CLI flag, its QUIETROOM_* variable, its default and its check."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A setting with a value that cannot be used; the message names the setting."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '7200', '90m', '2h' or '30s'."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise ValueError("expected a duration such as 7200, 90m or 2h")
+    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if not 60 <= value <= 7 * 24 * 3600:
+        raise ValueError("must be between 1 minute and 7 days")
+    return value
+
+
+def parse_port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return port
+
+
+def parse_addresses(text: str) -> list[str]:
+    items = [a.strip() for a in text.split(",") if a.strip()]
+    for item in items:
+        ipaddress.ip_address(item)
+    return items
+
+
+def parse_participants(text: str) -> int:
+    value = int(text)
+    if not 2 <= value <= 8:
+        raise ValueError("must be between 2 and 8")
+    return value
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("expected debug, info, warning or error")
+    return level
+
+
+def parse_url(text: str) -> str:
+    if text and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/.*)?", text):
+        raise ValueError("expected an address such as https://calls.example.org")
+    return text.rstrip("/")
+
+
+def default_staff_file() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return str(Path(base) / "quietroom" / "staff.json")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "QUIETROOM_" + self.name.upper()
+
+
+OPTIONS: list[Option] = [
+    Option("host", "127.0.0.1", str, "address the HTTPS server listens on"),
+    Option("port", 8443, parse_port, "TCP port of the HTTPS server (0: any free port)"),
+    Option("tls_cert", "", str, "PEM certificate file (empty: a self-signed one made in memory)"),
+    Option("tls_key", "", str, "PEM private key file for --tls-cert"),
+    Option("plain_http", False, parse_bool, "serve plain HTTP, for use behind a TLS proxy"),
+    Option("public_url", "", parse_url, "address people use to reach the server, for links"),
+    Option(
+        "ice_addresses",
+        [],
+        parse_addresses,
+        "comma-separated IP addresses media offers in ICE (empty: every interface but loopback)",
+    ),
+    Option("staff_file", None, str, "file of staff accounts (written only by 'quietroom staff')"),
+    Option("call_expiry", 7200.0, parse_duration, "how long a call and its links live (2h, 90m)"),
+    Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
+    Option("staff_session", 43200.0, parse_duration, "how long a staff sign-in lasts"),
+    Option("log_level", "INFO", parse_level, "debug, info, warning or error"),
+]
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str
+    port: int
+    tls_cert: str
+    tls_key: str
+    plain_http: bool
+    public_url: str
+    ice_addresses: list[str]
+    staff_file: str
+    call_expiry: float
+    max_participants: int
+    staff_session: float
+    log_level: str
+
+    @classmethod
+    def defaults(cls, **overrides: Any) -> Config:
+        return load([], {}, **overrides)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for option in OPTIONS:
+        default = default_staff_file() if option.name == "staff_file" else option.default
+        shown = ",".join(default) if isinstance(default, list) else default
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            default=None,
+            metavar=option.name.split("_")[-1].upper(),
+            help=f"{option.help} [env {option.env}; default: {shown!s}]",
+        )
+
+
+def load(argv: Sequence[str], environ: Mapping[str, str], **overrides: Any) -> Config:
+    """Settings from CLI arguments, then QUIETROOM_* variables, then defaults."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    args = parser.parse_args(list(argv))
+    return from_namespace(args, environ, **overrides)
+
+
+def from_namespace(
+    args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any
+) -> Config:
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw, source = getattr(args, option.name, None), option.flag
+        if raw is None and option.env in environ:
+            raw, source = environ[option.env], option.env
+        if raw is None:
+            value = default_staff_file() if option.name == "staff_file" else option.default
+        else:
+            try:
+                value = option.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {raw!r} is not valid: {exc}") from None
+        values[option.name] = value
+    values.update(overrides)
+    if bool(values["tls_cert"]) != bool(values["tls_key"]):
+        raise ConfigError("--tls-cert and --tls-key must be given together")
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,99 @@
+"""Staff accounts: names and argon2id password hashes in one JSON file, written only by the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.pwhash
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,39}")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+# A hash to check against when the name is unknown, so both cases take the same time.
+_DUMMY_HASH = nacl.pwhash.argon2id.str(b"quietroom-timing-equaliser")
+
+
+class StaffFileError(Exception):
+    """The staff file or an account request is unusable; the message says why."""
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name):
+        raise StaffFileError(
+            "a staff name is 1 to 40 letters, digits or . _ @ -, starting with a letter or digit"
+        )
+    return name
+
+
+def check_password(password: str) -> bytes:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise StaffFileError(f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+    return password.encode()
+
+
+def read(path: Path) -> dict[str, str]:
+    """Name -> hash; a missing file means no staff yet."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StaffFileError(f"cannot read the staff file: {exc.strerror}") from None
+    try:
+        body = json.loads(raw)
+        staff = body["staff"]
+        if not isinstance(staff, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in staff.items()
+        ):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise StaffFileError("the staff file is not in the expected format") from None
+    return dict(staff)
+
+
+def write(path: Path, staff: dict[str, str]) -> None:
+    """Replace the file atomically, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".staff-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"staff": dict(sorted(staff.items()))}, f, indent=1)
+            f.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def add(path: Path, name: str, password: str) -> None:
+    staff = read(path)
+    staff[check_name(name)] = nacl.pwhash.argon2id.str(check_password(password)).decode()
+    write(path, staff)
+
+
+def remove(path: Path, name: str) -> bool:
+    staff = read(path)
+    if name not in staff:
+        return False
+    del staff[name]
+    write(path, staff)
+    return True
+
+
+def verify(path: Path, name: str, password: str) -> bool:
+    """True if `name` exists with this password. Slow on purpose (argon2id)."""
+    staff = read(path)
+    stored = staff.get(name)
+    secret = password.encode()[:MAX_PASSWORD]
+    try:
+        return nacl.pwhash.verify((stored or _DUMMY_HASH.decode()).encode(), secret) and bool(
+            stored
+        )
+    except nacl.exceptions.InvalidkeyError:
+        return False

@@ -1,0 +1,84 @@
+"""What the running server holds: settings, the call store, staff sign-ins, media, sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from aiohttp import web
+
+from media.hub import MediaHub
+from server.config import Config
+from signaling.events import CallGone, Departed, Event, Send
+from signaling.protocol import Message, Streams
+from signaling.staff_sessions import StaffSessions
+from signaling.store import CallRules, CallStore
+
+
+class Socket(Protocol):
+    """A participant's signaling connection, as the rest of the server sees it."""
+
+    async def send(self, message: Message) -> None: ...
+
+    def departed(self) -> None: ...
+
+
+@dataclass
+class State:
+    config: Config
+    store: CallStore
+    sessions: StaffSessions  # browser sign-ins (cookie)
+    api_tokens: StaffSessions  # script sign-ins (bearer)
+    hub: MediaHub
+    sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def staff_file(self) -> Path:
+        return Path(self.config.staff_file)
+
+    @classmethod
+    def create(cls, config: Config) -> State:
+        rules = CallRules(ttl_seconds=config.call_expiry, max_participants=config.max_participants)
+        state: State
+        hub = MediaHub(on_streams=lambda pid, slots: state.streams_changed(pid, slots))
+        state = cls(
+            config=config,
+            store=CallStore(rules),
+            sessions=StaffSessions(config.staff_session),
+            api_tokens=StaffSessions(config.staff_session),
+            hub=hub,
+        )
+        return state
+
+    def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
+        self.send_soon(pid, Streams(slots))
+
+    def send_soon(self, pid: str, message: Message) -> None:
+        """Send from code that cannot wait (media callbacks)."""
+        socket = self.sockets.get(pid)
+        if socket is not None:
+            task = asyncio.ensure_future(socket.send(message))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def apply(self, events: list[Event]) -> None:
+        """Carry out what the call logic decided: deliver messages, open or drop media."""
+        self.store.forget(events)
+        for event in events:
+            if isinstance(event, Send):
+                socket = self.sockets.get(event.to)
+                if socket is not None:
+                    await socket.send(event.message)
+            elif isinstance(event, Departed):
+                socket = self.sockets.pop(event.participant, None)
+                if socket is not None:
+                    socket.departed()
+                await self.hub.drop(event.participant)
+            elif isinstance(event, CallGone):
+                await self.hub.drop_call(event.call)
+
+
+STATE = web.AppKey("state", State)

@@ -1,0 +1,194 @@
+"""The /ws signaling socket: one small handler per message type."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from media.peer import MediaError
+from server.auth import staff_of
+from server.logs import ConnectionLog
+from server.state import STATE, State
+from signaling.call import Call
+from signaling.protocol import (
+    MAX_MESSAGE_BYTES,
+    Admit,
+    Answer,
+    Candidate,
+    Deny,
+    End,
+    Error,
+    Join,
+    Leave,
+    Message,
+    Mute,
+    Offer,
+    ProtocolError,
+    parse_client_message,
+)
+
+logger = logging.getLogger(__name__)
+
+# aiohttp closes the socket above this size; up to it, we answer with an error instead.
+SOCKET_LIMIT = 1024 * 1024
+RATE_PER_SECOND = 20.0
+RATE_BURST = 200.0
+
+
+class RateLimit:
+    """A token bucket: a connection may send bursts, not floods."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Connection:
+    def __init__(self, state: State, ws: web.WebSocketResponse, staff: str | None) -> None:
+        self.state = state
+        self.ws = ws
+        self.staff = staff
+        self.participant: str | None = None
+        self.log = ConnectionLog(logger)
+        self.limit = RateLimit(RATE_PER_SECOND, RATE_BURST)
+        self.handlers: dict[type[Message], Callable[[Any], Awaitable[None]]] = {
+            Join: self.on_join,
+            Admit: self.on_admit,
+            Deny: self.on_deny,
+            Offer: self.on_offer,
+            Candidate: self.on_candidate,
+            Mute: self.on_mute,
+            Leave: self.on_leave,
+            End: self.on_end,
+        }
+
+    # -------------------------------------------------------------- Socket protocol
+
+    async def send(self, message: Message) -> None:
+        if not self.ws.closed:
+            try:
+                await self.ws.send_str(message.to_json())
+            except ConnectionError:
+                pass
+
+    def departed(self) -> None:
+        self.participant = None
+
+    # -------------------------------------------------------------- loop
+
+    async def run(self) -> None:
+        self.log.debug("signaling connection opened (staff: %s)", self.staff is not None)
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self.handle(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self.send(Error("bad-message", "send JSON text, not binary"))
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            await self.on_leave(Leave())
+            self.log.debug("signaling connection closed")
+
+    async def handle(self, text: str) -> None:
+        if not self.limit.allow():
+            await self.send(Error("rate-limit", "too many messages: slow down"))
+            return
+        try:
+            if len(text.encode()) > MAX_MESSAGE_BYTES:
+                raise ProtocolError("too-large", f"message is over {MAX_MESSAGE_BYTES} bytes")
+            message = parse_client_message(text)
+            await self.handlers[type(message)](message)
+        except (ProtocolError, MediaError) as exc:
+            self.log.info("message refused: %s", exc.code)
+            await self.send(Error(exc.code, exc.reason))
+        except Exception as exc:
+            self.log.warning("message handler failed: %s", type(exc).__name__)
+            await self.send(Error("internal", "the server could not handle this message"))
+
+    # -------------------------------------------------------------- helpers
+
+    def my_call(self) -> Call:
+        if self.participant is None:
+            raise ProtocolError("not-joined", "send 'join' first")
+        call = self.state.store.call_of(self.participant)
+        if call is None:
+            raise ProtocolError("not-joined", "you are not in a call")
+        return call
+
+    def me(self) -> str:
+        assert self.participant is not None
+        return self.participant
+
+    # -------------------------------------------------------------- handlers
+
+    async def on_join(self, message: Join) -> None:
+        if self.participant is not None:
+            raise ProtocolError("already-joined", "this connection has already joined")
+        store, now = self.state.store, time.time()
+        if message.invite:
+            person, events = store.join_invite(message.invite, message.name, now)
+        elif message.call:
+            if self.staff is None:
+                raise ProtocolError("unauthorized", "sign in as staff to join by call id")
+            person, events = store.join_staff(self.staff, message.call, now)
+        else:
+            raise ProtocolError("bad-field", "join needs an invite token or a call id")
+        self.participant = person.id
+        self.state.sockets[person.id] = self
+        self.log.info("joined as %s", person.role.value)
+        await self.state.apply(events)
+
+    async def on_admit(self, message: Admit) -> None:
+        await self.state.apply(self.my_call().admit(self.me(), message.participant))
+
+    async def on_deny(self, message: Deny) -> None:
+        await self.state.apply(self.my_call().deny(self.me(), message.participant))
+
+    async def on_offer(self, message: Offer) -> None:
+        call = self.my_call()
+        call.require_member(self.me())
+        answer = await self.state.hub.offer(
+            call.id, self.me(), call.max_participants - 1, message.sdp
+        )
+        await self.send(Answer(answer))
+
+    async def on_candidate(self, message: Candidate) -> None:
+        self.my_call().require_member(self.me())
+        await self.state.hub.candidate(
+            self.me(), message.candidate, message.sdp_mid, message.sdp_mline_index
+        )
+
+    async def on_mute(self, message: Mute) -> None:
+        await self.state.apply(self.my_call().set_mute(self.me(), message.audio, message.video))
+
+    async def on_leave(self, message: Leave) -> None:
+        if self.participant is None:
+            return
+        call = self.state.store.call_of(self.participant)
+        if call is None:
+            return
+        await self.state.apply(call.leave(self.participant))
+
+    async def on_end(self, message: End) -> None:
+        await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
+    await ws.prepare(request)
+    await Connection(request.app[STATE], ws, staff_of(request)).run()
+    return ws

@@ -1,0 +1,1 @@
+"""Signaling: the message protocol, calls, lobby and invites, kept in memory (no I/O, no clock)."""

@@ -1,0 +1,162 @@
+"""A call: who is in it, who waits in its lobby, and its rules (pure state, time passed in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from signaling.events import CallGone, Departed, Entered, Event, Send
+from signaling.participant import Participant, Place, Role
+from signaling.protocol import (
+    Denied,
+    Ended,
+    Joined,
+    LobbyLeft,
+    LobbyWaiting,
+    Message,
+    PeerJoined,
+    PeerLeft,
+    PeerMuted,
+    ProtocolError,
+    Waiting,
+)
+
+
+@dataclass
+class Call:
+    id: str
+    owner: str
+    created_at: float
+    expires_at: float
+    max_participants: int
+    invites: dict[str, Role]
+    participants: dict[str, Participant] = field(default_factory=dict)
+    ended: bool = False
+
+    @property
+    def lobby_limit(self) -> int:
+        return 2 * self.max_participants
+
+    def in_call(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.place is Place.CALL]
+
+    def in_lobby(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.place is Place.LOBBY]
+
+    def staff(self) -> list[Participant]:
+        return [p for p in self.in_call() if p.role is Role.STAFF]
+
+    def is_expired(self, now: float) -> bool:
+        return now >= self.expires_at
+
+    # ------------------------------------------------------------ arrivals
+
+    def add_staff(self, participant: Participant) -> list[Event]:
+        """A signed-in staff member joins their own call directly."""
+        self._check_room()
+        participant.place = Place.CALL
+        self.participants[participant.id] = participant
+        events = self._enter(participant)
+        # Anyone already waiting is shown to the staff member who just came in.
+        events += [
+            Send(participant.id, LobbyWaiting(p.id, p.name, p.role.value)) for p in self.in_lobby()
+        ]
+        return events
+
+    def add_to_lobby(self, participant: Participant) -> list[Event]:
+        """An invitee arrives and waits for staff."""
+        if len(self.in_lobby()) >= self.lobby_limit:
+            raise ProtocolError("lobby-full", "too many people are waiting for this call")
+        participant.place = Place.LOBBY
+        self.participants[participant.id] = participant
+        notice = LobbyWaiting(participant.id, participant.name, participant.role.value)
+        return [Send(participant.id, Waiting(participant.id)), *self._to_staff(notice)]
+
+    # ------------------------------------------------------------ staff actions
+
+    def admit(self, by: str, participant_id: str) -> list[Event]:
+        self._require_staff(by)
+        guest = self._waiting(participant_id)
+        self._check_room()
+        guest.place = Place.CALL
+        return self._to_staff(LobbyLeft(guest.id)) + self._enter(guest)
+
+    def deny(self, by: str, participant_id: str) -> list[Event]:
+        self._require_staff(by)
+        guest = self._waiting(participant_id)
+        del self.participants[guest.id]
+        return [
+            Send(guest.id, Denied()),
+            *self._to_staff(LobbyLeft(guest.id)),
+            Departed(self.id, guest.id),
+        ]
+
+    def end(self, by: str | None, reason: str) -> list[Event]:
+        """End the call for everyone: `by` is the staff member, or None when it expired."""
+        if by is not None:
+            self._require_staff(by)
+        self.ended = True
+        events: list[Event] = []
+        for p in list(self.participants.values()):
+            events += [Send(p.id, Ended(reason)), Departed(self.id, p.id)]
+        self.participants.clear()
+        self.invites.clear()
+        events.append(CallGone(self.id))
+        return events
+
+    # ------------------------------------------------------------ anyone
+
+    def leave(self, participant_id: str) -> list[Event]:
+        p = self.participants.pop(participant_id, None)
+        if p is None:
+            return []
+        if p.place is Place.LOBBY:
+            return [*self._to_staff(LobbyLeft(p.id)), Departed(self.id, p.id)]
+        return [*self._to_others(p.id, PeerLeft(p.id)), Departed(self.id, p.id)]
+
+    def set_mute(self, participant_id: str, audio: bool, video: bool) -> list[Event]:
+        p = self._member(participant_id)
+        p.audio, p.video = audio, video
+        return self._to_others(p.id, PeerMuted(p.id, audio, video))
+
+    def require_member(self, participant_id: str) -> Participant:
+        return self._member(participant_id)
+
+    # ------------------------------------------------------------ helpers
+
+    def _enter(self, p: Participant) -> list[Event]:
+        others = [o.info() for o in self.in_call() if o.id != p.id]
+        joined = Joined(p.id, p.role.value, self.max_participants, others)
+        return [
+            Send(p.id, joined),
+            *self._to_others(p.id, PeerJoined(p.info())),
+            Entered(self.id, p.id),
+        ]
+
+    def _check_room(self) -> None:
+        if len(self.in_call()) >= self.max_participants:
+            raise ProtocolError(
+                "call-full", f"this call already has {self.max_participants} participants"
+            )
+
+    def _require_staff(self, participant_id: str) -> None:
+        p = self.participants.get(participant_id)
+        if p is None or p.role is not Role.STAFF or p.place is not Place.CALL:
+            raise ProtocolError("forbidden", "only staff in the call can do this")
+
+    def _waiting(self, participant_id: str) -> Participant:
+        p = self.participants.get(participant_id)
+        if p is None or p.place is not Place.LOBBY:
+            raise ProtocolError("not-waiting", "nobody with that id is waiting in the lobby")
+        return p
+
+    def _member(self, participant_id: str) -> Participant:
+        p = self.participants.get(participant_id)
+        if p is None or p.place is not Place.CALL:
+            raise ProtocolError("not-in-call", "you are not in the call yet")
+        return p
+
+    def _to_staff(self, message: Message) -> list[Event]:
+        return [Send(s.id, message) for s in self.staff()]
+
+    def _to_others(self, participant_id: str, message: Message) -> list[Event]:
+        return [Send(p.id, message) for p in self.in_call() if p.id != participant_id]

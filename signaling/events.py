@@ -1,0 +1,41 @@
+"""What the call logic asks the server to do: deliver a message, connect or drop media."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signaling.protocol import Message
+
+
+@dataclass(frozen=True)
+class Send:
+    """Deliver `message` to participant `to`."""
+
+    to: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class Entered:
+    """`participant` is now in call `call` (admitted, or staff joined): media may flow."""
+
+    call: str
+    participant: str
+
+
+@dataclass(frozen=True)
+class Departed:
+    """`participant` has left call `call` (or the lobby): close its connection and media."""
+
+    call: str
+    participant: str
+
+
+@dataclass(frozen=True)
+class CallGone:
+    """Call `call` ended or expired and is wiped from memory."""
+
+    call: str
+
+
+Event = Send | Entered | Departed | CallGone

@@ -1,0 +1,38 @@
+"""One person in a call or its lobby."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from signaling.protocol import PeerInfo
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"
+    SURVIVOR = "survivor"
+    INTERPRETER = "interpreter"
+
+
+class Place(enum.StrEnum):
+    LOBBY = "lobby"
+    CALL = "call"
+
+
+@dataclass
+class Participant:
+    id: str
+    role: Role
+    name: str
+    place: Place
+    audio: bool = True
+    video: bool = True
+
+    def info(self) -> PeerInfo:
+        return PeerInfo(
+            participant=self.id,
+            name=self.name,
+            role=self.role.value,
+            audio=self.audio,
+            video=self.video,
+        )

@@ -1,0 +1,345 @@
+"""The signaling messages exchanged over `/ws`: one dataclass per message type."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar, Union
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SDP_CHARS = 48 * 1024
+MAX_NAME_CHARS = 40
+MAX_TOKEN_CHARS = 64
+MAX_ID_CHARS = 64
+MAX_CANDIDATE_CHARS = 512
+
+
+class ProtocolError(Exception):
+    """A message that cannot be accepted; `code` is machine-readable, `reason` is for people."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Message:
+    """Base of every message; subclasses set `type`."""
+
+    type: ClassVar[str] = ""
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {"type": self.type}
+        body.update(dataclasses.asdict(self))
+        return json.dumps(body, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- client -> server
+
+
+@dataclass(frozen=True)
+class Join(Message):
+    """Enter a call: staff name a call they own, invitees present their invite token."""
+
+    type: ClassVar[str] = "join"
+    call: str = ""
+    invite: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Admit(Message):
+    """Staff lets someone in from the lobby."""
+
+    type: ClassVar[str] = "admit"
+    participant: str
+
+
+@dataclass(frozen=True)
+class Deny(Message):
+    """Staff turns someone away from the lobby."""
+
+    type: ClassVar[str] = "deny"
+    participant: str
+
+
+@dataclass(frozen=True)
+class Offer(Message):
+    """An SDP offer from the browser to the server (first offer or renegotiation)."""
+
+    type: ClassVar[str] = "offer"
+    sdp: str
+
+
+@dataclass(frozen=True)
+class Candidate(Message):
+    """A trickled ICE candidate from the browser; an empty candidate ends gathering."""
+
+    type: ClassVar[str] = "candidate"
+    candidate: str
+    sdp_mid: str = ""
+    sdp_mline_index: int = 0
+
+
+@dataclass(frozen=True)
+class Mute(Message):
+    """The sender's own microphone and camera state."""
+
+    type: ClassVar[str] = "mute"
+    audio: bool
+    video: bool
+
+
+@dataclass(frozen=True)
+class Leave(Message):
+    """Hang up: leave the call (the call goes on for the others)."""
+
+    type: ClassVar[str] = "leave"
+
+
+@dataclass(frozen=True)
+class End(Message):
+    """Staff ends the call for everyone."""
+
+    type: ClassVar[str] = "end"
+
+
+# ---------------------------------------------------------------- server -> client
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """Who someone in the call is, as others see them."""
+
+    participant: str
+    name: str
+    role: str
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(frozen=True)
+class Waiting(Message):
+    """You are in the lobby until staff admits you."""
+
+    type: ClassVar[str] = "waiting"
+    participant: str
+
+
+@dataclass(frozen=True)
+class Joined(Message):
+    """You are in the call; `peers` are the others already there."""
+
+    type: ClassVar[str] = "joined"
+    participant: str
+    role: str
+    max_participants: int
+    peers: list[PeerInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Denied(Message):
+    """Staff did not admit you."""
+
+    type: ClassVar[str] = "denied"
+
+
+@dataclass(frozen=True)
+class LobbyWaiting(Message):
+    """To staff: someone is waiting, with the name they chose to type (may be empty)."""
+
+    type: ClassVar[str] = "lobby-waiting"
+    participant: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class LobbyLeft(Message):
+    """To staff: someone in the lobby went away, was admitted or denied."""
+
+    type: ClassVar[str] = "lobby-left"
+    participant: str
+
+
+@dataclass(frozen=True)
+class Answer(Message):
+    """The server's SDP answer."""
+
+    type: ClassVar[str] = "answer"
+    sdp: str
+
+
+@dataclass(frozen=True)
+class PeerJoined(Message):
+    """Someone joined the call."""
+
+    type: ClassVar[str] = "peer-joined"
+    peer: PeerInfo
+
+
+@dataclass(frozen=True)
+class PeerLeft(Message):
+    """Someone left the call."""
+
+    type: ClassVar[str] = "peer-left"
+    participant: str
+
+
+@dataclass(frozen=True)
+class PeerMuted(Message):
+    """Someone's microphone or camera state changed."""
+
+    type: ClassVar[str] = "peer-muted"
+    participant: str
+    audio: bool
+    video: bool
+
+
+@dataclass(frozen=True)
+class Streams(Message):
+    """Which of your receive slots (by transceiver mid) carries whose media; "" = empty."""
+
+    type: ClassVar[str] = "streams"
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ended(Message):
+    """The call is over: staff ended it or it expired."""
+
+    type: ClassVar[str] = "ended"
+    reason: str
+
+
+@dataclass(frozen=True)
+class Error(Message):
+    """Your last message was not accepted."""
+
+    type: ClassVar[str] = "error"
+    code: str
+    reason: str
+
+
+CLIENT_MESSAGES: dict[str, type[Message]] = {
+    cls.type: cls for cls in (Join, Admit, Deny, Offer, Candidate, Mute, Leave, End)
+}
+SERVER_MESSAGES: dict[str, type[Message]] = {
+    cls.type: cls
+    for cls in (
+        Waiting,
+        Joined,
+        Denied,
+        LobbyWaiting,
+        LobbyLeft,
+        Answer,
+        PeerJoined,
+        PeerLeft,
+        PeerMuted,
+        Streams,
+        Ended,
+        Error,
+    )
+}
+
+# Longest accepted text per field name; fields not listed here are not text.
+TEXT_LIMITS: dict[str, int] = {
+    "call": MAX_ID_CHARS,
+    "invite": MAX_TOKEN_CHARS,
+    "name": MAX_NAME_CHARS,
+    "participant": MAX_ID_CHARS,
+    "sdp": MAX_SDP_CHARS,
+    "candidate": MAX_CANDIDATE_CHARS,
+    "sdp_mid": 16,
+}
+
+T = TypeVar("T")
+
+
+def parse_client_message(text: str | bytes) -> Message:
+    """Parse and validate one message a client sent; raises ProtocolError."""
+    return parse_message(text, CLIENT_MESSAGES)
+
+
+def parse_server_message(text: str | bytes) -> Message:
+    """Parse one message the server sent (used by test and bench clients)."""
+    return parse_message(text, SERVER_MESSAGES)
+
+
+def parse_message(text: str | bytes, table: dict[str, type[Message]]) -> Message:
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too-large", f"message is over {MAX_MESSAGE_BYTES} bytes")
+    try:
+        body = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("bad-json", "message is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("bad-message", "message must be a JSON object")
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad-message", "message has no string 'type'")
+    cls = table.get(kind)
+    if cls is None:
+        raise ProtocolError("unknown-type", f"unknown message type {kind[:32]!r}")
+    return build(cls, {k: v for k, v in body.items() if k != "type"})
+
+
+def build(cls: type[T], body: dict[str, Any]) -> T:
+    """Build dataclass `cls` from `body`, checking names, types and sizes of every field."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type,unused-ignore]
+    label = getattr(cls, "type", "") or cls.__name__
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ProtocolError("bad-field", f"{label}: unknown field {unknown[0][:32]!r}")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in body:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ProtocolError("bad-field", f"{label}: missing field {name!r}")
+            continue
+        values[name] = _check(cls, name, hints[name], body[name])
+    return cls(**values)
+
+
+def _check(cls: type[Any], name: str, hint: Any, value: Any) -> Any:
+    where = f"{getattr(cls, 'type', '') or cls.__name__}.{name}"
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ProtocolError("bad-field", f"{where} must be true or false")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**16:
+            raise ProtocolError("bad-field", f"{where} must be a small whole number")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ProtocolError("bad-field", f"{where} must be a string")
+        limit = TEXT_LIMITS.get(name, MAX_ID_CHARS)
+        if len(value) > limit:
+            raise ProtocolError("bad-field", f"{where} is longer than {limit} characters")
+        return value
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list) or len(value) > 64:
+            raise ProtocolError("bad-field", f"{where} must be a short list")
+        return [_check(cls, name, item, v) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict) or len(value) > 64:
+            raise ProtocolError("bad-field", f"{where} must be a small object")
+        return {
+            _check(cls, "sdp_mid", str, k): _check(cls, "participant", str, v)
+            for k, v in value.items()
+        }
+    if origin in (Union, types.UnionType):
+        raise ProtocolError("bad-field", f"{where} has an unsupported type")
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(value, dict):
+            raise ProtocolError("bad-field", f"{where} must be an object")
+        return build(hint, value)
+    raise ProtocolError("bad-field", f"{where} has an unsupported type")

@@ -1,0 +1,129 @@
+"""The in-memory store of calls and their invites: nothing here is ever written anywhere."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from signaling.call import Call
+from signaling.events import CallGone, Departed, Event
+from signaling.participant import Participant, Place, Role
+from signaling.protocol import MAX_NAME_CHARS, ProtocolError
+
+TokenFactory = Callable[[int], str]
+
+INVITE_BYTES = 24  # 192 bits, above the 128 the invite needs
+ID_BYTES = 12
+INVITED_ROLES = (Role.SURVIVOR, Role.INTERPRETER)
+
+
+@dataclass(frozen=True)
+class CallRules:
+    ttl_seconds: float = 2 * 3600
+    max_participants: int = 4
+    max_calls_per_staff: int = 20
+    max_calls: int = 500
+
+
+def clean_name(name: str) -> str:
+    """A display name as typed, trimmed, with control characters removed."""
+    kept = "".join(ch for ch in name if ch.isprintable())
+    return " ".join(kept.split())[:MAX_NAME_CHARS]
+
+
+class CallStore:
+    def __init__(self, rules: CallRules, token: TokenFactory = secrets.token_urlsafe) -> None:
+        self.rules = rules
+        self._token = token
+        self._calls: dict[str, Call] = {}
+        self._invites: dict[str, str] = {}  # invite token -> call id
+        self._where: dict[str, str] = {}  # participant id -> call id
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def create(self, owner: str, now: float) -> Call:
+        if len(self._calls) >= self.rules.max_calls:
+            raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
+        if len(self.owned_by(owner)) >= self.rules.max_calls_per_staff:
+            raise ProtocolError("too-many-calls", "end some of your calls before creating more")
+        invites = {self._token(INVITE_BYTES): role for role in INVITED_ROLES}
+        call = Call(
+            id=self._token(ID_BYTES),
+            owner=owner,
+            created_at=now,
+            expires_at=now + self.rules.ttl_seconds,
+            max_participants=self.rules.max_participants,
+            invites=invites,
+        )
+        self._calls[call.id] = call
+        for token in invites:
+            self._invites[token] = call.id
+        return call
+
+    def owned_by(self, owner: str) -> list[Call]:
+        return [c for c in self._calls.values() if c.owner == owner]
+
+    def get(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    def call_of(self, participant_id: str) -> Call | None:
+        call_id = self._where.get(participant_id)
+        return None if call_id is None else self._calls.get(call_id)
+
+    def join_staff(self, owner: str, call_id: str, now: float) -> tuple[Participant, list[Event]]:
+        call = self._calls.get(call_id)
+        if call is None or call.owner != owner or call.is_expired(now):
+            raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
+        person = Participant(self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL)
+        events = call.add_staff(person)
+        self._where[person.id] = call.id
+        return person, events
+
+    def join_invite(self, token: str, name: str, now: float) -> tuple[Participant, list[Event]]:
+        call_id = self._invites.get(token)
+        call = None if call_id is None else self._calls.get(call_id)
+        if call is None or call.is_expired(now):
+            raise ProtocolError(
+                "invalid-invite", "this link is not valid: the call may have ended or expired"
+            )
+        person = Participant(
+            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY
+        )
+        events = call.add_to_lobby(person)
+        self._where[person.id] = call.id
+        return person, events
+
+    def forget(self, events: list[Event]) -> None:
+        """Drop index entries for people and calls that the events say are gone."""
+        for event in events:
+            if isinstance(event, Departed):
+                self._where.pop(event.participant, None)
+            elif isinstance(event, CallGone):
+                self._drop(event.call)
+
+    def end(self, call_id: str, by_owner: str, now: float) -> list[Event]:
+        """End a call through the staff API (not from inside it)."""
+        call = self._calls.get(call_id)
+        if call is None or call.owner != by_owner:
+            raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
+        events = call.end(None, "ended by staff")
+        self.forget(events)
+        return events
+
+    def expire(self, now: float) -> list[Event]:
+        events: list[Event] = []
+        for call in [c for c in self._calls.values() if c.is_expired(now)]:
+            events += call.end(None, "the call reached its time limit")
+        self.forget(events)
+        return events
+
+    def _drop(self, call_id: str) -> None:
+        call = self._calls.pop(call_id, None)
+        if call is None:
+            return
+        for token in [t for t, c in self._invites.items() if c == call_id]:
+            del self._invites[token]
+        for pid in [p for p, c in self._where.items() if c == call_id]:
+            del self._where[pid]
