@@ -74,7 +74,7 @@ def create_app(config: Config) -> web.Application:
             page("join.html"),
             web.get("/ws", websocket),
             *api.routes(),
-            web.static("/static", WEB_ROOT / "static", follow_symlinks=False),
+            web.static("/static", WEB_ROOT, follow_symlinks=False),
         ]
     )
     app.cleanup_ctx.append(lifecycle)

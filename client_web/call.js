@@ -1,0 +1,117 @@
+// One RTCPeerConnection to the server: own media out, one receive slot per other person.
+
+const VIDEO_CODEC = "video/vp8";
+const AUDIO_CODEC = "audio/opus";
+
+/** Camera and microphone if allowed; otherwise whatever is available; otherwise nothing. */
+export async function localMedia() {
+  const tries = [
+    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } },
+    { audio: true, video: false },
+    { audio: false, video: true },
+  ];
+  for (const constraints of tries) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch {
+      // try the next, smaller set of devices
+    }
+  }
+  return new MediaStream();
+}
+
+/** @param {RTCRtpTransceiver} transceiver @param {string} kind */
+function preferForwardedCodec(transceiver, kind) {
+  const caps = RTCRtpReceiver.getCapabilities(kind);
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return;
+  const wanted = kind === "video" ? VIDEO_CODEC : AUDIO_CODEC;
+  const codecs = caps.codecs.filter((c) => {
+    const mime = c.mimeType.toLowerCase();
+    return mime === wanted || (kind === "video" && mime === "video/rtx");
+  });
+  try {
+    transceiver.setCodecPreferences(codecs);
+  } catch {
+    // the server keeps only the codec it forwards anyway
+  }
+}
+
+export class Call extends EventTarget {
+  /**
+   * @param {import("./protocol.js").Signaling} signaling
+   * @param {MediaStream} local
+   * @param {number} maxParticipants
+   */
+  constructor(signaling, local, maxParticipants) {
+    super();
+    this.signaling = signaling;
+    this.local = local;
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: [] });
+    /** @type {Record<string, string>} mid -> participant shown in that slot */
+    this.slots = {};
+    for (const kind of ["audio", "video"]) {
+      const track = local.getTracks().find((t) => t.kind === kind);
+      const t = this.pc.addTransceiver(track || kind, { direction: "sendonly" });
+      preferForwardedCodec(t, kind);
+    }
+    for (let i = 0; i < maxParticipants - 1; i++) {
+      for (const kind of ["audio", "video"]) {
+        preferForwardedCodec(this.pc.addTransceiver(kind, { direction: "recvonly" }), kind);
+      }
+    }
+    this.pc.addEventListener("icecandidate", (event) => {
+      const c = event.candidate;
+      signaling.send("candidate", {
+        candidate: c ? c.candidate : "",
+        sdp_mid: c && c.sdpMid ? c.sdpMid : "",
+        sdp_mline_index: c && c.sdpMLineIndex !== null ? c.sdpMLineIndex : 0,
+      });
+    });
+    this.pc.addEventListener("connectionstatechange", () => {
+      this.dispatchEvent(new CustomEvent("state", { detail: this.pc.connectionState }));
+    });
+    signaling.on("answer", (m) => this.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }));
+    signaling.on("streams", (m) => {
+      this.slots = m.slots;
+      this.dispatchEvent(new CustomEvent("streams"));
+    });
+  }
+
+  async start() {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.signaling.send("offer", { sdp: offer.sdp });
+  }
+
+  /** The media of one participant, from the slot that shows them. */
+  streamOf(participant) {
+    const tracks = this.pc
+      .getTransceivers()
+      .filter((t) => t.mid !== null && this.slots[t.mid] === participant)
+      .map((t) => t.receiver.track);
+    return tracks.length ? new MediaStream(tracks) : null;
+  }
+
+  /** Participants currently shown in a slot. */
+  shown() {
+    return [...new Set(Object.values(this.slots).filter(Boolean))];
+  }
+
+  /** @param {"audio" | "video"} kind @param {boolean} on */
+  setEnabled(kind, on) {
+    for (const track of this.local.getTracks()) {
+      if (track.kind === kind) track.enabled = on;
+    }
+  }
+
+  /** @param {"audio" | "video"} kind */
+  enabled(kind) {
+    const track = this.local.getTracks().find((t) => t.kind === kind);
+    return Boolean(track && track.enabled);
+  }
+
+  close() {
+    this.pc.close();
+    for (const track of this.local.getTracks()) track.stop();
+  }
+}

@@ -1,0 +1,100 @@
+// The page a survivor or interpreter opens from their link: lobby, then the call.
+
+import { Call, localMedia } from "./call.js";
+import t from "./i18n/en.js";
+import { Signaling, socketUrl } from "./protocol.js";
+import { Tiles, byId, controls, show } from "./ui.js";
+
+// Where "leave quickly" goes: a common, harmless page. The call page is replaced in history.
+const EXIT_URL = "https://www.google.com/search?q=weather";
+
+// The invite lives only in this page's memory: take it from the fragment, then clear the
+// address bar so it is not left in the window's history entry.
+const invite = location.hash.slice(1);
+history.replaceState(null, "", location.pathname);
+
+/** @type {Signaling | null} */
+let signaling = null;
+/** @type {Call | null} */
+let call = null;
+
+function hangUp() {
+  if (signaling) signaling.send("leave");
+  if (call) call.close();
+  if (signaling) signaling.close();
+  call = null;
+  signaling = null;
+}
+
+function quickExit() {
+  hangUp();
+  document.body.replaceChildren();
+  location.replace(EXIT_URL);
+}
+
+/** @param {string} text */
+function finish(text) {
+  hangUp();
+  byId("notice").textContent = text;
+  show("done");
+}
+
+function texts() {
+  document.title = t.joinTitle;
+  byId("intro").textContent = t.joinIntro;
+  byId("name-label").textContent = t.nameLabel;
+  byId("join").textContent = t.joinButton;
+  byId("waiting-text").textContent = t.waiting;
+  byId("quick-exit").textContent = t.quickExit;
+}
+
+async function join() {
+  show("lobby");
+  const local = await localMedia();
+  const preview = /** @type {HTMLVideoElement} */ (byId("preview"));
+  preview.muted = true;
+  preview.srcObject = local;
+  signaling = new Signaling(socketUrl());
+  const s = signaling;
+  try {
+    await s.open();
+  } catch {
+    finish(t.reconnecting);
+    return;
+  }
+  s.on("error", (m) => {
+    if (m.code === "invalid-invite") finish(t.badLink);
+    else console.warn("server refused a message", m.code);
+  });
+  s.on("denied", () => finish(t.denied));
+  s.on("ended", () => finish(t.ended));
+  s.on("closed", () => {
+    if (signaling === s) finish(t.reconnecting);
+  });
+  s.on("joined", async (m) => {
+    preview.srcObject = null;
+    call = new Call(s, local, m.max_participants);
+    const tiles = new Tiles(byId("tiles"), call);
+    for (const peer of m.peers) tiles.setPeer(peer);
+    s.on("peer-joined", (e) => tiles.setPeer(e.peer));
+    s.on("peer-left", (e) => tiles.removePeer(e.participant));
+    s.on("peer-muted", (e) => tiles.setMuted(e.participant, e.audio, e.video));
+    controls(byId("controls"), call, s, () => finish(t.left));
+    show("call");
+    await call.start();
+  });
+  const name = /** @type {HTMLInputElement} */ (byId("name")).value;
+  s.send("join", { invite, name });
+}
+
+texts();
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") quickExit();
+});
+byId("quick-exit").addEventListener("click", quickExit);
+byId("join-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  join();
+});
+if (!invite) finish(t.badLink);
+else show("welcome");

@@ -1,0 +1,132 @@
+// The staff page: sign in, create calls and share their links, admit people, hold the call.
+
+import { Call, localMedia } from "./call.js";
+import t from "./i18n/en.js";
+import { Signaling, socketUrl } from "./protocol.js";
+import { Tiles, byId, controls, el, show } from "./ui.js";
+
+/** @param {string} path @param {RequestInit} [init] */
+async function api(path, init = {}) {
+  const response = await fetch(path, {
+    ...init,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+  });
+  const body = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, body };
+}
+
+/** @type {Signaling | null} */
+let signaling = null;
+/** @type {Call | null} */
+let call = null;
+
+async function refreshCalls() {
+  const { ok, body } = await api("/api/calls");
+  if (!ok) {
+    show("sign-in");
+    return;
+  }
+  const list = byId("calls");
+  list.replaceChildren();
+  if (!body.calls.length) list.append(el("li", {}, [t.noCalls]));
+  for (const c of body.calls) {
+    const join = el("button", { type: "button", "data-action": "join-call" }, [t.joinCall]);
+    join.addEventListener("click", () => enterCall(c.id));
+    const end = el("button", { type: "button", class: "danger", "data-action": "end-call" }, [t.endCall]);
+    end.addEventListener("click", async () => {
+      await api(`/api/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+      refreshCalls();
+    });
+    const links = ["survivor", "interpreter"].map((role) =>
+      el("p", {}, [
+        `${role === "survivor" ? t.survivorLink : t.interpreterLink}: `,
+        el("input", { readonly: "", value: c.links[role], "data-link": role, size: "60" }),
+      ]),
+    );
+    const expiry = `${t.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.minutes}`;
+    list.append(el("li", { "data-call": c.id }, [...links, el("p", {}, [expiry]), join, end]));
+  }
+  show("calls-view");
+}
+
+/** @param {string} callId */
+async function enterCall(callId) {
+  const local = await localMedia();
+  const s = (signaling = new Signaling(socketUrl()));
+  await s.open();
+  const lobby = byId("lobby");
+  lobby.replaceChildren();
+  s.on("lobby-waiting", (m) => {
+    const admit = el("button", { type: "button", "data-action": "admit" }, [t.admit]);
+    const deny = el("button", { type: "button", "data-action": "deny" }, [t.deny]);
+    admit.addEventListener("click", () => s.send("admit", { participant: m.participant }));
+    deny.addEventListener("click", () => s.send("deny", { participant: m.participant }));
+    const who = `${t.someoneWaiting}: ${m.name || t.noName} (${t.roles[m.role] || ""})`;
+    lobby.append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
+  });
+  s.on("lobby-left", (m) => {
+    const item = lobby.querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
+    if (item) item.remove();
+  });
+  s.on("error", (m) => console.warn("server refused a message", m.code));
+  s.on("ended", () => leaveCall());
+  s.on("joined", async (m) => {
+    call = new Call(s, local, m.max_participants);
+    const tiles = new Tiles(byId("tiles"), call);
+    for (const peer of m.peers) tiles.setPeer(peer);
+    s.on("peer-joined", (e) => tiles.setPeer(e.peer));
+    s.on("peer-left", (e) => tiles.removePeer(e.participant));
+    s.on("peer-muted", (e) => tiles.setMuted(e.participant, e.audio, e.video));
+    controls(byId("controls"), call, s, () => leaveCall());
+    const end = el("button", { type: "button", class: "danger", "data-action": "end" }, [t.endCall]);
+    end.addEventListener("click", () => s.send("end"));
+    byId("controls").append(end);
+    show("call");
+    await call.start();
+  });
+  s.send("join", { call: callId });
+}
+
+function leaveCall() {
+  if (signaling) signaling.send("leave");
+  if (call) call.close();
+  if (signaling) signaling.close();
+  call = null;
+  signaling = null;
+  byId("tiles").replaceChildren();
+  refreshCalls();
+}
+
+function texts() {
+  byId("sign-in-title").textContent = t.signInTitle;
+  byId("name-label").textContent = t.staffName;
+  byId("password-label").textContent = t.password;
+  byId("sign-in-button").textContent = t.signIn;
+  byId("new-call").textContent = t.newCall;
+  byId("calls-title").textContent = t.yourCalls;
+  byId("sign-out").textContent = t.signOut;
+}
+
+texts();
+byId("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = /** @type {HTMLInputElement} */ (byId("staff-name")).value;
+  const passwordInput = /** @type {HTMLInputElement} */ (byId("password"));
+  const { ok } = await api("/api/login", {
+    method: "POST",
+    body: JSON.stringify({ name, password: passwordInput.value }),
+  });
+  passwordInput.value = "";
+  byId("sign-in-error").textContent = ok ? "" : t.badLogin;
+  if (ok) refreshCalls();
+});
+byId("new-call").addEventListener("click", async () => {
+  await api("/api/calls", { method: "POST", body: "{}" });
+  refreshCalls();
+});
+byId("sign-out").addEventListener("click", async () => {
+  await api("/api/logout", { method: "POST", body: "{}" });
+  show("sign-in");
+});
+refreshCalls();

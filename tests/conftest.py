@@ -1,0 +1,79 @@
+"""Shared fixtures: a staff account, and the real server running in the test's event loop."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server import staff_file  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.config import Config  # noqa: E402
+from server.state import STATE, State  # noqa: E402
+from server.tls import server_context  # noqa: E402
+
+STAFF_NAME = "river.staff"
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def staff_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("staff") / "staff.json"
+    staff_file.add(path, STAFF_NAME, STAFF_PASSWORD)
+    return path
+
+
+@dataclass
+class RunningServer:
+    base: str
+    app: web.Application
+
+    @property
+    def state(self) -> State:
+        return self.app[STATE]
+
+
+def client_ssl() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def start_server(config: Config) -> tuple[web.AppRunner, RunningServer]:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner, config.host, config.port, ssl_context=server_context("", "", config.host)
+    )
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, RunningServer(f"https://127.0.0.1:{port}", app)
+
+
+@pytest.fixture
+async def server(staff_path: Path) -> AsyncIterator[RunningServer]:
+    config = Config.defaults(
+        host="127.0.0.1", port=0, ice_addresses=["127.0.0.1"], staff_file=str(staff_path)
+    )
+    runner, running = await start_server(config)
+    try:
+        yield running
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    connector = aiohttp.TCPConnector(ssl=client_ssl())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session

@@ -1,0 +1,161 @@
+"""Browser: staff, survivor and interpreter in Chromium, each in its own network namespace."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import CHROMIUM_FLAGS, RECORD_PEER_CONNECTIONS, ServerProcess, inbound, start_server
+from conftest import STAFF_NAME, STAFF_PASSWORD
+from netlab import NetLab, require_netns
+
+pytestmark = pytest.mark.browser
+
+ADMIT_RUNS = 5
+
+
+@pytest.fixture
+def lab() -> Iterator[NetLab]:
+    require_netns()
+    with NetLab() as lab:
+        yield lab
+
+
+def new_page(playwright: Any, lab_host: Any, tmp: Path, requests: list[str]) -> Any:
+    browser = playwright.chromium.launch(
+        executable_path=str(lab_host.chromium_wrapper(tmp)), args=CHROMIUM_FLAGS
+    )
+    context = browser.new_context(ignore_https_errors=True)
+    context.add_init_script(RECORD_PEER_CONNECTIONS)
+    page = context.new_page()
+    page.on("request", lambda r: requests.append(r.url))
+    return page
+
+
+def frames_decoded(page: Any) -> int:
+    return sum(r["framesDecoded"] for r in inbound(page) if r["kind"] == "video")
+
+
+def wait_for(check: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def receiving_from(page: Any, people: int) -> bool:
+    """Video frames decoding and audio with energy from `people` others."""
+    rows = inbound(page)
+    video = [r for r in rows if r["kind"] == "video" and r["framesDecoded"] > 10]
+    audio = [
+        r
+        for r in rows
+        if r["kind"] == "audio" and r["totalSamplesReceived"] > 0 and r["totalAudioEnergy"] > 0
+    ]
+    return len(video) >= people and len(audio) >= people
+
+
+def join_and_wait(page: Any, link: str, name: str) -> None:
+    page.goto(link)
+    page.fill("#name", name)
+    page.click("#join")
+    page.wait_for_selector("#lobby:not([hidden])")
+
+
+def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv", "interp")}
+    server: ServerProcess = start_server(hosts["srv"], staff_path)
+    origin = server.url
+    requests: dict[str, list[str]] = {"staff": [], "surv": [], "interp": []}
+    admit_to_frame: list[float] = []
+    try:
+        with sync_playwright() as p:
+            staff = new_page(p, hosts["staff"], tmp_path, requests["staff"])
+            staff.goto(f"{origin}/staff")
+            staff.fill("#staff-name", STAFF_NAME)
+            staff.fill("#password", STAFF_PASSWORD)
+            staff.click("#sign-in-button")
+            staff.click("#new-call")
+            survivor_link = staff.get_attribute("[data-link=survivor]", "value")
+            interpreter_link = staff.get_attribute("[data-link=interpreter]", "value")
+            assert survivor_link and survivor_link.startswith(f"{origin}/join#")
+            assert interpreter_link and interpreter_link != survivor_link
+            staff.click("[data-action=join-call]")
+            staff.wait_for_selector("#call:not([hidden])")
+
+            # Admit the survivor several times over to time admit -> first remote frame.
+            for run in range(ADMIT_RUNS):
+                survivor = new_page(p, hosts["surv"], tmp_path, requests["surv"])
+                join_and_wait(survivor, survivor_link, "Hannah")
+                staff.wait_for_selector("[data-waiting]")
+                assert "Hannah" in staff.inner_text("#lobby")
+                started = time.monotonic()
+                staff.click("[data-waiting] [data-action=admit]")
+                wait_for(lambda: frames_decoded(survivor) > 0, what="survivor's first frame")  # noqa: B023
+                admit_to_frame.append(time.monotonic() - started)
+                if run < ADMIT_RUNS - 1:
+                    survivor.click("[data-action=leave]")
+                    survivor.wait_for_selector("#done:not([hidden])")
+                    survivor.context.browser.close()
+                    wait_for(lambda: staff.locator(".tile[data-participant]").count() == 0)
+
+            interpreter = new_page(p, hosts["interp"], tmp_path, requests["interp"])
+            join_and_wait(interpreter, interpreter_link, "")
+            staff.wait_for_selector("[data-waiting]")
+            staff.click("[data-waiting] [data-action=admit]")
+
+            pages = {"staff": staff, "surv": survivor, "interp": interpreter}
+            for name, page in pages.items():
+                wait_for(lambda: receiving_from(page, 2), what=f"{name} to see and hear both")  # noqa: B023
+
+            # Mute and camera off reach the others.
+            survivor.click("[data-action=mute]")
+            survivor.click("[data-action=camera]")
+            staff.wait_for_function(
+                "() => [...document.querySelectorAll('figcaption')]"
+                ".some(c => c.textContent.includes('muted') && c.textContent.includes('camera off'))"
+            )
+
+            # The survivor's and interpreter's pages keep nothing on the device.
+            for page in (survivor, interpreter):
+                assert page.evaluate("document.cookie") == ""
+                assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+                assert page.evaluate("indexedDB.databases().then(d => d.length)") == 0
+                assert "#" not in page.evaluate("location.href")
+
+            # Staff ends the call: everyone is told, and the call is gone.
+            staff.click("[data-action=end]")
+            for page in (survivor, interpreter):
+                page.wait_for_selector("#done:not([hidden])")
+                assert "ended" in page.inner_text("#notice")
+    finally:
+        logs = server.stop()
+
+    # Every request any page made went to the server's own origin.
+    for name, urls in requests.items():
+        foreign = [u for u in urls if not u.startswith((origin + "/", "data:", "blob:"))]
+        assert not foreign, f"{name} page requested {foreign}"
+    # The server's DEBUG log names no host address, link or name.
+    for secret in [h.address for h in hosts.values()] + [
+        survivor_link.split("#")[1],
+        interpreter_link.split("#")[1],
+        "Hannah",
+        STAFF_NAME,
+    ]:
+        assert secret not in logs
+    assert "joined as" in logs  # the log was captured at all
+
+    median = statistics.median(admit_to_frame)
+    print(
+        f"\nadmit -> survivor's first remote frame: median {median * 1000:.0f} ms over "
+        f"{len(admit_to_frame)} runs: {[round(t * 1000) for t in admit_to_frame]} ms"
+    )
+    assert len(admit_to_frame) == ADMIT_RUNS
