@@ -14,11 +14,11 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server import staff_file  # noqa: E402
-from server.app import create_app  # noqa: E402
-from server.config import Config  # noqa: E402
-from server.state import STATE, State  # noqa: E402
-from server.tls import server_context  # noqa: E402
+from server import staff_file
+from server.app import create_app
+from server.config import Config
+from server.state import STATE, State
+from server.tls import server_context
 
 STAFF_NAME = "river.staff"
 STAFF_PASSWORD = "correct horse battery"

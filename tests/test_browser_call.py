@@ -120,8 +120,8 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             survivor.click("[data-action=mute]")
             survivor.click("[data-action=camera]")
             staff.wait_for_function(
-                "() => [...document.querySelectorAll('figcaption')]"
-                ".some(c => c.textContent.includes('muted') && c.textContent.includes('camera off'))"
+                "() => [...document.querySelectorAll('figcaption')].some(c =>"
+                " c.textContent.includes('muted') && c.textContent.includes('camera off'))"
             )
 
             # The survivor's and interpreter's pages keep nothing on the device.

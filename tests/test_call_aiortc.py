@@ -66,7 +66,7 @@ def decoder_threads() -> list[str]:
 async def test_everyone_receives_everyone(
     server: RunningServer, http: aiohttp.ClientSession, people: int
 ) -> None:
-    api, call, staff = await staff_in_call(http, server)
+    _api, call, staff = await staff_in_call(http, server)
     guests = [await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")]
     if people == 3:
         guests.append(
@@ -91,7 +91,7 @@ async def test_everyone_receives_everyone(
         assert not decoder_threads()
         for peer in server.state.hub.peers.values():
             for sender in peer.pc.getSenders():
-                assert getattr(sender, "_RTCRtpSender__encoder") is None
+                assert sender._RTCRtpSender__encoder is None
         assert sum(r.forwarded for r in server.state.hub.routers.values()) > 100
     finally:
         for person in everyone:
@@ -101,7 +101,7 @@ async def test_everyone_receives_everyone(
 async def test_leaving_frees_the_slot_and_others_hear_it(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    api, call, staff = await staff_in_call(http, server)
+    _api, call, staff = await staff_in_call(http, server)
     survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "")
     interpreter = await admitted_guest(http, server, staff, invite_of(call, "interpreter"), "I")
     try:
