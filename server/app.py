@@ -65,7 +65,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(config: Config) -> web.Application:
     offer_addresses(config.ice_addresses)
-    app = web.Application(middlewares=[private_headers], client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024)
+    app.on_response_prepare.append(private_headers)
     app[STATE] = State.create(config)
     app.add_routes(
         [

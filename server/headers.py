@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -32,16 +31,9 @@ PRIVATE_HEADERS = {
 }
 
 
-@web.middleware
-async def private_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+async def private_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Set on every response just before it is sent (pages, files, errors, the socket)."""
     for name, value in PRIVATE_HEADERS.items():
         response.headers[name] = value
-    response.headers.pop("Last-Modified", None)
-    response.headers.pop("ETag", None)
-    if isinstance(response, web.HTTPException):
-        raise response
-    return response
+    for name in ("Last-Modified", "ETag", "Server"):
+        response.headers.pop(name, None)

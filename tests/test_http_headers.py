@@ -1,0 +1,44 @@
+"""Every response keeps pages private: no caching, no referrer, own-origin scripts only."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from conftest import RunningServer
+
+PATHS = ["/staff", "/join", "/static/join.js", "/static/style.css", "/no-such-page", "/api/calls"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_private_headers_on_every_response(
+    server: RunningServer, http: aiohttp.ClientSession, path: str
+) -> None:
+    async with http.get(server.base + path, allow_redirects=False) as response:
+        headers = response.headers
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "http" not in csp
+    for leaky in ("ETag", "Last-Modified", "Server", "Set-Cookie"):
+        assert leaky not in headers
+
+
+async def test_pages_have_no_inline_script(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    for path in ("/staff", "/join"):
+        async with http.get(server.base + path) as response:
+            html = await response.text()
+        assert "<script" in html
+        for tag in html.split("<script")[1:]:
+            assert tag.split(">", 1)[0].strip().startswith('type="module" src="/static/')
+            assert tag.split(">", 1)[1].startswith("</script>")
+
+
+async def test_static_files_do_not_escape_the_web_root(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    for path in ("/static/../server/app.py", "/static/%2e%2e/pyproject.toml"):
+        async with http.get(server.base + path) as response:
+            assert response.status in (403, 404)
