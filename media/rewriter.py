@@ -41,10 +41,15 @@ class StreamRewriter:
         return out_seq, out_ts
 
     def skip(self, ssrc: int, seq: int) -> None:
-        """Account for an in-order packet of the current source that will not be forwarded."""
+        """Account for a packet of the current source that will not be forwarded.
+
+        Only the packet right after the last one seen closes up the numbering: if it overtook
+        an earlier packet, shifting would give that late packet a number already used, so the
+        skipped number is left as a gap instead.
+        """
         if ssrc != self.source or self._last_in_seq is None:
             return
-        if seq_newer(seq, self._last_in_seq):
+        if seq == (self._last_in_seq + 1) % SEQ_MOD:
             self._last_in_seq = seq
             self._seq_offset = (self._seq_offset - 1) % SEQ_MOD
 

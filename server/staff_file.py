@@ -31,8 +31,10 @@ def check_name(name: str) -> str:
 
 
 def check_password(password: str) -> bytes:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise StaffFileError(f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+    if len(password) < MIN_PASSWORD or len(password.encode()) > MAX_PASSWORD:
+        raise StaffFileError(
+            f"a password is at least {MIN_PASSWORD} characters and at most {MAX_PASSWORD} bytes"
+        )
     return password.encode()
 
 
@@ -44,6 +46,8 @@ def read(path: Path) -> dict[str, str]:
         return {}
     except OSError as exc:
         raise StaffFileError(f"cannot read the staff file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise StaffFileError("the staff file is not in the expected format") from None
     try:
         body = json.loads(raw)
         staff = body["staff"]
@@ -90,7 +94,9 @@ def verify(path: Path, name: str, password: str) -> bool:
     """True if `name` exists with this password. Slow on purpose (argon2id)."""
     staff = read(path)
     stored = staff.get(name)
-    secret = password.encode()[:MAX_PASSWORD]
+    secret = password.encode()
+    if len(secret) > MAX_PASSWORD:
+        return False
     try:
         return nacl.pwhash.verify((stored or _DUMMY_HASH.decode()).encode(), secret) and bool(
             stored

@@ -15,7 +15,6 @@ from server.logs import ConnectionLog
 from server.state import STATE, State
 from signaling.call import Call
 from signaling.protocol import (
-    MAX_MESSAGE_BYTES,
     Admit,
     Answer,
     Candidate,
@@ -108,8 +107,6 @@ class Connection:
             await self.send(Error("rate-limit", "too many messages: slow down"))
             return
         try:
-            if len(text.encode()) > MAX_MESSAGE_BYTES:
-                raise ProtocolError("too-large", f"message is over {MAX_MESSAGE_BYTES} bytes")
             message = parse_client_message(text)
             await self.handlers[type(message)](message)
         except (ProtocolError, MediaError) as exc:

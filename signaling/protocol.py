@@ -271,11 +271,12 @@ def parse_server_message(text: str | bytes) -> Message:
 
 
 def parse_message(text: str | bytes, table: dict[str, type[Message]]) -> Message:
-    if len(text) > MAX_MESSAGE_BYTES:
+    size = len(text) if isinstance(text, bytes) else len(text.encode(errors="replace"))
+    if size > MAX_MESSAGE_BYTES:
         raise ProtocolError("too-large", f"message is over {MAX_MESSAGE_BYTES} bytes")
     try:
         body = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ProtocolError("bad-json", "message is not valid JSON") from None
     if not isinstance(body, dict):
         raise ProtocolError("bad-message", "message must be a JSON object")

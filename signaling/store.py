@@ -28,8 +28,8 @@ class CallRules:
 
 def clean_name(name: str) -> str:
     """A display name as typed, trimmed, with control characters removed."""
-    kept = "".join(ch for ch in name if ch.isprintable())
-    return " ".join(kept.split())[:MAX_NAME_CHARS]
+    spaced = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in name)
+    return " ".join(spaced.split())[:MAX_NAME_CHARS].rstrip()
 
 
 class CallStore:

@@ -1,0 +1,285 @@
+"""Unit tests of signaling/call.py through the CallStore: lobby, admit, deny, leave, mute, end."""
+
+import pytest
+
+from signaling.call import Call
+from signaling.events import CallGone, Departed, Entered, Event, Send
+from signaling.participant import Participant, Role
+from signaling.protocol import (
+    Denied,
+    Ended,
+    Joined,
+    LobbyLeft,
+    LobbyWaiting,
+    PeerJoined,
+    PeerLeft,
+    PeerMuted,
+    ProtocolError,
+    Waiting,
+)
+from signaling.store import CallRules, CallStore
+
+STAFF = "river.staff"
+
+
+def invite(call: Call, role: Role) -> str:
+    return next(token for token, r in call.invites.items() if r is role)
+
+
+def sent(events: list[Event]) -> list[tuple[str, object]]:
+    return [(e.to, e.message) for e in events if isinstance(e, Send)]
+
+
+def code(exc: pytest.ExceptionInfo[ProtocolError]) -> str:
+    return exc.value.code
+
+
+@pytest.fixture
+def store() -> CallStore:
+    return CallStore(CallRules(ttl_seconds=3600, max_participants=3))
+
+
+@pytest.fixture
+def call(store: CallStore) -> Call:
+    return store.create(STAFF, now=0)
+
+
+@pytest.fixture
+def staff(store: CallStore, call: Call) -> Participant:
+    person, _ = store.join_staff(STAFF, call.id, now=1)
+    return person
+
+
+@pytest.fixture
+def guest(store: CallStore, call: Call, staff: Participant) -> Participant:
+    """A survivor waiting in the lobby, with staff already in the call."""
+    person, _ = store.join_invite(invite(call, Role.SURVIVOR), "Maria", now=2)
+    return person
+
+
+@pytest.fixture
+def admitted(call: Call, staff: Participant, guest: Participant) -> Participant:
+    call.admit(staff.id, guest.id)
+    return guest
+
+
+# ---------------------------------------------------------------- arrivals
+
+
+def test_staff_join_enters_the_call(store: CallStore, call: Call) -> None:
+    person, events = store.join_staff(STAFF, call.id, now=1)
+    assert person.role is Role.STAFF
+    assert events == [
+        Send(person.id, Joined(person.id, "staff", 3, [])),
+        Entered(call.id, person.id),
+    ]
+    assert store.call_of(person.id) is call
+
+
+def test_survivor_join_waits_and_staff_sees_the_cleaned_name(
+    store: CallStore, call: Call, staff: Participant
+) -> None:
+    person, events = store.join_invite(invite(call, Role.SURVIVOR), "\x07 Maria\x1b \t Lopez\n", 2)
+    assert person.role is Role.SURVIVOR
+    assert person.name == "Maria Lopez"
+    assert sent(events) == [
+        (person.id, Waiting(person.id)),
+        (staff.id, LobbyWaiting(person.id, "Maria Lopez", "survivor")),
+    ]
+    assert not any(isinstance(e, Entered) for e in events)
+
+
+def test_interpreter_invite_gives_interpreter_role(
+    store: CallStore, call: Call, staff: Participant
+) -> None:
+    person, events = store.join_invite(invite(call, Role.INTERPRETER), "Lee", now=2)
+    assert person.role is Role.INTERPRETER
+    assert (staff.id, LobbyWaiting(person.id, "Lee", "interpreter")) in sent(events)
+
+
+def test_long_name_is_cut_to_40(store: CallStore, call: Call, staff: Participant) -> None:
+    person, _ = store.join_invite(invite(call, Role.SURVIVOR), "x" * 100, now=2)
+    assert person.name == "x" * 40
+
+
+def test_staff_arriving_later_is_shown_the_lobby(store: CallStore, call: Call) -> None:
+    waiting, events = store.join_invite(invite(call, Role.SURVIVOR), "Maria", now=1)
+    assert sent(events) == [(waiting.id, Waiting(waiting.id))]
+    person, events = store.join_staff(STAFF, call.id, now=2)
+    assert (person.id, LobbyWaiting(waiting.id, "Maria", "survivor")) in sent(events)
+
+
+# ---------------------------------------------------------------- admit and deny
+
+
+def test_admit_sends_joined_peer_joined_and_entered(
+    call: Call, staff: Participant, guest: Participant
+) -> None:
+    events = call.admit(staff.id, guest.id)
+    assert events == [
+        Send(staff.id, LobbyLeft(guest.id)),
+        Send(guest.id, Joined(guest.id, "survivor", 3, [staff.info()])),
+        Send(staff.id, PeerJoined(guest.info())),
+        Entered(call.id, guest.id),
+    ]
+    assert guest in call.in_call()
+
+
+def test_deny_sends_denied_and_departs(
+    store: CallStore, call: Call, staff: Participant, guest: Participant
+) -> None:
+    events = call.deny(staff.id, guest.id)
+    assert events == [
+        Send(guest.id, Denied()),
+        Send(staff.id, LobbyLeft(guest.id)),
+        Departed(call.id, guest.id),
+    ]
+    store.forget(events)
+    assert store.call_of(guest.id) is None
+    assert guest.id not in call.participants
+
+
+def test_survivor_in_call_cannot_admit(store: CallStore, call: Call, admitted: Participant) -> None:
+    other, _ = store.join_invite(invite(call, Role.INTERPRETER), "Lee", now=3)
+    with pytest.raises(ProtocolError) as exc:
+        call.admit(admitted.id, other.id)
+    assert code(exc) == "forbidden"
+    with pytest.raises(ProtocolError) as exc:
+        call.deny(admitted.id, other.id)
+    assert code(exc) == "forbidden"
+
+
+def test_waiting_guest_cannot_admit_themselves(call: Call, guest: Participant) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        call.admit(guest.id, guest.id)
+    assert code(exc) == "forbidden"
+
+
+def test_admitting_someone_not_waiting_is_refused(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    for target in (admitted.id, "nobody"):
+        with pytest.raises(ProtocolError) as exc:
+            call.admit(staff.id, target)
+        assert code(exc) == "not-waiting"
+
+
+def test_admit_into_full_call_is_refused() -> None:
+    store = CallStore(CallRules(max_participants=2))
+    call = store.create(STAFF, now=0)
+    staff, _ = store.join_staff(STAFF, call.id, now=0)
+    first, _ = store.join_invite(invite(call, Role.SURVIVOR), "", now=0)
+    second, _ = store.join_invite(invite(call, Role.INTERPRETER), "", now=0)
+    call.admit(staff.id, first.id)
+    with pytest.raises(ProtocolError) as exc:
+        call.admit(staff.id, second.id)
+    assert code(exc) == "call-full"
+    assert second in call.in_lobby()
+    with pytest.raises(ProtocolError) as exc:
+        store.join_staff(STAFF, call.id, now=0)
+    assert code(exc) == "call-full"
+
+
+def test_lobby_holds_twice_max_participants(store: CallStore, call: Call) -> None:
+    token = invite(call, Role.SURVIVOR)
+    for _ in range(call.lobby_limit):
+        store.join_invite(token, "", now=1)
+    with pytest.raises(ProtocolError) as exc:
+        store.join_invite(token, "", now=1)
+    assert code(exc) == "lobby-full"
+    assert len(call.in_lobby()) == 6
+
+
+# ---------------------------------------------------------------- leave and mute
+
+
+def test_leave_from_lobby_tells_staff(call: Call, staff: Participant, guest: Participant) -> None:
+    assert call.leave(guest.id) == [
+        Send(staff.id, LobbyLeft(guest.id)),
+        Departed(call.id, guest.id),
+    ]
+    assert call.in_lobby() == []
+
+
+def test_leave_from_call_tells_the_others(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    assert call.leave(admitted.id) == [
+        Send(staff.id, PeerLeft(admitted.id)),
+        Departed(call.id, admitted.id),
+    ]
+    assert call.in_call() == [staff]
+
+
+def test_leave_twice_or_unknown_is_nothing(call: Call, guest: Participant) -> None:
+    call.leave(guest.id)
+    assert call.leave(guest.id) == []
+    assert call.leave("nobody") == []
+
+
+def test_leave_then_forget_drops_the_index(
+    store: CallStore, call: Call, admitted: Participant
+) -> None:
+    store.forget(call.leave(admitted.id))
+    assert store.call_of(admitted.id) is None
+    assert len(store) == 1
+
+
+def test_mute_is_broadcast_to_others_only(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    assert call.set_mute(admitted.id, audio=False, video=True) == [
+        Send(staff.id, PeerMuted(admitted.id, False, True))
+    ]
+    assert admitted.info().audio is False
+
+
+def test_mute_state_is_shown_to_later_arrivals(
+    store: CallStore, call: Call, staff: Participant
+) -> None:
+    call.set_mute(staff.id, audio=False, video=False)
+    guest, _ = store.join_invite(invite(call, Role.SURVIVOR), "", now=2)
+    joined = call.admit(staff.id, guest.id)[1]
+    assert isinstance(joined, Send) and isinstance(joined.message, Joined)
+    assert joined.message.peers[0].audio is False
+    assert joined.message.peers[0].video is False
+
+
+def test_mute_from_lobby_is_refused(call: Call, guest: Participant) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        call.set_mute(guest.id, audio=False, video=False)
+    assert code(exc) == "not-in-call"
+
+
+# ---------------------------------------------------------------- end
+
+
+def test_staff_end_tells_everyone_and_leaves_no_trace(
+    store: CallStore, call: Call, staff: Participant, admitted: Participant
+) -> None:
+    waiting, _ = store.join_invite(invite(call, Role.INTERPRETER), "Lee", now=3)
+    tokens = list(call.invites)
+    everyone = {staff.id, admitted.id, waiting.id}
+
+    events = call.end(staff.id, "ended by staff")
+    store.forget(events)
+
+    assert {e.to for e in events if isinstance(e, Send)} == everyone
+    assert all(e.message == Ended("ended by staff") for e in events if isinstance(e, Send))
+    assert {e.participant for e in events if isinstance(e, Departed)} == everyone
+    assert events[-1] == CallGone(call.id)
+    assert call.ended
+    assert len(store) == 0
+    assert store.get(call.id) is None
+    assert all(store.call_of(pid) is None for pid in everyone)
+    for token in tokens:
+        with pytest.raises(ProtocolError) as exc:
+            store.join_invite(token, "", now=4)
+        assert code(exc) == "invalid-invite"
+
+
+def test_survivor_cannot_end_the_call(call: Call, admitted: Participant) -> None:
+    with pytest.raises(ProtocolError) as exc:
+        call.end(admitted.id, "bye")
+    assert code(exc) == "forbidden"
+    assert not call.ended

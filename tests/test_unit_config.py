@@ -1,0 +1,150 @@
+"""Unit tests of server/config.py: defaults, precedence, and every refused value."""
+
+from pathlib import Path
+
+import pytest
+
+from server.config import OPTIONS, Config, ConfigError, load, parse_duration
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_defaults(config_home: Path) -> None:
+    config = load([], {})
+    assert config == Config(
+        host="127.0.0.1",
+        port=8443,
+        tls_cert="",
+        tls_key="",
+        plain_http=False,
+        public_url="",
+        ice_addresses=[],
+        staff_file=str(config_home / "quietroom" / "staff.json"),
+        call_expiry=7200.0,
+        max_participants=4,
+        staff_session=43200.0,
+        log_level="INFO",
+    )
+    assert Config.defaults() == config
+
+
+def test_every_option_has_a_flag_and_a_variable() -> None:
+    option = next(o for o in OPTIONS if o.name == "max_participants")
+    assert option.flag == "--max-participants"
+    assert option.env == "QUIETROOM_MAX_PARTICIPANTS"
+
+
+def test_env_beats_default() -> None:
+    assert load([], {"QUIETROOM_PORT": "9000"}).port == 9000
+
+
+def test_flag_beats_env() -> None:
+    config = load(["--port", "9001"], {"QUIETROOM_PORT": "9000"})
+    assert config.port == 9001
+
+
+def test_flag_beats_env_beats_default_per_option() -> None:
+    config = load(
+        ["--max-participants", "6"],
+        {"QUIETROOM_MAX_PARTICIPANTS": "3", "QUIETROOM_LOG_LEVEL": "debug"},
+    )
+    assert (config.max_participants, config.log_level, config.port) == (6, "DEBUG", 8443)
+
+
+def test_overrides_beat_everything() -> None:
+    assert load(["--port", "9001"], {}, port=0).port == 0
+
+
+def test_staff_file_from_env() -> None:
+    assert load([], {"QUIETROOM_STAFF_FILE": "/srv/staff.json"}).staff_file == "/srv/staff.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2h", 7200), ("90m", 5400), ("3600", 3600), ("60s", 60), (" 1.5h ", 5400), ("7200", 7200)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+    assert load(["--call-expiry", text], {}).call_expiry == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "", "2d", "-5m", "59", "30s", "169h", "1e4", "h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("port", "70000"),
+        ("port", "-1"),
+        ("port", "http"),
+        ("max_participants", "1"),
+        ("max_participants", "9"),
+        ("max_participants", "four"),
+        ("call_expiry", "soon"),
+        ("staff_session", "forever"),
+        ("ice_addresses", "not-an-ip"),
+        ("ice_addresses", "192.0.2.1,not-an-ip"),
+        ("log_level", "loud"),
+        ("plain_http", "maybe"),
+        ("public_url", "ftp://calls.example.org"),
+        ("public_url", "calls.example.org"),
+    ],
+)
+def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    variable = "QUIETROOM_" + name.upper()
+    with pytest.raises(ConfigError, match=f"^{flag}: "):
+        load([flag, value], {})
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load([], {variable: value})
+
+
+def test_bad_value_from_env_is_ignored_when_flag_is_given() -> None:
+    assert load(["--port", "8000"], {"QUIETROOM_PORT": "70000"}).port == 8000
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [
+        (["--tls-cert", "cert.pem"], {}),
+        (["--tls-key", "key.pem"], {}),
+        ([], {"QUIETROOM_TLS_CERT": "cert.pem"}),
+    ],
+)
+def test_tls_cert_and_key_go_together(argv: list[str], environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="--tls-cert and --tls-key"):
+        load(argv, environ)
+
+
+def test_tls_cert_and_key_together_are_accepted() -> None:
+    config = load(["--tls-cert", "c.pem"], {"QUIETROOM_TLS_KEY": "k.pem"})
+    assert (config.tls_cert, config.tls_key) == ("c.pem", "k.pem")
+
+
+def test_ice_addresses_are_split_and_trimmed() -> None:
+    config = load([], {"QUIETROOM_ICE_ADDRESSES": " 192.0.2.1, 2001:db8::1 ,,"})
+    assert config.ice_addresses == ["192.0.2.1", "2001:db8::1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1", True), ("yes", True), ("ON", True), ("0", False), ("off", False)]
+)
+def test_plain_http_values(text: str, value: bool) -> None:
+    assert load(["--plain-http", text], {}).plain_http is value
+
+
+def test_public_url_loses_its_trailing_slash() -> None:
+    assert load(["--public-url", "https://calls.example.org/"], {}).public_url == (
+        "https://calls.example.org"
+    )
+
+
+def test_log_level_is_upper_cased() -> None:
+    assert load(["--log-level", "warning"], {}).log_level == "WARNING"
