@@ -111,13 +111,17 @@ class ServerPeer:
         inlets: dict[str, Inlet] = {}
         pending: dict[str, list[Outlet]] = {"audio": [], "video": []}
         for t in self.pc.getTransceivers():
-            if id(t) in self._seen:
-                continue
-            self._seen.add(id(t))
             if t.kind not in FORWARDED_CODECS:
                 continue
-            if self._joined:
-                t.direction = "inactive"  # slots are fixed by the first offer
+            new = id(t) not in self._seen
+            self._seen.add(id(t))
+            if not new or self._joined:
+                # A later offer renegotiates every m-line: keep the forwarded codec only, and
+                # leave m-lines that were not there at first unused (slots are fixed).
+                if new:
+                    t.direction = "inactive"
+                if t.direction != "inactive":
+                    keep_forwardable_codecs(t)
                 continue
             keep_forwardable_codecs(t)
             browser_sends = t._offerDirection in ("recvonly", "sendrecv")

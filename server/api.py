@@ -18,9 +18,12 @@ MAX_BODY = 4096
 
 
 def error(status: type[web.HTTPException], code: str, reason: str) -> web.HTTPException:
-    return status(
-        text=json.dumps({"error": code, "reason": reason}), content_type="application/json"
-    )
+    body = json.dumps({"error": code, "reason": reason})
+    if status is web.HTTPRequestEntityTooLarge:
+        return web.HTTPRequestEntityTooLarge(
+            max_size=MAX_BODY, actual_size=MAX_BODY + 1, text=body, content_type="application/json"
+        )
+    return status(text=body, content_type="application/json")
 
 
 async def read_json(request: web.Request, fields: dict[str, type]) -> dict[str, Any]:
@@ -34,7 +37,7 @@ async def read_json(request: web.Request, fields: dict[str, type]) -> dict[str, 
         raise error(web.HTTPRequestEntityTooLarge, "too-large", "the request body is too large")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise error(web.HTTPBadRequest, "bad-json", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise error(web.HTTPBadRequest, "bad-request", "the body must be a JSON object")

@@ -16,13 +16,27 @@ _checking = asyncio.Semaphore(1)
 
 
 def staff_of(request: web.Request) -> str | None:
+    """The signed-in staff member, if their account still exists in the staff file."""
     state = request.app[STATE]
     now = time.time()
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return state.api_tokens.who(header[7:].strip(), now)
-    cookie = request.cookies.get(COOKIE)
-    return state.sessions.who(cookie, now) if cookie else None
+        staff = state.api_tokens.who(header[7:].strip(), now)
+    else:
+        cookie = request.cookies.get(COOKIE)
+        staff = state.sessions.who(cookie, now) if cookie else None
+    if staff is None:
+        return None
+    try:
+        still_there = staff in staff_file.read(state.staff_file)
+    except staff_file.StaffFileError:
+        still_there = False
+    if not still_there:
+        # The account was removed with 'quietroom staff remove': sign it out everywhere.
+        state.sessions.close_staff(staff)
+        state.api_tokens.close_staff(staff)
+        return None
+    return staff
 
 
 def require_staff(request: web.Request) -> str:

@@ -11,7 +11,16 @@ import pytest
 from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer
 
 from bench.client import Participant, StaffApi
-from signaling.protocol import Admit, Join, Joined, LobbyWaiting, PeerJoined, PeerLeft
+from signaling.protocol import (
+    Admit,
+    Answer,
+    Join,
+    Joined,
+    LobbyWaiting,
+    Offer,
+    PeerJoined,
+    PeerLeft,
+)
 
 
 async def staff_in_call(
@@ -119,3 +128,25 @@ async def test_leaving_frees_the_slot_and_others_hear_it(
     finally:
         for person in (staff, survivor):
             await person.close()
+
+
+async def test_a_second_offer_still_negotiates_only_forwarded_codecs(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    _api, _call, staff = await staff_in_call(http, server)
+    try:
+        await staff.start_media(max_participants=4)
+        assert staff.pc is not None
+        await staff.pc.setLocalDescription(await staff.pc.createOffer())
+        await staff.send(Offer(staff.pc.localDescription.sdp))
+        answer = await staff.expect("answer")
+        assert isinstance(answer, Answer)
+        codecs = {
+            line.split()[1].split("/")[0].lower()
+            for line in answer.sdp.splitlines()
+            if line.startswith("a=rtpmap:")
+        }
+        assert codecs <= {"opus", "vp8", "rtx"}
+        assert {"opus", "vp8"} <= codecs
+    finally:
+        await staff.close()

@@ -1,0 +1,74 @@
+"""The staff HTTP API: sign-in, calls, and what happens when an account is removed."""
+
+from __future__ import annotations
+
+import aiohttp
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, start_server
+
+from bench.client import StaffApi
+from server import staff_file
+from server.config import Config
+
+
+async def test_create_list_and_end_calls(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    api = StaffApi(http, server.base)
+    await api.sign_in(STAFF_NAME, STAFF_PASSWORD)
+    call = await api.create_call()
+    assert set(call["links"]) == {"survivor", "interpreter"}
+    assert call["links"]["survivor"].startswith(f"{server.base}/join#")
+    assert 7190 <= call["expires_in"] <= 7200
+    async with http.get(f"{server.base}/api/calls", headers=api.headers) as r:
+        assert [c["id"] for c in (await r.json())["calls"]] == [call["id"]]
+    await api.end_call(call["id"])
+    async with http.get(f"{server.base}/api/calls", headers=api.headers) as r:
+        assert (await r.json())["calls"] == []
+    async with http.delete(f"{server.base}/api/calls/{call['id']}", headers=api.headers) as r:
+        assert r.status == 404
+        assert (await r.json())["error"] == "no-call"
+
+
+async def test_cookie_sign_in_is_httponly_secure_strict(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    body = {"name": STAFF_NAME, "password": STAFF_PASSWORD}
+    async with http.post(f"{server.base}/api/login", json=body) as r:
+        assert r.status == 200
+        cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie
+    # (aiohttp's cookie jar keeps no cookies for IP addresses: send it back by hand)
+    pair = cookie.split(";", 1)[0]
+    async with http.get(f"{server.base}/api/me", headers={"Cookie": pair}) as r:
+        assert (await r.json()) == {"staff": STAFF_NAME}
+
+
+async def test_oversized_body_is_a_json_413(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    body = {"name": "x" * 5000, "password": "y"}
+    async with http.post(f"{server.base}/api/login", json=body) as r:
+        assert r.status == 413
+        assert (await r.json())["error"] == "too-large"
+
+
+async def test_removed_account_is_signed_out_everywhere(
+    tmp_path: object, http: aiohttp.ClientSession
+) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    path = tmp_path / "staff.json"
+    staff_file.add(path, "temp.worker", "a long enough password")
+    config = Config.defaults(host="127.0.0.1", port=0, staff_file=str(path))
+    runner, server = await start_server(config)
+    try:
+        api = StaffApi(http, server.base)
+        await api.sign_in("temp.worker", "a long enough password")
+        await api.create_call()
+        staff_file.remove(path, "temp.worker")
+        async with http.post(f"{server.base}/api/calls", json={}, headers=api.headers) as r:
+            assert r.status == 401
+            assert (await r.json())["error"] == "unauthorized"
+    finally:
+        await runner.cleanup()
