@@ -136,11 +136,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         default = default_staff_file() if option.name == "staff_file" else option.default
         shown = ",".join(default) if isinstance(default, list) else default
+        switch = isinstance(option.default, bool)
         parser.add_argument(
             option.flag,
             dest=option.name,
             default=None,
-            metavar=option.name.split("_")[-1].upper(),
+            nargs="?" if switch else None,
+            const="true" if switch else None,
+            metavar="BOOL" if switch else option.name.split("_")[-1].upper(),
             help=f"{option.help} [env {option.env}; default: {shown!s}]",
         )
 
