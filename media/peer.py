@@ -14,7 +14,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.tap import detach_receiver, detach_sender
@@ -48,6 +48,21 @@ def keep_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
     ]
 
 
+def check_offer(sdp: str) -> None:
+    """Refuse, before touching the connection, an offer the router could not use."""
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception:
+        raise MediaError("bad-sdp", "the offer is not valid SDP") from None
+    media = [m for m in description.media if m.kind in FORWARDED_CODECS]
+    if not media:
+        raise MediaError("bad-sdp", "the offer has no audio or video section")
+    for m in media:
+        wanted = FORWARDED_CODECS[m.kind]
+        if not any(c.mimeType.lower() == wanted for c in m.rtp.codecs):
+            raise MediaError("unsupported-codec", f"the offer has no {wanted} for {m.kind}")
+
+
 def codec_names(transceiver: RTCRtpTransceiver) -> dict[int, str]:
     return {
         c.payloadType: c.mimeType.lower() for c in transceiver._codecs if c.payloadType is not None
@@ -71,6 +86,7 @@ class ServerPeer:
 
     async def answer(self, sdp: str) -> str:
         """Take the browser's offer and return the server's answer."""
+        check_offer(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except MediaError:

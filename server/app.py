@@ -57,9 +57,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await state.apply(state.store.end_all("the server is stopping"))
     await state.hub.close()
-    for socket in list(state.sockets.values()):
-        socket.departed()
     logger.info("server stopped")
 
 

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import ssl
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from server.config import Config, ConfigError, add_arguments, default_staff_file
 from server.tls import server_context
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 3.0  # how long open connections get to finish when the server stops
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,15 +118,19 @@ async def serve_forever(
     config: Config, ssl_context: ssl.SSLContext | None, announce: Callable[[int], None]
 ) -> None:
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None, handle_signals=True)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else config.port
     announce(port)
     logger.info("server started")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
 

@@ -112,6 +112,14 @@ class CallStore:
         self.forget(events)
         return events
 
+    def end_all(self, reason: str) -> list[Event]:
+        """End every call (the server is stopping)."""
+        events: list[Event] = []
+        for call in list(self._calls.values()):
+            events += call.end(None, reason)
+        self.forget(events)
+        return events
+
     def expire(self, now: float) -> list[Event]:
         events: list[Event] = []
         for call in [c for c in self._calls.values() if c.is_expired(now)]:
