@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -184,7 +185,20 @@ class Connection:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
+def same_origin(request: web.Request) -> bool:
+    """Browsers always send Origin on a WebSocket: only our own pages may open one."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser (scripts, the bench)
+    return urlsplit(origin).netloc == request.host
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    if not same_origin(request):
+        raise web.HTTPForbidden(
+            text='{"error":"forbidden","reason":"cross-origin WebSocket"}',
+            content_type="application/json",
+        )
     ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
     await ws.prepare(request)
     await Connection(request.app[STATE], ws, staff_of(request)).run()

@@ -42,3 +42,14 @@ async def test_static_files_do_not_escape_the_web_root(
     for path in ("/static/../server/app.py", "/static/%2e%2e/pyproject.toml"):
         async with http.get(server.base + path) as response:
             assert response.status in (403, 404)
+
+
+async def test_websocket_from_another_origin_is_refused(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    url = server.base.replace("https://", "wss://") + "/ws"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(url, headers={"Origin": "https://elsewhere.example"})
+    assert refused.value.status == 403
+    own = await http.ws_connect(url, headers={"Origin": server.base})
+    await own.close()
