@@ -96,5 +96,5 @@ byId("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
   join();
 });
-if (!invite) finish(t.badLink);
+if (!invite) finish(t.noLink);
 else show("welcome");

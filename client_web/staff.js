@@ -38,14 +38,22 @@ async function refreshCalls() {
       await api(`/api/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
       refreshCalls();
     });
-    const links = ["survivor", "interpreter"].map((role) =>
-      el("p", {}, [
+    const links = ["survivor", "interpreter"].map((role) => {
+      const copy = el("button", { type: "button", "data-action": "copy" }, [t.copy]);
+      copy.addEventListener("click", async () => {
+        await navigator.clipboard.writeText(c.links[role]);
+        copy.textContent = t.copied;
+      });
+      return el("p", {}, [
         `${role === "survivor" ? t.survivorLink : t.interpreterLink}: `,
         el("input", { readonly: "", value: c.links[role], "data-link": role, size: "60" }),
-      ]),
-    );
-    const expiry = `${t.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.minutes}`;
-    list.append(el("li", { "data-call": c.id }, [...links, el("p", {}, [expiry]), join, end]));
+        copy,
+      ]);
+    });
+    const status = [`${t.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.minutes}`];
+    if (c.waiting) status.push(`${c.waiting} ${t.waitingCount}`);
+    const info = el("p", {}, [status.join(" · ")]);
+    list.append(el("li", { "data-call": c.id }, [...links, info, join, end]));
   }
   show("calls-view");
 }
@@ -130,3 +138,7 @@ byId("sign-out").addEventListener("click", async () => {
   show("sign-in");
 });
 refreshCalls();
+// Keep the list (and who is waiting) fresh while it is on screen.
+setInterval(() => {
+  if (!byId("calls-view").hidden) refreshCalls();
+}, 10000);
