@@ -2,8 +2,9 @@
 export default {
   joinTitle: "Private call",
   joinIntro:
-    "This call is private. Nothing is recorded and nothing is kept on this device. " +
-    "Press Esc at any time to leave at once.",
+    "This call is private: nothing is recorded, and this page saves nothing on your device. " +
+    "Your browser's history may still show that you visited this site; a private window " +
+    "avoids that. Press Esc at any time to leave at once.",
   nameLabel: "Name to show (optional)",
   joinButton: "Join",
   waiting: "Waiting for the host to let you in…",
