@@ -64,6 +64,7 @@ async function join() {
   }
   s.on("error", (m) => {
     if (m.code === "invalid-invite") finish(t.badLink);
+    else if (m.code === "unsupported-codec" || m.code === "bad-sdp") finish(t.cannotConnect);
     else console.warn("server refused a message", m.code);
   });
   s.on("denied", () => finish(t.denied));

@@ -77,7 +77,10 @@ async function enterCall(callId) {
     const item = lobby.querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
     if (item) item.remove();
   });
-  s.on("error", (m) => console.warn("server refused a message", m.code));
+  s.on("error", (m) => {
+    if (m.code === "unsupported-codec" || m.code === "bad-sdp") alert(t.cannotConnect);
+    else console.warn("server refused a message", m.code);
+  });
   s.on("ended", () => leaveCall());
   s.on("joined", async (m) => {
     call = new Call(s, local, m.max_participants);

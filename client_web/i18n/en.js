@@ -13,6 +13,8 @@ export default {
   left: "You left the call.",
   badLink: "This link is not valid. The call may have ended or expired.",
   noLink: "To join, open the link you were sent.",
+  cannotConnect:
+    "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
   connecting: "Connecting…",
   reconnecting: "Connection lost.",
   mute: "Mute",
