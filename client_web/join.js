@@ -1,9 +1,9 @@
 // The page a survivor or interpreter opens from their link: lobby, then the call.
 
-import { Call, localMedia } from "./call.js";
+import { localMedia } from "./call.js";
 import t from "./i18n/en.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { Tiles, byId, controls, show } from "./ui.js";
+import { byId, enterCall, hangUp, show } from "./ui.js";
 
 // Where "leave quickly" goes: a common, harmless page. The call page is replaced in history.
 const EXIT_URL = "https://www.google.com/search?q=weather";
@@ -15,26 +15,24 @@ history.replaceState(null, "", location.pathname);
 
 /** @type {Signaling | null} */
 let signaling = null;
-/** @type {Call | null} */
+/** @type {import("./call.js").Call | null} */
 let call = null;
 
-function hangUp() {
-  if (signaling) signaling.send("leave");
-  if (call) call.close();
-  if (signaling) signaling.close();
+function leave() {
+  hangUp(signaling, call);
   call = null;
   signaling = null;
 }
 
 function quickExit() {
-  hangUp();
+  leave();
   document.body.replaceChildren();
   location.replace(EXIT_URL);
 }
 
 /** @param {string} text */
 function finish(text) {
-  hangUp();
+  leave();
   byId("notice").textContent = text;
   show("done");
 }
@@ -74,15 +72,7 @@ async function join() {
   });
   s.on("joined", async (m) => {
     preview.srcObject = null;
-    call = new Call(s, local, m.max_participants);
-    const tiles = new Tiles(byId("tiles"), call);
-    for (const peer of m.peers) tiles.setPeer(peer);
-    s.on("peer-joined", (e) => tiles.setPeer(e.peer));
-    s.on("peer-left", (e) => tiles.removePeer(e.participant));
-    s.on("peer-muted", (e) => tiles.setMuted(e.participant, e.audio, e.video));
-    controls(byId("controls"), call, s, () => finish(t.left));
-    show("call");
-    await call.start();
+    call = await enterCall(s, local, m, () => finish(t.left));
   });
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;
   s.send("join", { invite, name });

@@ -1,9 +1,9 @@
 // The staff page: sign in, create calls and share their links, admit people, hold the call.
 
-import { Call, localMedia } from "./call.js";
+import { localMedia } from "./call.js";
 import t from "./i18n/en.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { Tiles, byId, controls, el, show } from "./ui.js";
+import { byId, el, enterCall, hangUp, show } from "./ui.js";
 
 /** @param {string} path @param {RequestInit} [init] */
 async function api(path, init = {}) {
@@ -18,7 +18,7 @@ async function api(path, init = {}) {
 
 /** @type {Signaling | null} */
 let signaling = null;
-/** @type {Call | null} */
+/** @type {import("./call.js").Call | null} */
 let call = null;
 
 async function refreshCalls() {
@@ -32,7 +32,7 @@ async function refreshCalls() {
   if (!body.calls.length) list.append(el("li", {}, [t.noCalls]));
   for (const c of body.calls) {
     const join = el("button", { type: "button", "data-action": "join-call" }, [t.joinCall]);
-    join.addEventListener("click", () => enterCall(c.id));
+    join.addEventListener("click", () => joinCall(c.id));
     const end = el("button", { type: "button", class: "danger", "data-action": "end-call" }, [t.endCall]);
     end.addEventListener("click", async () => {
       await api(`/api/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
@@ -59,7 +59,7 @@ async function refreshCalls() {
 }
 
 /** @param {string} callId */
-async function enterCall(callId) {
+async function joinCall(callId) {
   const local = await localMedia();
   const s = (signaling = new Signaling(socketUrl()));
   await s.open();
@@ -83,26 +83,16 @@ async function enterCall(callId) {
   });
   s.on("ended", () => leaveCall());
   s.on("joined", async (m) => {
-    call = new Call(s, local, m.max_participants);
-    const tiles = new Tiles(byId("tiles"), call);
-    for (const peer of m.peers) tiles.setPeer(peer);
-    s.on("peer-joined", (e) => tiles.setPeer(e.peer));
-    s.on("peer-left", (e) => tiles.removePeer(e.participant));
-    s.on("peer-muted", (e) => tiles.setMuted(e.participant, e.audio, e.video));
-    controls(byId("controls"), call, s, () => leaveCall());
     const end = el("button", { type: "button", class: "danger", "data-action": "end" }, [t.endCall]);
     end.addEventListener("click", () => s.send("end"));
+    call = await enterCall(s, local, m, () => leaveCall());
     byId("controls").append(end);
-    show("call");
-    await call.start();
   });
   s.send("join", { call: callId });
 }
 
 function leaveCall() {
-  if (signaling) signaling.send("leave");
-  if (call) call.close();
-  if (signaling) signaling.close();
+  hangUp(signaling, call);
   call = null;
   signaling = null;
   byId("tiles").replaceChildren();
