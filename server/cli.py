@@ -117,19 +117,20 @@ def run_serve(config: Config) -> int:
 async def serve_forever(
     config: Config, ssl_context: ssl.SSLContext | None, announce: Callable[[int], None]
 ) -> None:
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
-    await site.start()
-    port = runner.addresses[0][1] if runner.addresses else config.port
-    announce(port)
-    logger.info("server started")
+    # Signals are handled before anything is announced, so a stop right after start is clean.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+    await runner.setup()
     try:
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+        await site.start()
+        port = runner.addresses[0][1] if runner.addresses else config.port
+        announce(port)
+        logger.info("server started")
         await stop.wait()
     finally:
         await runner.cleanup()
