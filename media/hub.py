@@ -18,12 +18,14 @@ class MediaHub:
         self.peers: dict[str, ServerPeer] = {}
         self._call_of: dict[str, str] = {}
 
-    async def offer(self, call_id: str, pid: str, max_slots: int, sdp: str) -> str:
+    async def offer(
+        self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
+    ) -> str:
         peer = self.peers.get(pid)
         if peer is None:
             router = self.routers.get(call_id)
             if router is None:
-                router = self.routers[call_id] = Router(self.on_streams)
+                router = self.routers[call_id] = Router(self.on_streams, echo=echo)
             peer = self.peers[pid] = ServerPeer(pid, router, max_slots)
             self._call_of[pid] = call_id
             logger.debug("peer connection opened (%d in all)", len(self.peers))

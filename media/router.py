@@ -102,8 +102,9 @@ class Member:
 class Router:
     """The forwarding table of one call: every member's media goes to a slot of every other."""
 
-    def __init__(self, on_streams: OnStreams) -> None:
+    def __init__(self, on_streams: OnStreams, echo: bool = False) -> None:
         self.on_streams = on_streams
+        self.echo = echo  # members see themselves (the connection test)
         self.members: dict[str, Member] = {}
         self.forwarded = 0
 
@@ -112,6 +113,8 @@ class Router:
         member = Member(inlets, slots)
         self.members[pid] = member
         changed = {pid}
+        if self.echo:
+            self._show(viewer=member, source=pid)
         for other_id, other in self.members.items():
             if other_id == pid:
                 continue

@@ -137,7 +137,11 @@ class Connection:
         if self.participant is not None:
             raise ProtocolError("already-joined", "this connection has already joined")
         store, now = self.state.store, time.time()
-        if message.invite:
+        if message.echo:
+            if not message.invite:
+                raise ProtocolError("bad-field", "a connection test needs an invite token")
+            person, events = store.join_echo(message.invite, now)
+        elif message.invite:
             person, events = store.join_invite(message.invite, message.name, now)
         elif message.call:
             if self.staff is None:
@@ -147,7 +151,7 @@ class Connection:
             raise ProtocolError("bad-field", "join needs an invite token or a call id")
         self.participant = person.id
         self.state.sockets[person.id] = self
-        self.log.info("joined as %s", person.role.value)
+        self.log.info("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
         await self.state.apply(events)
 
     async def on_admit(self, message: Admit) -> None:
@@ -160,7 +164,7 @@ class Connection:
         call = self.my_call()
         call.require_member(self.me())
         answer = await self.state.hub.offer(
-            call.id, self.me(), call.max_participants - 1, message.sdp
+            call.id, self.me(), call.max_participants - 1, message.sdp, echo=call.echo
         )
         await self.send(Answer(answer))
 

@@ -31,6 +31,7 @@ class Call:
     invites: dict[str, Role]
     participants: dict[str, Participant] = field(default_factory=dict)
     ended: bool = False
+    echo: bool = False  # a connection test: one person, their own media looped back
 
     @property
     def lobby_limit(self) -> int:
@@ -61,6 +62,13 @@ class Call:
             Send(participant.id, LobbyWaiting(p.id, p.name, p.role.value)) for p in self.in_lobby()
         ]
         return events
+
+    def add_echo(self, participant: Participant) -> list[Event]:
+        """The one person of a connection test: straight in, nobody else ever joins."""
+        participant.place = Place.CALL
+        self.participants[participant.id] = participant
+        joined = Joined(participant.id, participant.role.value, 2, [], echo=True)
+        return [Send(participant.id, joined), Entered(self.id, participant.id)]
 
     def add_to_lobby(self, participant: Participant) -> list[Event]:
         """An invitee arrives and waits for staff."""
@@ -111,6 +119,9 @@ class Call:
             return []
         if p.place is Place.LOBBY:
             return [*self._to_staff(LobbyLeft(p.id)), Departed(self.id, p.id)]
+        if self.echo:
+            self.ended = True
+            return [Departed(self.id, p.id), CallGone(self.id)]
         return [*self._to_others(p.id, PeerLeft(p.id)), Departed(self.id, p.id)]
 
     def set_mute(self, participant_id: str, audio: bool, video: bool) -> list[Event]:

@@ -43,12 +43,17 @@ class Message:
 
 @dataclass(frozen=True)
 class Join(Message):
-    """Enter a call: staff name a call they own, invitees present their invite token."""
+    """Enter a call: staff name a call they own, invitees present their invite token.
+
+    With `echo` and an invite, enter a connection test instead: no lobby, no staff, and the
+    server sends your own audio and video back to you.
+    """
 
     type: ClassVar[str] = "join"
     call: str = ""
     invite: str = ""
     name: str = ""
+    echo: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ class Joined(Message):
     role: str
     max_participants: int
     peers: list[PeerInfo] = field(default_factory=list)
+    echo: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ TokenFactory = Callable[[int], str]
 INVITE_BYTES = 24  # 192 bits, above the 128 the invite needs
 ID_BYTES = 12
 INVITED_ROLES = (Role.SURVIVOR, Role.INTERPRETER)
+ECHO_SECONDS = 300.0  # the longest a connection test may run
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,41 @@ class CallStore:
         return person, events
 
     def join_invite(self, token: str, name: str, now: float) -> tuple[Participant, list[Event]]:
-        call_id = self._invites.get(token)
-        call = None if call_id is None else self._calls.get(call_id)
-        if call is None or call.is_expired(now):
-            raise ProtocolError(
-                "invalid-invite", "this link is not valid: the call may have ended or expired"
-            )
+        call = self._call_for_invite(token, now)
         person = Participant(
             self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY
         )
         events = call.add_to_lobby(person)
         self._where[person.id] = call.id
         return person, events
+
+    def join_echo(self, token: str, now: float) -> tuple[Participant, list[Event]]:
+        """A connection test for someone holding a valid invite."""
+        call = self._call_for_invite(token, now)
+        if len(self._calls) >= self.rules.max_calls:
+            raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
+        echo = Call(
+            id=self._token(ID_BYTES),
+            owner="",
+            created_at=now,
+            expires_at=min(now + ECHO_SECONDS, call.expires_at),
+            max_participants=2,
+            invites={},
+            echo=True,
+        )
+        self._calls[echo.id] = echo
+        person = Participant(self._token(ID_BYTES), call.invites[token], "", Place.CALL)
+        self._where[person.id] = echo.id
+        return person, echo.add_echo(person)
+
+    def _call_for_invite(self, token: str, now: float) -> Call:
+        call_id = self._invites.get(token)
+        call = None if call_id is None else self._calls.get(call_id)
+        if call is None or call.is_expired(now):
+            raise ProtocolError(
+                "invalid-invite", "this link is not valid: the call may have ended or expired"
+            )
+        return call
 
     def forget(self, events: list[Event]) -> None:
         """Drop index entries for people and calls that the events say are gone."""
