@@ -19,6 +19,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
 from bench.encoded import opus_clip, vp8_clip
+from bench.stamp import delay_ms
 from bench.tracks import EncodedTrack
 from media.tap import detach_receiver
 from signaling.protocol import (
@@ -75,6 +76,8 @@ class Participant:
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     seen: list[Message] = field(default_factory=list)
     packets: Counter[str] = field(default_factory=Counter)  # by mid
+    octets: Counter[str] = field(default_factory=Counter)  # payload bytes, by mid
+    delays_ms: list[float] = field(default_factory=list)  # send -> receive, stamped frames
     first_packet_at: dict[str, float] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # mid -> kind
     streams: dict[str, str] = field(default_factory=dict)  # mid -> participant shown
@@ -120,6 +123,19 @@ class Participant:
                 self.kinds[t.mid] = t.kind
                 detach_receiver(t.receiver, self._counter(t.mid))
 
+    async def sent(self) -> tuple[int, int]:
+        """Packets and bytes this participant's senders have sent so far."""
+        packets = octets = 0
+        if self.pc is not None:
+            for sender in self.pc.getSenders():
+                if sender.track is None:
+                    continue
+                for stats in (await sender.getStats()).values():
+                    if getattr(stats, "type", "") == "outbound-rtp":
+                        packets += stats.packetsSent
+                        octets += stats.bytesSent
+        return packets, octets
+
     def received(self, kind: str, participant: str) -> int:
         """Packets received of `kind` in the slot that shows `participant`."""
         return sum(
@@ -142,7 +158,11 @@ class Participant:
         async def count(packet: RtpPacket) -> None:
             if packet.payload:
                 self.packets[mid] += 1
+                self.octets[mid] += len(packet.payload)
                 self.first_packet_at.setdefault(mid, time.monotonic())
+                delay = delay_ms(packet.payload)
+                if delay is not None:
+                    self.delays_ms.append(delay)
 
         return count
 

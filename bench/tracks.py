@@ -10,15 +10,17 @@ import av
 from aiortc import MediaStreamTrack
 
 from bench.encoded import Clip
+from bench.stamp import stamped
 
 
 class EncodedTrack(MediaStreamTrack):
     """Loops a clip of encoded frames; aiortc only packetizes them (no encoder runs)."""
 
-    def __init__(self, kind: str, clip: Clip) -> None:
+    def __init__(self, kind: str, clip: Clip, stamp: bool = True) -> None:
         super().__init__()
         self.kind = kind
         self.clip = clip
+        self.stamp = stamp
         self.index = 0
         self.started: float | None = None
         self.time_base = fractions.Fraction(1, clip.clock_rate)
@@ -30,7 +32,8 @@ class EncodedTrack(MediaStreamTrack):
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        packet = av.Packet(self.clip.frames[self.index % len(self.clip.frames)])
+        frame = self.clip.frames[self.index % len(self.clip.frames)]
+        packet = av.Packet(stamped(frame) if self.stamp else frame)
         packet.pts = self.index * self.clip.step
         packet.time_base = self.time_base
         self.index += 1

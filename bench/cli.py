@@ -1,0 +1,92 @@
+"""`quietroom-bench` (or `python -m bench`): load a server with simulated calls and report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.local import STAFF, LocalServer
+from bench.report import table, write_json
+from bench.scenario import Plan, run
+
+MAX_CALLS = 200
+MAX_DURATION = 3600.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quietroom-bench",
+        description="Simulated participants send pre-encoded VP8 and Opus through a server.",
+    )
+    parser.add_argument(
+        "scenario", choices=["call", "echo"], help="1:1 (or larger) calls, or echo tests"
+    )
+    parser.add_argument("--participants", type=int, default=2, help="people per call (2 to 4)")
+    parser.add_argument("--calls", type=int, default=1, help=f"calls at once (1 to {MAX_CALLS})")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="start a throwaway server on 127.0.0.1 for this run (no --url needed)",
+    )
+    parser.add_argument("--url", default="", help="server address, e.g. https://127.0.0.1:8443")
+    parser.add_argument("--staff", default="", help="staff account name")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="server process to measure (default: every 'quietroom serve' on this machine)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    return parser
+
+
+def check(args: argparse.Namespace) -> str | None:
+    if not 2 <= args.participants <= 4:
+        return "--participants must be between 2 and 4"
+    if not 1 <= args.calls <= MAX_CALLS:
+        return f"--calls must be between 1 and {MAX_CALLS}"
+    if not 1 <= args.duration <= MAX_DURATION:
+        return f"--duration must be between 1 and {MAX_DURATION:.0f} seconds"
+    if not args.local and not (args.url and args.staff):
+        return "give --local, or --url and --staff (password in QUIETROOM_BENCH_PASSWORD)"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    problem = check(args)
+    if problem:
+        print(f"quietroom-bench: {problem}", file=sys.stderr)
+        return 2
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+
+    def plan(url: str, staff: str, password: str, pids: list[int]) -> Plan:
+        return Plan(
+            url, staff, password, args.scenario, args.participants, args.calls, args.duration, pids
+        )
+
+    if args.local:
+        with LocalServer() as server:
+            result = asyncio.run(run(plan(server.url, STAFF, server.password, [server.pid])))
+    else:
+        password = os.environ.get("QUIETROOM_BENCH_PASSWORD") or sys.stdin.readline().rstrip("\n")
+        result = asyncio.run(run(plan(args.url, args.staff, password, args.server_pid)))
+    print(table(result))
+    if args.json:
+        write_json(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

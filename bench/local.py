@@ -1,0 +1,65 @@
+"""A throwaway server on loopback for a bench run, with a staff account of its own."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from server import staff_file
+
+STAFF = "bench"
+
+
+class LocalServer:
+    """`quietroom serve` on 127.0.0.1, ICE on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, *extra: str) -> None:
+        self.extra = extra
+        self.password = secrets.token_urlsafe(16)
+        self.dir = tempfile.TemporaryDirectory(prefix="quietroom-bench-")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def __enter__(self) -> LocalServer:
+        path = Path(self.dir.name) / "staff.json"
+        staff_file.add(path, STAFF, self.password)
+        args = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+        args += ["--ice-addresses", "127.0.0.1", "--staff-file", str(path)]
+        args += ["--log-level", "warning"]
+        self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 30
+        line = b""
+        while time.monotonic() < deadline and b"sign in at" not in line:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                break
+        match = re.search(rb"(https?://\S+)/staff", line)
+        if not match:
+            self.__exit__(None, None, None)
+            raise RuntimeError("the local server did not start")
+        self.url = match.group(1).decode().replace("localhost", "127.0.0.1")
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.dir.cleanup()
