@@ -14,10 +14,13 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from media import rtpraw
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.tap import detach_receiver, detach_sender
+from media.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +84,10 @@ class ServerPeer:
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
     )
+    wire: Wire | None = None
     _seen: set[int] = field(default_factory=set)
     _joined: bool = False
+    _inline: bool = False
 
     async def answer(self, sdp: str) -> str:
         """Take the browser's offer and return the server's answer."""
@@ -143,7 +148,7 @@ class ServerPeer:
             browser_sends = t._offerDirection in ("recvonly", "sendrecv")
             if browser_sends and t.kind not in inlets:
                 inlet = Inlet(t.kind, t.receiver, codec_names(t))
-                detach_receiver(t.receiver, partial(self.router.forward, self.pid, t.kind))
+                detach_receiver(t.receiver, self._from_aiortc)
                 inlets[t.kind] = inlet
                 t.direction = "recvonly"
             elif t._offerDirection == "sendonly" and len(pending[t.kind]) < self.max_slots:
@@ -152,7 +157,7 @@ class ServerPeer:
                     t.mid or "",
                     t.sender._ssrc,
                     t._codecs[0].payloadType or 0,
-                    t.sender.transport,
+                    self._wire_for(t.sender.transport),
                 )
                 pending[t.kind].append(outlet)
                 t.direction = "sendonly"
@@ -167,10 +172,32 @@ class ServerPeer:
                 detach_sender(sender, partial(self.router.feedback, self.pid, slot))
         return inlets, slots
 
+    def _wire_for(self, dtls: Any) -> Wire:
+        if self.wire is None:
+            self.wire = Wire(dtls)
+        return self.wire
+
+    async def _from_aiortc(self, packet: RtpPacket) -> None:
+        """Packets aiortc read before the inline path took over (the first moments)."""
+        self.router.forward(
+            self.pid,
+            rtpraw.Header(
+                packet.payload_type,
+                packet.marker,
+                packet.sequence_number,
+                packet.timestamp,
+                packet.ssrc,
+                packet.payload,
+            ),
+        )
+
     def _sender_for(self, outlet: Outlet) -> Any:
         return next(t.sender for t in self.pc.getTransceivers() if t.mid == outlet.mid)
 
     async def _on_state(self) -> None:
-        if self.pc.connectionState == "connected":
+        if self.pc.connectionState == "connected" and not self._inline:
+            self._inline = True
+            transport = self.pc.getTransceivers()[0].receiver.transport
+            self._wire_for(transport).receive_inline(partial(self.router.forward_raw, self.pid))
             # A viewer that just connected needs a keyframe from everyone it shows.
             await self.router.refresh(self.pid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -10,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
 
+from media import rtpraw
 from media.rewriter import StreamRewriter
+from media.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +22,6 @@ TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame, one 30 fps vide
 KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
 
 OnStreams = Callable[[str, dict[str, str]], None]
-
-
-def abs_send_time() -> int:
-    """Now as a 24-bit 6.18 fixed-point seconds value (the abs-send-time header extension)."""
-    return int(time.time() * (1 << 18)) & 0xFFFFFF
 
 
 @dataclass
@@ -50,33 +46,26 @@ class Inlet:
 
 @dataclass
 class Outlet:
-    """One outgoing stream toward one participant (one m-line the browser receives on)."""
+    """One outgoing stream toward one participant (one m-line the browser receives on).
+
+    Forwarded packets go out with this stream's SSRC and payload type and a continuous
+    sequence, and without header extensions: the browser knows the SSRC from the answer.
+    """
 
     kind: str
     mid: str
     ssrc: int
     payload_type: int
-    transport: Any  # aiortc RTCDtlsTransport
+    wire: Wire
     rewriter: StreamRewriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(TS_STEP[self.kind])
 
-    async def send(self, packet: RtpPacket) -> None:
-        seq, ts = self.rewriter.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp)
-        out = RtpPacket(
-            payload_type=self.payload_type,
-            marker=packet.marker,
-            sequence_number=seq,
-            timestamp=ts,
-            ssrc=self.ssrc,
-            payload=packet.payload,
-        )
-        out.extensions.mid = self.mid
-        out.extensions.abs_send_time = abs_send_time()
-        out.extensions.audio_level = packet.extensions.audio_level
-        with contextlib.suppress(ConnectionError):
-            await self.transport._send_rtp(out.serialize(self.transport._rtp_header_extensions_map))
+    def send(self, packet: rtpraw.Header) -> None:
+        seq, ts = self.rewriter.rewrite(packet.ssrc, packet.sequence, packet.timestamp)
+        raw = rtpraw.build(self.payload_type, packet.marker, seq, ts, self.ssrc, packet.payload)
+        self.wire.send_rtp(raw)
 
 
 @dataclass
@@ -97,6 +86,15 @@ class Member:
     slots: list[Slot]
     # source participant id -> the slot of this member's connection that shows it
     showing: dict[str, Slot] = field(default_factory=dict)
+    # payload type -> (kind, forwarded?); RTX and other codecs are not forwarded
+    routes: dict[int, tuple[str, bool]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routes = {
+            pt: (kind, codec == FORWARDED_CODECS[kind])
+            for kind, inlet in self.inlets.items()
+            for pt, codec in inlet.codec_by_pt.items()
+        }
 
 
 class Router:
@@ -143,26 +141,33 @@ class Router:
                 slot.source = ""
                 self._announce(viewer_id)
 
-    async def forward(self, pid: str, kind: str, packet: RtpPacket) -> None:
+    def forward(self, pid: str, packet: rtpraw.Header) -> None:
+        """Send one packet from member `pid` to the slot that shows it in everyone's view."""
         member = self.members.get(pid)
         if member is None:
             return
-        inlet = member.inlets.get(kind)
-        if inlet is None:
+        route = member.routes.get(packet.payload_type)
+        if route is None:
             return
-        wanted = inlet.codec_by_pt.get(packet.payload_type) == FORWARDED_CODECS[kind]
-        if wanted and packet.payload:
-            inlet.ssrc = packet.ssrc
+        kind, wanted = route
+        wanted = wanted and bool(packet.payload)
+        if wanted:
+            member.inlets[kind].ssrc = packet.ssrc
         for viewer in self.members.values():
             slot = viewer.showing.get(pid)
             if slot is None:
                 continue
             outlet = slot.outlet(kind)
-            if wanted and packet.payload:
-                await outlet.send(packet)
+            if wanted:
+                outlet.send(packet)
                 self.forwarded += 1
             else:
-                outlet.rewriter.skip(packet.ssrc, packet.sequence_number)
+                outlet.rewriter.skip(packet.ssrc, packet.sequence)
+
+    def forward_raw(self, pid: str, data: bytes) -> None:
+        packet = rtpraw.parse(data)
+        if packet is not None:
+            self.forward(pid, packet)
 
     async def feedback(self, viewer_id: str, slot: Slot, packet: Any) -> None:
         """RTCP from a viewer about one of its slots: picture loss goes to the source."""
