@@ -16,6 +16,7 @@ from server import api
 from server.config import Config
 from server.headers import private_headers
 from server.state import STATE, State
+from server.workers import WorkerPool
 from server.ws import websocket
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ async def sweep(state: State) -> None:
 
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
+    if isinstance(state.hub, WorkerPool):
+        await state.hub.start(state.config.ice_addresses, state.config.log_level)
     task = asyncio.create_task(sweep(state))
     yield
     task.cancel()

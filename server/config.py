@@ -48,6 +48,16 @@ def parse_participants(text: str) -> int:
     return value
 
 
+def parse_workers(text: str) -> int:
+    """'auto' (one per core) or a count; 0 runs media inside the signaling process."""
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    value = int(text)
+    if not 0 <= value <= 64:
+        raise ValueError("must be 'auto' or between 0 and 64")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -109,6 +119,12 @@ OPTIONS: list[Option] = [
     Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
     Option("staff_session", 43200.0, parse_duration, "how long a staff sign-in lasts"),
     Option("log_level", "INFO", parse_level, "debug, info, warning or error"),
+    Option(
+        "media_workers",
+        "auto",
+        parse_workers,
+        "media worker processes: auto (one per core), or a number; 0 = in this process",
+    ),
 ]
 
 
@@ -126,6 +142,7 @@ class Config:
     max_participants: int
     staff_session: float
     log_level: str
+    media_workers: int
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:
@@ -166,6 +183,8 @@ def from_namespace(
             raw, source = environ[option.env], option.env
         if raw is None:
             value = default_staff_file() if option.name == "staff_file" else option.default
+            if isinstance(value, str) and option.parse is parse_workers:
+                value = parse_workers(value)
         else:
             try:
                 value = option.parse(raw)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from media.hub import MediaHub
 from server.config import Config
+from server.workers import WorkerPool
 from signaling.events import CallGone, Departed, Event, Send
 from signaling.protocol import Message, Streams
 from signaling.staff_sessions import StaffSessions
@@ -31,7 +32,7 @@ class State:
     store: CallStore
     sessions: StaffSessions  # browser sign-ins (cookie)
     api_tokens: StaffSessions  # script sign-ins (bearer)
-    hub: MediaHub
+    hub: MediaHub | WorkerPool
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -43,7 +44,15 @@ class State:
     def create(cls, config: Config) -> State:
         rules = CallRules(ttl_seconds=config.call_expiry, max_participants=config.max_participants)
         state: State
-        hub = MediaHub(on_streams=lambda pid, slots: state.streams_changed(pid, slots))
+
+        def on_streams(pid: str, slots: dict[str, str]) -> None:
+            state.streams_changed(pid, slots)
+
+        hub: MediaHub | WorkerPool
+        if config.media_workers > 0:
+            hub = WorkerPool(config.media_workers, on_streams)
+        else:
+            hub = MediaHub(on_streams)
         state = cls(
             config=config,
             store=CallStore(rules),

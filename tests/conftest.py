@@ -62,8 +62,13 @@ async def start_server(config: Config) -> tuple[web.AppRunner, RunningServer]:
 
 @pytest.fixture
 async def server(staff_path: Path) -> AsyncIterator[RunningServer]:
+    # Media in this process, so tests can look inside the routers and peers.
     config = Config.defaults(
-        host="127.0.0.1", port=0, ice_addresses=["127.0.0.1"], staff_file=str(staff_path)
+        host="127.0.0.1",
+        port=0,
+        ice_addresses=["127.0.0.1"],
+        staff_file=str(staff_path),
+        media_workers=0,
     )
     runner, running = await start_server(config)
     try:

@@ -1,5 +1,6 @@
 """Unit tests of server/config.py: defaults, precedence, and every refused value."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,21 @@ def test_defaults(config_home: Path) -> None:
         max_participants=4,
         staff_session=43200.0,
         log_level="INFO",
+        media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
+
+
+@pytest.mark.parametrize(("raw", "workers"), [("0", 0), ("3", 3), ("auto", os.cpu_count() or 1)])
+def test_media_workers(raw: str, workers: int) -> None:
+    assert load(["--media-workers", raw], {}).media_workers == workers
+    assert load([], {"QUIETROOM_MEDIA_WORKERS": raw}).media_workers == workers
+
+
+@pytest.mark.parametrize("raw", ["-1", "65", "many"])
+def test_bad_media_workers(raw: str) -> None:
+    with pytest.raises(ConfigError, match="--media-workers"):
+        load(["--media-workers", raw], {})
 
 
 def test_every_option_has_a_flag_and_a_variable() -> None:

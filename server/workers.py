@@ -1,0 +1,237 @@
+"""Media worker processes: each call's media runs in one of them, so every core forwards.
+
+The signaling process keeps the calls and the sockets; a worker holds the peer connections
+and routers of the calls pinned to it. They talk over the worker's stdin/stdout, one JSON
+object a line: requests with an id (offer, candidate, drop, drop-call) and their replies,
+and `streams` events from the worker's routers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import sys
+from typing import Any
+
+from media.hub import MediaHub
+from media.ice import offer_addresses
+from media.peer import MediaError
+from media.router import OnStreams
+
+logger = logging.getLogger(__name__)
+
+LINE_LIMIT = 1 << 20
+REPLY_SECONDS = 30.0
+
+
+class Worker:
+    """The signaling side of one worker process."""
+
+    def __init__(self, index: int, on_streams: OnStreams) -> None:
+        self.index = index
+        self.on_streams = on_streams
+        self.proc: asyncio.subprocess.Process | None = None
+        self.calls: set[str] = set()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def start(self, addresses: list[str], log_level: str) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "server.workers",
+            ",".join(addresses),
+            log_level,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        if not self.alive or self.proc is None or self.proc.stdin is None:
+            raise MediaError("media-unavailable", "the media service is not running")
+        rid = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = future
+        self.proc.stdin.write(json.dumps({"op": op, "id": rid, **fields}).encode() + b"\n")
+        try:
+            await self.proc.stdin.drain()
+            reply = await asyncio.wait_for(future, REPLY_SECONDS)
+        except (ConnectionError, TimeoutError):
+            raise MediaError("media-unavailable", "the media service did not answer") from None
+        finally:
+            self._waiting.pop(rid, None)
+        if "error" in reply:
+            raise MediaError(reply["error"]["code"], reply["error"]["reason"])
+        return reply
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.alive and self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 5)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            message = json.loads(line)
+            if message.get("op") == "streams":
+                self.on_streams(message["pid"], message["slots"])
+            elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
+                future.set_result(message)
+        logger.warning("media worker %d stopped", self.index)
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result({"error": {"code": "media-unavailable", "reason": "stopped"}})
+
+
+class WorkerPool:
+    """The same calls as MediaHub, each call pinned to the worker with the fewest calls."""
+
+    def __init__(self, count: int, on_streams: OnStreams) -> None:
+        self.workers = [Worker(i, on_streams) for i in range(count)]
+        self._call_of: dict[str, str] = {}  # participant -> call
+
+    async def start(self, addresses: list[str], log_level: str) -> None:
+        await asyncio.gather(*(w.start(addresses, log_level) for w in self.workers))
+        logger.info("%d media workers started", len(self.workers))
+
+    def _worker(self, call_id: str) -> Worker:
+        for worker in self.workers:
+            if call_id in worker.calls:
+                return worker
+        alive = [w for w in self.workers if w.alive] or self.workers
+        worker = min(alive, key=lambda w: len(w.calls))
+        worker.calls.add(call_id)
+        return worker
+
+    async def offer(
+        self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
+    ) -> str:
+        self._call_of[pid] = call_id
+        reply = await self._worker(call_id).request(
+            "offer", call=call_id, pid=pid, slots=max_slots, sdp=sdp, echo=echo
+        )
+        return str(reply["answer"])
+
+    async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
+        call_id = self._call_of.get(pid)
+        if call_id is None:
+            raise MediaError("no-offer", "send an offer before ICE candidates")
+        await self._worker(call_id).request(
+            "candidate", pid=pid, candidate=candidate, sdp_mid=sdp_mid, index=index
+        )
+
+    async def drop(self, pid: str) -> None:
+        call_id = self._call_of.pop(pid, None)
+        if call_id is not None:
+            with contextlib.suppress(MediaError):
+                await self._worker(call_id).request("drop", pid=pid)
+
+    async def drop_call(self, call_id: str) -> None:
+        for pid in [p for p, c in self._call_of.items() if c == call_id]:
+            del self._call_of[pid]
+        for worker in self.workers:
+            if call_id in worker.calls:
+                worker.calls.discard(call_id)
+                with contextlib.suppress(MediaError):
+                    await worker.request("drop-call", call=call_id)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self.workers))
+
+
+# ------------------------------------------------------------------ the worker process
+
+
+async def serve_requests() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=LINE_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    out = sys.stdout.buffer
+
+    def emit(message: dict[str, Any]) -> None:
+        out.write(json.dumps(message).encode() + b"\n")
+        out.flush()
+
+    hub = MediaHub(
+        on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots})
+    )
+    pending: set[asyncio.Task[None]] = set()
+
+    async def handle(message: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"id": message["id"]}
+        try:
+            op = message["op"]
+            if op == "offer":
+                reply["answer"] = await hub.offer(
+                    message["call"],
+                    message["pid"],
+                    message["slots"],
+                    message["sdp"],
+                    message["echo"],
+                )
+            elif op == "candidate":
+                await hub.candidate(
+                    message["pid"], message["candidate"], message["sdp_mid"], message["index"]
+                )
+            elif op == "drop":
+                await hub.drop(message["pid"])
+            elif op == "drop-call":
+                await hub.drop_call(message["call"])
+        except MediaError as exc:
+            reply["error"] = {"code": exc.code, "reason": exc.reason}
+        except Exception as exc:
+            logger.warning("media request failed: %s", type(exc).__name__)
+            reply["error"] = {"code": "internal", "reason": "the media service failed"}
+        emit(reply)
+
+    try:
+        while line := await reader.readline():
+            # Requests of one participant arrive in order and are handled in order; a slow
+            # offer of one call does not hold up the others.
+            task = asyncio.create_task(handle(json.loads(line)))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            await asyncio.sleep(0)
+    finally:
+        await hub.close()
+
+
+def worker_main(argv: list[str]) -> int:
+    from server.logs import setup
+
+    addresses, level = argv
+    setup(level)
+    offer_addresses([a for a in addresses.split(",") if a])
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_requests())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1:]))

@@ -1,0 +1,64 @@
+"""Media worker processes: calls spread over workers, media flows, workers stop with the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, start_server
+from test_call_aiortc import admitted_guest, invite_of, wait_until
+
+from bench.client import Participant, StaffApi
+from server.config import Config
+from server.workers import WorkerPool
+from signaling.protocol import Join
+
+
+async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) -> list[Participant]:
+    api = StaffApi(http, server.base)
+    await api.sign_in(STAFF_NAME, STAFF_PASSWORD)
+    call = await api.create_call()
+    staff = Participant(http, server.base, headers=api.headers)
+    await staff.connect()
+    await staff.send(Join(call=call["id"]))
+    await staff.expect("joined")
+    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "S")
+    for person in (staff, survivor):
+        await person.start_media(max_participants=4)
+    return [staff, survivor]
+
+
+async def test_calls_are_spread_over_worker_processes(
+    staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    config = Config.defaults(
+        host="127.0.0.1",
+        port=0,
+        ice_addresses=["127.0.0.1"],
+        staff_file=str(staff_path),
+        media_workers=2,
+    )
+    runner, server = await start_server(config)
+    pool = server.state.hub
+    assert isinstance(pool, WorkerPool)
+    people: list[Participant] = []
+    try:
+        calls = [await two_person_call(http, server) for _ in range(2)]
+        people = [p for call in calls for p in call]
+        for a, b in calls:
+            await wait_until(
+                lambda a=a, b=b: all(  # type: ignore[misc]
+                    x.received(kind, y.participant) > 20
+                    for x, y in ((a, b), (b, a))
+                    for kind in ("audio", "video")
+                )
+            )
+        # One call on each worker, each worker a live process of its own.
+        assert sorted(len(w.calls) for w in pool.workers) == [1, 1]
+        pids = {w.proc.pid for w in pool.workers if w.proc is not None}
+        assert len(pids) == 2 and all(w.alive for w in pool.workers)
+    finally:
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+    assert not any(w.alive for w in pool.workers)
