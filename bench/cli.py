@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from bench import janus
 from bench.local import STAFF, LocalServer
-from bench.report import table, write_json
+from bench.report import comparison, ratios, table, write_json
 from bench.scenario import Plan, run
+from media.ice import offer_addresses
 
 MAX_CALLS = 200
 MAX_DURATION = 3600.0
@@ -33,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a throwaway server on 127.0.0.1 for this run (no --url needed)",
     )
+    parser.add_argument(
+        "--target",
+        choices=["quietroom", "janus"],
+        default="quietroom",
+        help="server to load; janus always starts its own Janus (Debian's `janus`) on 127.0.0.1"
+        " with its EchoTest and VideoCall plugins (echo, and 1:1 calls only)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run a throwaway Quietroom, then a throwaway Janus, with the same scenario, calls"
+        " and duration; print both tables and their ratios",
+    )
     parser.add_argument("--url", default="", help="server address, e.g. https://127.0.0.1:8443")
     parser.add_argument("--staff", default="", help="staff account name")
     parser.add_argument(
@@ -53,6 +69,20 @@ def check(args: argparse.Namespace) -> str | None:
         return f"--calls must be between 1 and {MAX_CALLS}"
     if not 1 <= args.duration <= MAX_DURATION:
         return f"--duration must be between 1 and {MAX_DURATION:.0f} seconds"
+    if args.compare and args.target == "janus":
+        return "--compare runs Quietroom then Janus: leave out --target"
+    if args.target == "janus" or args.compare:
+        if args.url or args.server_pid:
+            return (
+                "--target janus and --compare start their own servers on 127.0.0.1: "
+                "leave out --url and --server-pid"
+            )
+        if args.scenario == "call" and args.participants != 2:
+            return (
+                "Janus's VideoCall plugin only carries 1:1 calls: use --participants 2 "
+                "with --target janus or --compare"
+            )
+        return None
     if not args.local and not (args.url and args.staff):
         return "give --local, or --url and --staff (password in QUIETROOM_BENCH_PASSWORD)"
     return None
@@ -76,12 +106,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             url, staff, password, args.scenario, args.participants, args.calls, args.duration, pids
         )
 
-    if args.local:
+    def local_quietroom() -> dict[str, Any]:
         with LocalServer() as server:
-            result = asyncio.run(run(plan(server.url, STAFF, server.password, [server.pid])))
-    else:
-        password = os.environ.get("QUIETROOM_BENCH_PASSWORD") or sys.stdin.readline().rstrip("\n")
-        result = asyncio.run(run(plan(args.url, args.staff, password, args.server_pid)))
+            return asyncio.run(run(plan(server.url, STAFF, server.password, [server.pid])))
+
+    def local_janus() -> dict[str, Any]:
+        with janus.LocalJanus() as server:
+            offer_addresses([server.ice_address])  # Janus never gathers loopback: see there
+            return asyncio.run(janus.run(plan(server.url, "", "", [server.pid])))
+
+    if args.local or args.compare:
+        offer_addresses(["127.0.0.1"])  # the server is on loopback: so are the participants
+    try:
+        if args.compare:
+            janus.binary()  # before the Quietroom half, so a missing Janus fails at once
+            quietroom = local_quietroom()
+            print(table(quietroom), end="\n\n", flush=True)
+            result = local_janus()
+            print(table(result), comparison(quietroom, result), sep="\n\n")
+            if args.json:
+                both = {"quietroom": quietroom, "janus": result}
+                write_json({**both, "ratios": ratios(quietroom, result)}, args.json)
+            return 0
+        if args.target == "janus":
+            result = local_janus()
+        elif args.local:
+            result = local_quietroom()
+        else:
+            password = os.environ.get("QUIETROOM_BENCH_PASSWORD", "")
+            password = password or sys.stdin.readline().rstrip("\n")
+            result = asyncio.run(run(plan(args.url, args.staff, password, args.server_pid)))
+    except janus.JanusError as error:
+        print(f"quietroom-bench: {error}", file=sys.stderr)
+        return 1
     print(table(result))
     if args.json:
         write_json(result, args.json)

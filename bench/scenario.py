@@ -6,6 +6,7 @@ import asyncio
 import ssl
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,19 @@ async def start(group: Group, max_participants: int) -> list[float]:
     return [min(p.first_packet_at.values()) - started for p in group.people if p.first_packet_at]
 
 
+Joiner = Callable[[aiohttp.ClientSession, StaffApi, Plan], Awaitable[Group]]
+
+
+def joiner(plan: Plan) -> Joiner:
+    """How to set up one call (or one echo test) of the plan's scenario."""
+    return join_echo if plan.scenario == "echo" else join_call
+
+
+def media_slots(plan: Plan) -> int:
+    """The `max_participants` each person's media starts with in this scenario."""
+    return 2 if plan.scenario == "echo" else max(4, plan.participants)
+
+
 @dataclass
 class Counters:
     at: float
@@ -166,8 +180,7 @@ async def run(plan: Plan) -> dict[str, Any]:
         await api.sign_in(plan.staff, plan.password)
         try:
             joins: list[float] = []
-            make = join_echo if plan.scenario == "echo" else join_call
-            slots = 2 if plan.scenario == "echo" else max(4, plan.participants)
+            make, slots = joiner(plan), media_slots(plan)
             for n in range(plan.calls):
                 progress(f"joining call {n + 1}/{plan.calls}")
                 group = await make(session, api, plan)

@@ -38,6 +38,7 @@ class Worker:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -54,7 +55,13 @@ class Worker:
             stdout=asyncio.subprocess.PIPE,
             limit=LINE_LIMIT,
         )
+        self._ready = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read())
+        # A worker imports aiortc and friends first: wait, so no call waits for it later.
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), REPLY_SECONDS)
+        except TimeoutError:
+            logger.warning("media worker %d did not start in time", self.index)
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
         if not self.alive or self.proc is None or self.proc.stdin is None:
@@ -95,6 +102,9 @@ class Worker:
             message = json.loads(line)
             if message.get("op") == "streams":
                 self.on_streams(message["pid"], message["slots"])
+            elif message.get("op") == "ready":
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_result(None)
             elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
                 future.set_result(message)
         logger.warning("media worker %d stopped", self.index)
@@ -176,6 +186,7 @@ async def serve_requests() -> None:
         on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots})
     )
     pending: set[asyncio.Task[None]] = set()
+    emit({"op": "ready"})
 
     async def handle(message: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"id": message["id"]}
