@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -85,6 +87,9 @@ class ServerPeer:
         )
     )
     wire: Wire | None = None
+    inlets: dict[str, Inlet] = field(default_factory=dict)
+    slots: list[Slot] = field(default_factory=list)
+    _reports: asyncio.Task[None] | None = None
     _seen: set[int] = field(default_factory=set)
     _joined: bool = False
     _inline: bool = False
@@ -105,6 +110,7 @@ class ServerPeer:
         await self.pc.setLocalDescription(answer)
         if not self._joined:
             self._joined = True
+            self.inlets, self.slots = inlets, slots
             self.router.add(self.pid, inlets, slots)
             self.pc.on("connectionstatechange", self._on_state)
         return str(self.pc.localDescription.sdp)
@@ -125,6 +131,8 @@ class ServerPeer:
         await self.pc.addIceCandidate(parsed)
 
     async def close(self) -> None:
+        if self._reports is not None:
+            self._reports.cancel()
         self.router.remove(self.pid)
         await self.pc.close()
 
@@ -147,7 +155,7 @@ class ServerPeer:
             keep_forwardable_codecs(t)
             browser_sends = t._offerDirection in ("recvonly", "sendrecv")
             if browser_sends and t.kind not in inlets:
-                inlet = Inlet(t.kind, t.receiver, codec_names(t))
+                inlet = Inlet(t.kind, t.receiver, codec_names(t), report_ssrc=t.sender._ssrc)
                 detach_receiver(t.receiver, self._from_aiortc)
                 inlets[t.kind] = inlet
                 t.direction = "recvonly"
@@ -191,6 +199,16 @@ class ServerPeer:
             ),
         )
 
+    async def _send_reports(self, wire: Wire) -> None:
+        """RTCP about our streams, about once a second (RFC 3550 spreads it 0.5x to 1.5x)."""
+        while True:
+            await asyncio.sleep(0.5 + random.random())
+            outlets = [o for slot in self.slots for o in (slot.audio, slot.video)]
+            compound = b"".join(o.sender_report() for o in outlets)
+            compound += b"".join(i.receiver_report() for i in self.inlets.values())
+            if compound:
+                wire.send_rtcp(compound)
+
     def _sender_for(self, outlet: Outlet) -> Any:
         return next(t.sender for t in self.pc.getTransceivers() if t.mid == outlet.mid)
 
@@ -198,6 +216,8 @@ class ServerPeer:
         if self.pc.connectionState == "connected" and not self._inline:
             self._inline = True
             transport = self.pc.getTransceivers()[0].receiver.transport
-            self._wire_for(transport).receive_inline(partial(self.router.forward_raw, self.pid))
+            wire = self._wire_for(transport)
+            wire.receive_inline(partial(self.router.forward_raw, self.pid))
+            self._reports = asyncio.create_task(self._send_reports(wire))
             # A viewer that just connected needs a keyframe from everyone it shows.
             await self.router.refresh(self.pid)

@@ -9,16 +9,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+)
 
 from media import rtpraw
+from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
+from media.stream_stats import ReceivedStats, SentStats
 from media.wire import Wire
 
 logger = logging.getLogger(__name__)
 
 FORWARDED_CODECS = {"audio": "audio/opus", "video": "video/vp8"}
 TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame, one 30 fps video frame
+CLOCK_RATE = {"audio": 48000, "video": 90000}
 KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
 
 OnStreams = Callable[[str, dict[str, str]], None]
@@ -31,8 +42,15 @@ class Inlet:
     kind: str
     receiver: RTCRtpReceiver
     codec_by_pt: dict[int, str]
+    report_ssrc: int  # the SSRC our receiver reports come from
     ssrc: int | None = None
     last_keyframe_request: float = 0.0
+    stats: ReceivedStats = field(default_factory=ReceivedStats)
+
+    def receiver_report(self) -> bytes:
+        if not self.stats.received:
+            return b""
+        return bytes(RtcpRrPacket(ssrc=self.report_ssrc, reports=[self.stats.report()]))
 
     async def request_keyframe(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -58,14 +76,36 @@ class Outlet:
     payload_type: int
     wire: Wire
     rewriter: StreamRewriter = field(init=False)
+    stats: SentStats = field(init=False)
+    cache: PacketCache | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(TS_STEP[self.kind])
+        self.stats = SentStats(CLOCK_RATE[self.kind])
+        self.cache = PacketCache() if self.kind == "video" else None
 
     def send(self, packet: rtpraw.Header) -> None:
         seq, ts = self.rewriter.rewrite(packet.ssrc, packet.sequence, packet.timestamp)
         raw = rtpraw.build(self.payload_type, packet.marker, seq, ts, self.ssrc, packet.payload)
+        self.stats.sent(ts, len(packet.payload))
+        if self.cache is not None:
+            self.cache.add(seq, raw)
         self.wire.send_rtp(raw)
+
+    def resend(self, sequences: list[int]) -> int:
+        """Send again what the receiver reports lost, if still cached; returns how many."""
+        count = 0
+        for seq in sequences:
+            raw = self.cache.get(seq) if self.cache is not None else None
+            if raw is not None:
+                self.wire.send_rtp(raw)
+                count += 1
+        return count
+
+    def sender_report(self) -> bytes:
+        if not self.stats.packets:
+            return b""
+        return bytes(RtcpSrPacket(ssrc=self.ssrc, sender_info=self.stats.sender_info()))
 
 
 @dataclass
@@ -105,6 +145,7 @@ class Router:
         self.echo = echo  # members see themselves (the connection test)
         self.members: dict[str, Member] = {}
         self.forwarded = 0
+        self.resent = 0
 
     def add(self, pid: str, inlets: dict[str, Inlet], slots: list[Slot]) -> None:
         """Add a member: it sees everyone already here, and they see it."""
@@ -152,7 +193,9 @@ class Router:
         kind, wanted = route
         wanted = wanted and bool(packet.payload)
         if wanted:
-            member.inlets[kind].ssrc = packet.ssrc
+            inlet = member.inlets[kind]
+            inlet.ssrc = packet.ssrc
+            inlet.stats.received_packet(packet.ssrc, packet.sequence)
         for viewer in self.members.values():
             slot = viewer.showing.get(pid)
             if slot is None:
@@ -170,15 +213,19 @@ class Router:
             self.forward(pid, packet)
 
     async def feedback(self, viewer_id: str, slot: Slot, packet: Any) -> None:
-        """RTCP from a viewer about one of its slots: picture loss goes to the source."""
-        if not isinstance(packet, RtcpPsfbPacket) or packet.fmt not in (
-            RTCP_PSFB_PLI,
-            RTCP_PSFB_FIR,
-        ):
-            return
-        source = self.members.get(slot.source)
-        if source is not None and "video" in source.inlets:
-            await source.inlets["video"].request_keyframe()
+        """RTCP from a viewer about one of its slots.
+
+        Lost packets are sent again from the slot's cache; picture loss goes to the source,
+        which sends a keyframe.
+        """
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            for outlet in (slot.audio, slot.video):
+                if outlet.ssrc == packet.media_ssrc:
+                    self.resent += outlet.resend(packet.lost)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            source = self.members.get(slot.source)
+            if source is not None and "video" in source.inlets:
+                await source.inlets["video"].request_keyframe()
 
     def streams(self, viewer_id: str) -> dict[str, str]:
         member = self.members[viewer_id]

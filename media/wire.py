@@ -36,10 +36,13 @@ class Wire:
 
     def send_rtp(self, packet: bytes) -> None:
         """Protect and send one RTP packet; dropped if the connection is not up."""
+        if self.dtls._tx_srtp is not None:
+            self._send(self.dtls._tx_srtp.protect(packet))
+
+    def _send(self, data: bytes) -> None:
         pair = self.connection._nominated.get(1)
-        if pair is None or self.dtls._tx_srtp is None:
+        if pair is None:
             return
-        data = self.dtls._tx_srtp.protect(packet)
         protocol = pair.protocol
         if isinstance(protocol, StunProtocol) and protocol.transport is not None:
             protocol.transport.sendto(data, pair.remote_addr)
@@ -47,6 +50,11 @@ class Wire:
             task = asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def send_rtcp(self, packet: bytes) -> None:
+        """Protect and send one (compound) RTCP packet; dropped if the connection is not up."""
+        if self.dtls._tx_srtp is not None:
+            self._send(self.dtls._tx_srtp.protect_rtcp(packet))
 
     def receive_inline(self, on_rtp: OnRaw) -> None:
         """From now on, decrypted RTP goes to `on_rtp` from the socket callback itself."""

@@ -40,6 +40,23 @@ RECORD_PEER_CONNECTIONS = """
 })();
 """
 
+# Which RTCP-derived stats the page's live connection has: from the server's sender reports
+# ("remote-outbound-rtp") and receiver reports ("remote-inbound-rtp").
+REPORT_STATS = """
+async () => {
+  const pcs = (window.__pcs || []).filter(pc => pc.connectionState !== "closed");
+  const kinds = [];
+  for (const pc of pcs) {
+    (await pc.getStats()).forEach(s => {
+      if (s.type === "remote-outbound-rtp" || s.type === "remote-inbound-rtp") {
+        kinds.push({type: s.type, kind: s.kind, packets: s.packetsSent ?? s.packetsLost ?? -1});
+      }
+    });
+  }
+  return kinds;
+}
+"""
+
 # Inbound media figures of the page's live connection, by kind and track.
 INBOUND_STATS = """
 async () => {

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM_FLAGS, RECORD_PEER_CONNECTIONS, ServerProcess, inbound, start_server
+from browser import (
+    CHROMIUM_FLAGS,
+    RECORD_PEER_CONNECTIONS,
+    REPORT_STATS,
+    ServerProcess,
+    inbound,
+    start_server,
+)
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
 
@@ -115,6 +122,14 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             pages = {"staff": staff, "surv": survivor, "interp": interpreter}
             for name, page in pages.items():
                 wait_for(lambda: receiving_from(page, 2), what=f"{name} to see and hear both")  # noqa: B023
+
+            # The server's RTCP reports reach the browsers: sender reports for what it
+            # forwards, receiver reports for what it receives.
+            def reported() -> bool:
+                found = {(r["type"], r["kind"]) for r in staff.evaluate(REPORT_STATS)}
+                return {("remote-outbound-rtp", "video"), ("remote-inbound-rtp", "video")} <= found
+
+            wait_for(reported, timeout=10, what="RTCP reports in the staff page")
 
             # Mute and camera off reach the others.
             survivor.click("[data-action=mute]")

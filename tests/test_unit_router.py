@@ -1,0 +1,144 @@
+"""Unit tests of the router: rewriting across a sender change, NACKs, PLI relay, leaving.
+
+The router's edges are a socket (`Wire`) and aiortc's receiver (for PLI): here they are
+small recorders, so every packet the router would put on the network can be read back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket
+
+from media import rtpraw
+from media.router import Inlet, Outlet, Router, Slot
+from media.wire import Wire
+
+OPUS, VP8, RTX = 111, 96, 97
+
+
+class RecordingWire:
+    def __init__(self) -> None:
+        self.sent: list[rtpraw.Header] = []
+
+    def send_rtp(self, packet: bytes) -> None:
+        parsed = rtpraw.parse(packet)
+        assert parsed is not None
+        self.sent.append(parsed)
+
+
+class RecordingReceiver:
+    def __init__(self) -> None:
+        self.pli: list[int] = []
+
+    async def _send_rtcp_pli(self, media_ssrc: int) -> None:
+        self.pli.append(media_ssrc)
+
+
+def member(
+    router: Router, pid: str, slots: int = 3
+) -> tuple[RecordingWire, RecordingReceiver, list[Slot]]:
+    wire, receiver = RecordingWire(), RecordingReceiver()
+    codecs = {"audio": {OPUS: "audio/opus"}, "video": {VP8: "video/vp8", RTX: "video/rtx"}}
+    inlets = {
+        kind: Inlet(kind, cast(Any, receiver), codecs[kind], report_ssrc=1) for kind in codecs
+    }
+    made = [
+        Slot(
+            audio=Outlet("audio", str(2 * i + 2), 1000 + 2 * i, 109, cast(Wire, wire)),
+            video=Outlet("video", str(2 * i + 3), 1001 + 2 * i, 120, cast(Wire, wire)),
+        )
+        for i in range(slots)
+    ]
+    router.add(pid, inlets, made)
+    return wire, receiver, made
+
+
+def rtp(
+    pt: int, seq: int, ts: int, ssrc: int, payload: bytes = b"frame", marker: int = 0
+) -> rtpraw.Header:
+    return rtpraw.Header(pt, marker, seq, ts, ssrc, payload)
+
+
+def test_packets_reach_the_other_with_its_ssrc_and_payload_type() -> None:
+    shown: dict[str, dict[str, str]] = {}
+    router = Router(lambda pid, slots: shown.__setitem__(pid, slots))
+    member(router, "a")
+    wire_b, _, _slots_b = member(router, "b")
+    assert shown["b"]["3"] == "a" and shown["a"]["3"] == "b"
+    router.forward("a", rtp(VP8, 500, 9000, ssrc=77, payload=b"vp8!", marker=1))
+    (out,) = wire_b.sent
+    assert (out.ssrc, out.payload_type, out.payload, out.marker) == (1001, 120, b"vp8!", 1)
+    assert (out.sequence, out.timestamp) == (500, 9000)
+
+
+def test_rewriting_continues_across_a_sender_change() -> None:
+    router = Router(lambda pid, slots: None)
+    member(router, "a")
+    wire_b, _, _ = member(router, "b")
+    router.forward("a", rtp(VP8, 100, 1000, ssrc=5))
+    router.forward("a", rtp(VP8, 101, 4000, ssrc=5))
+    # The same participant's camera restarts: new SSRC, unrelated numbers.
+    router.forward("a", rtp(VP8, 40000, 777, ssrc=6))
+    router.forward("a", rtp(VP8, 40001, 3777, ssrc=6))
+    assert [p.sequence for p in wire_b.sent] == [100, 101, 102, 103]
+    assert [p.timestamp for p in wire_b.sent] == [1000, 4000, 7000, 10000]
+    assert {p.ssrc for p in wire_b.sent} == {1001}
+
+
+def test_rtx_and_padding_are_not_forwarded_and_leave_no_gap() -> None:
+    router = Router(lambda pid, slots: None)
+    member(router, "a")
+    wire_b, _, _ = member(router, "b")
+    router.forward("a", rtp(VP8, 10, 0, ssrc=5))
+    router.forward("a", rtp(RTX, 3, 0, ssrc=9))  # retransmission stream: dropped
+    router.forward("a", rtp(VP8, 11, 0, ssrc=5, payload=b""))  # padding only: dropped
+    router.forward("a", rtp(VP8, 12, 0, ssrc=5))
+    assert [p.sequence for p in wire_b.sent] == [10, 11]
+
+
+async def test_nack_is_answered_from_the_cache() -> None:
+    router = Router(lambda pid, slots: None)
+    member(router, "a")
+    wire_b, _, slots_b = member(router, "b")
+    for seq in range(20, 30):
+        router.forward("a", rtp(VP8, seq, seq * 3000, ssrc=5, payload=bytes([seq])))
+    wire_b.sent.clear()
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=42, media_ssrc=1001, lost=[22, 25, 9999])
+    await router.feedback("b", slots_b[0], nack)
+    assert [(p.sequence, p.payload) for p in wire_b.sent] == [(22, bytes([22])), (25, bytes([25]))]
+    assert router.resent == 2
+
+
+async def test_picture_loss_is_relayed_to_the_source() -> None:
+    router = Router(lambda pid, slots: None)
+    _, receiver_a, _ = member(router, "a")
+    _, _, slots_b = member(router, "b")
+    router.forward("a", rtp(VP8, 1, 0, ssrc=55))
+    pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=42, media_ssrc=1001)
+    await router.feedback("b", slots_b[0], pli)
+    await router.feedback("b", slots_b[0], pli)  # a burst asks the sender only once
+    assert receiver_a.pli == [55]
+
+
+def test_a_receiver_leaving_mid_stream_frees_its_slot_and_others_go_on() -> None:
+    shown: dict[str, dict[str, str]] = {}
+    router = Router(lambda pid, slots: shown.__setitem__(pid, dict(slots)))
+    member(router, "a")
+    wire_b, _, _ = member(router, "b")
+    wire_c, _, _ = member(router, "c")
+    router.forward("a", rtp(OPUS, 1, 960, ssrc=3))
+    router.remove("c")
+    router.forward("a", rtp(OPUS, 2, 1920, ssrc=3))
+    assert len(wire_b.sent) == 2 and len(wire_c.sent) == 1
+    assert "c" not in shown["a"].values() and "c" not in shown["b"].values()
+    # Someone new takes the freed slot.
+    member(router, "d")
+    assert "d" in shown["a"].values()
+
+
+def test_echo_router_shows_a_member_to_itself() -> None:
+    router = Router(lambda pid, slots: None, echo=True)
+    wire, _, _ = member(router, "solo", slots=1)
+    router.forward("solo", rtp(OPUS, 7, 960, ssrc=3))
+    assert [p.sequence for p in wire.sent] == [7]
