@@ -58,6 +58,13 @@ def parse_workers(text: str) -> int:
     return value
 
 
+def parse_calls_per_staff(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 10000:
+        raise ValueError("must be between 1 and 10000")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -118,6 +125,12 @@ OPTIONS: list[Option] = [
     Option("call_expiry", 7200.0, parse_duration, "how long a call and its links live (2h, 90m)"),
     Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
     Option("staff_session", 43200.0, parse_duration, "how long a staff sign-in lasts"),
+    Option(
+        "calls_per_staff",
+        20,
+        parse_calls_per_staff,
+        "most open calls one staff account may have (raise it for load tests)",
+    ),
     Option("log_level", "INFO", parse_level, "debug, info, warning or error"),
     Option(
         "media_workers",
@@ -141,6 +154,7 @@ class Config:
     call_expiry: float
     max_participants: int
     staff_session: float
+    calls_per_staff: int
     log_level: str
     media_workers: int
 

@@ -42,7 +42,11 @@ class State:
 
     @classmethod
     def create(cls, config: Config) -> State:
-        rules = CallRules(ttl_seconds=config.call_expiry, max_participants=config.max_participants)
+        rules = CallRules(
+            ttl_seconds=config.call_expiry,
+            max_participants=config.max_participants,
+            max_calls_per_staff=config.calls_per_staff,
+        )
         state: State
 
         def on_streams(pid: str, slots: dict[str, str]) -> None:

@@ -28,6 +28,7 @@ def test_defaults(config_home: Path) -> None:
         call_expiry=7200.0,
         max_participants=4,
         staff_session=43200.0,
+        calls_per_staff=20,
         log_level="INFO",
         media_workers=os.cpu_count() or 1,
     )
