@@ -106,7 +106,9 @@ class Participant:
 
     async def start_media(self, max_participants: int, send: bool = True) -> None:
         """Offer own audio and video plus receive slots for everyone else, as a browser does."""
-        pc = self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        pc = self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         if send:
             pc.addTransceiver(EncodedTrack("audio", opus_clip()), direction="sendonly")
             pc.addTransceiver(EncodedTrack("video", vp8_clip()), direction="sendonly")

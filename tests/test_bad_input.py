@@ -236,7 +236,7 @@ async def reply_to_offer(person: Participant, sdp: str) -> Message:
 
 async def offer_without(codec: str) -> str:
     """A real aiortc offer (as in `Participant.start_media`) whose video lacks `codec`."""
-    pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
     try:
         pc.addTransceiver(EncodedTrack("audio", opus_clip()), direction="sendonly")
         video = pc.addTransceiver(EncodedTrack("video", vp8_clip()), direction="sendonly")
