@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import janus
+from bench.encoded import opus_clip, vp8_clip
 from bench.local import STAFF, LocalServer
 from bench.report import comparison, ratios, table, write_json
 from bench.scenario import Plan, run
@@ -115,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             offer_addresses([server.ice_address])  # Janus never gathers loopback: see there
             return asyncio.run(janus.run(plan(server.url, "", "", [server.pid])))
 
+    opus_clip(), vp8_clip()  # encoded once when the bench starts, so no join time includes it
     if args.local or args.compare:
         offer_addresses(["127.0.0.1"])  # the server is on loopback: so are the participants
     try:

@@ -96,6 +96,11 @@ async def test_everyone_receives_everyone(
             )
 
         await wait_until(all_flowing)
+        # Nobody is told to reach a STUN or TURN server elsewhere (aiortc's default is one).
+        peers = [p.pc for p in everyone] + [peer.pc for peer in server.state.hub.peers.values()]
+        assert all(
+            pc is not None and pc._RTCPeerConnection__configuration.iceServers == [] for pc in peers
+        )
         # The server forwarded packets and never started a decoder or an encoder.
         assert not decoder_threads()
         for peer in server.state.hub.peers.values():
