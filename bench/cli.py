@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import janus
+from bench import isolation, janus
 from bench.encoded import opus_clip, vp8_clip
 from bench.local import STAFF, LocalServer
 from bench.report import comparison, ratios, table, write_json
@@ -95,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"quietroom-bench: {problem}", file=sys.stderr)
         return 2
+    if (args.compare or args.target == "janus") and not isolation.inside():
+        return isolation.run_isolated(list(sys.argv[1:] if argv is None else argv))
     try:
         import uvloop
 
