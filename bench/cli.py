@@ -13,6 +13,7 @@ from typing import Any
 from bench import isolation, janus
 from bench.encoded import opus_clip, vp8_clip
 from bench.local import STAFF, LocalServer
+from bench.ramp import ramp, ramp_table
 from bench.report import comparison, ratios, table, write_json
 from bench.scenario import Plan, run
 from media.ice import offer_addresses
@@ -59,7 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="server process to measure (default: every 'quietroom serve' on this machine)",
     )
+    parser.add_argument(
+        "--ramp",
+        action="store_true",
+        help="add --step-calls calls every step until packet loss passes 1 %% or added latency"
+        " p95 passes 50 ms, or --max-calls is reached; one row per step (--calls and --duration"
+        " are not used)",
+    )
+    parser.add_argument("--step-calls", type=int, default=2, help="calls added per ramp step")
+    parser.add_argument(
+        "--step-seconds", type=float, default=10.0, help="seconds measured per ramp step"
+    )
+    parser.add_argument(
+        "--max-calls", type=int, default=40, help=f"where a ramp stops (1 to {MAX_CALLS})"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="also draw CPU, packet loss and latency against calls, as a PNG",
+    )
     return parser
 
 
@@ -70,6 +91,17 @@ def check(args: argparse.Namespace) -> str | None:
         return f"--calls must be between 1 and {MAX_CALLS}"
     if not 1 <= args.duration <= MAX_DURATION:
         return f"--duration must be between 1 and {MAX_DURATION:.0f} seconds"
+    if args.ramp:
+        if args.compare or args.target == "janus":
+            return "--ramp loads Quietroom only: leave out --compare and --target janus"
+        if not 1 <= args.step_calls <= MAX_CALLS:
+            return f"--step-calls must be between 1 and {MAX_CALLS}"
+        if not 1 <= args.max_calls <= MAX_CALLS:
+            return f"--max-calls must be between 1 and {MAX_CALLS}"
+        if not 1 <= args.step_seconds <= MAX_DURATION:
+            return f"--step-seconds must be between 1 and {MAX_DURATION:.0f} seconds"
+    if args.plot and args.compare:
+        return "--plot draws one server's figures: leave out --compare"
     if args.compare and args.target == "janus":
         return "--compare runs Quietroom then Janus: leave out --target"
     if args.target == "janus" or args.compare:
@@ -109,9 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             url, staff, password, args.scenario, args.participants, args.calls, args.duration, pids
         )
 
+    async def measure(p: Plan) -> dict[str, Any]:
+        if args.ramp:
+            return await ramp(p, args.step_calls, args.step_seconds, args.max_calls)
+        return await run(p)
+
     def local_quietroom() -> dict[str, Any]:
         with LocalServer() as server:
-            return asyncio.run(run(plan(server.url, STAFF, server.password, [server.pid])))
+            return asyncio.run(measure(plan(server.url, STAFF, server.password, [server.pid])))
 
     def local_janus() -> dict[str, Any]:
         with janus.LocalJanus() as server:
@@ -139,13 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             password = os.environ.get("QUIETROOM_BENCH_PASSWORD", "")
             password = password or sys.stdin.readline().rstrip("\n")
-            result = asyncio.run(run(plan(args.url, args.staff, password, args.server_pid)))
+            result = asyncio.run(measure(plan(args.url, args.staff, password, args.server_pid)))
     except janus.JanusError as error:
         print(f"quietroom-bench: {error}", file=sys.stderr)
         return 1
-    print(table(result))
+    print(ramp_table(result) if args.ramp else table(result))
     if args.json:
         write_json(result, args.json)
+    if args.plot:
+        from bench.plot import plot  # matplotlib, only when asked for
+
+        plot(result, args.plot)
     return 0
 
 
