@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -21,7 +22,9 @@ from aiortc.rtp import RtpPacket
 from bench.encoded import opus_clip, vp8_clip
 from bench.stamp import delay_ms
 from bench.tracks import EncodedTrack
+from media import rtpraw
 from media.tap import detach_receiver
+from media.wire import Wire
 from signaling.protocol import (
     Answer,
     Joined,
@@ -31,6 +34,20 @@ from signaling.protocol import (
     Waiting,
     parse_server_message,
 )
+
+
+def ssrc_to_mid(sdp: str) -> dict[int, str]:
+    """Which m-line (mid) each SSRC announced in an SDP belongs to."""
+    table: dict[int, str] = {}
+    mid = ""
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            mid = ""
+        elif line.startswith("a=mid:"):
+            mid = line[6:].strip()
+        elif line.startswith("a=ssrc:") and mid:
+            table[int(line[7:].split()[0])] = mid
+    return table
 
 
 class StaffApi:
@@ -82,6 +99,7 @@ class Participant:
     kinds: dict[str, str] = field(default_factory=dict)  # mid -> kind
     streams: dict[str, str] = field(default_factory=dict)  # mid -> participant shown
     participant: str = ""
+    _inline: bool = False
     _reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -120,10 +138,21 @@ class Participant:
         answer = await self.expect("answer")
         assert isinstance(answer, Answer)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
+        by_ssrc = ssrc_to_mid(answer.sdp)
         for t in pc.getTransceivers():
             if t.direction == "recvonly" and t.mid is not None:
                 self.kinds[t.mid] = t.kind
                 detach_receiver(t.receiver, self._counter(t.mid))
+
+        # Once connected, read media straight from the socket, as the server does, so the
+        # bench spends its CPU on load rather than on aiortc's receive loop.
+        def connected() -> None:
+            if pc.connectionState == "connected" and not self._inline:
+                self._inline = True
+                dtls = pc.getTransceivers()[0].receiver.transport
+                Wire(dtls).receive_inline(partial(self._count_raw, by_ssrc))
+
+        pc.on("connectionstatechange", connected)
 
     async def sent(self) -> tuple[int, int]:
         """Packets and bytes this participant's senders have sent so far."""
@@ -158,15 +187,23 @@ class Participant:
 
     def _counter(self, mid: str) -> Any:
         async def count(packet: RtpPacket) -> None:
-            if packet.payload:
-                self.packets[mid] += 1
-                self.octets[mid] += len(packet.payload)
-                self.first_packet_at.setdefault(mid, time.monotonic())
-                delay = delay_ms(packet.payload)
-                if delay is not None:
-                    self.delays_ms.append(delay)
+            self._count(mid, packet.payload)
 
         return count
+
+    def _count_raw(self, by_ssrc: dict[int, str], data: bytes) -> None:
+        packet = rtpraw.parse(data)
+        if packet is not None and packet.ssrc in by_ssrc:
+            self._count(by_ssrc[packet.ssrc], packet.payload)
+
+    def _count(self, mid: str, payload: bytes) -> None:
+        if payload:
+            self.packets[mid] += 1
+            self.octets[mid] += len(payload)
+            self.first_packet_at.setdefault(mid, time.monotonic())
+            delay = delay_ms(payload)
+            if delay is not None:
+                self.delays_ms.append(delay)
 
     async def _read(self) -> None:
         assert self.ws is not None

@@ -26,7 +26,7 @@ class Clip:
 
 
 @functools.lru_cache(maxsize=4)
-def vp8_clip(width: int = 320, height: int = 240, frames: int = 60, kbps: int = 450) -> Clip:
+def vp8_clip(width: int = 640, height: int = 480, frames: int = 60, kbps: int = 450) -> Clip:
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.time_base = fractions.Fraction(1, FPS)
