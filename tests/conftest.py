@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -60,17 +61,22 @@ async def start_server(config: Config) -> tuple[web.AppRunner, RunningServer]:
     return runner, RunningServer(f"https://127.0.0.1:{port}", app)
 
 
+def loopback_config(staff_path: Path, **overrides: Any) -> Config:
+    """A server on 127.0.0.1 with media in this process (so tests can look inside routers and
+    peers, and capture every log record), unless `overrides` say otherwise."""
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "ice_addresses": ["127.0.0.1"],
+        "staff_file": str(staff_path),
+        "media_workers": 0,
+    }
+    return Config.defaults(**{**settings, **overrides})
+
+
 @pytest.fixture
 async def server(staff_path: Path) -> AsyncIterator[RunningServer]:
-    # Media in this process, so tests can look inside the routers and peers.
-    config = Config.defaults(
-        host="127.0.0.1",
-        port=0,
-        ice_addresses=["127.0.0.1"],
-        staff_file=str(staff_path),
-        media_workers=0,
-    )
-    runner, running = await start_server(config)
+    runner, running = await start_server(loopback_config(staff_path))
     try:
         yield running
     finally:

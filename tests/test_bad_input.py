@@ -16,13 +16,12 @@ import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, start_server
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
 from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
 
 from bench.client import Participant, StaffApi
 from bench.encoded import opus_clip, vp8_clip
 from bench.tracks import EncodedTrack
-from server.config import Config
 from signaling.participant import Place
 from signaling.protocol import (
     Admit,
@@ -298,14 +297,7 @@ async def test_invite_of_an_expired_call_is_refused(
     staff_path: Path, http: aiohttp.ClientSession, people: list[Participant]
 ) -> None:
     """With a short call expiry, a call past its time ends for those in it and its links die."""
-    config = Config.defaults(
-        host="127.0.0.1",
-        port=0,
-        ice_addresses=["127.0.0.1"],
-        staff_file=str(staff_path),
-        call_expiry=60,
-    )
-    runner, server = await start_server(config)
+    runner, server = await start_server(loopback_config(staff_path, call_expiry=60))
     try:
         _api, call, staff = await staff_in_call(http, server)
         people.append(staff)

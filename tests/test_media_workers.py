@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, start_server
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
 from test_call_aiortc import admitted_guest, invite_of, wait_until
 
 from bench.client import Participant, StaffApi
-from server.config import Config
 from server.workers import WorkerPool
 from signaling.protocol import Join
 
@@ -31,14 +30,7 @@ async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) ->
 async def test_calls_are_spread_over_worker_processes(
     staff_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    config = Config.defaults(
-        host="127.0.0.1",
-        port=0,
-        ice_addresses=["127.0.0.1"],
-        staff_file=str(staff_path),
-        media_workers=2,
-    )
-    runner, server = await start_server(config)
+    runner, server = await start_server(loopback_config(staff_path, media_workers=2))
     pool = server.state.hub
     assert isinstance(pool, WorkerPool)
     people: list[Participant] = []

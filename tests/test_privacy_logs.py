@@ -15,12 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
-from conftest import STAFF_NAME, STAFF_PASSWORD, start_server
+from conftest import STAFF_NAME, STAFF_PASSWORD, loopback_config, start_server
 from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
 
 from bench.client import Participant
 from server import logs
-from server.config import Config
 from signaling.protocol import Candidate, Deny, Join, Leave, LobbyWaiting, Mute
 
 SURVIVOR = "Hannah Quinn"
@@ -112,10 +111,8 @@ async def test_a_whole_call_logs_nothing_identifying(
     with server_logging("DEBUG") as out:
         # A library's record must come out rewritten: proof the filter is on this path.
         logging.getLogger("aioice.ice").warning("pair %s -> candidate %s", "127.0.0.1", "10.1.2.3")
-        config = Config.defaults(
-            host="127.0.0.1", port=0, ice_addresses=["127.0.0.1"], staff_file=str(staff_path)
-        )
-        runner, server = await start_server(config)
+        # Media in this process too, so its records are captured here with the rest.
+        runner, server = await start_server(loopback_config(staff_path))
         try:
             async with http.post(
                 f"{server.base}/api/token", json={"name": STAFF_NAME, "password": WRONG_PASSWORD}

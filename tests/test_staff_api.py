@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import aiohttp
-from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, start_server
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
 
 from bench.client import StaffApi
 from server import staff_file
-from server.config import Config
 
 
 async def test_create_list_and_end_calls(
@@ -60,8 +59,7 @@ async def test_removed_account_is_signed_out_everywhere(
     assert isinstance(tmp_path, Path)
     path = tmp_path / "staff.json"
     staff_file.add(path, "temp.worker", "a long enough password")
-    config = Config.defaults(host="127.0.0.1", port=0, staff_file=str(path))
-    runner, server = await start_server(config)
+    runner, server = await start_server(loopback_config(path))
     try:
         api = StaffApi(http, server.base)
         await api.sign_in("temp.worker", "a long enough password")
