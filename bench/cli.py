@@ -184,8 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         write_json(result, args.json)
     if args.plot:
-        from bench.plot import plot  # matplotlib, only when asked for
-
+        try:
+            from bench.plot import plot  # matplotlib, only when asked for
+        except ImportError:
+            print("quietroom-bench: --plot needs matplotlib: pip install 'quietroom[bench]'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         plot(result, args.plot)
     return 0
 
