@@ -1,6 +1,7 @@
 // The page a survivor or interpreter opens from their link: lobby, then the call.
 
 import { localMedia } from "./call.js";
+import { EchoTest } from "./echo_test.js";
 import t from "./i18n/en.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { byId, enterCall, hangUp, show } from "./ui.js";
@@ -25,6 +26,7 @@ function leave() {
 }
 
 function quickExit() {
+  if (echo) echo.stop();
   leave();
   document.body.replaceChildren();
   location.replace(EXIT_URL);
@@ -44,6 +46,24 @@ function texts() {
   byId("join").textContent = t.joinButton;
   byId("waiting-text").textContent = t.waiting;
   byId("quick-exit").textContent = t.quickExit;
+  byId("test").textContent = t.testButton;
+  byId("echo-done").textContent = t.testDone;
+}
+
+/** @type {EchoTest | null} */
+let echo = null;
+
+function startTest() {
+  const video = /** @type {HTMLVideoElement} */ (byId("echo-video"));
+  echo = new EchoTest(invite, video, byId("echo-status"));
+  show("echo");
+  echo.start();
+}
+
+function endTest() {
+  if (echo) echo.stop();
+  echo = null;
+  show("welcome");
 }
 
 async function join() {
@@ -83,6 +103,8 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") quickExit();
 });
 byId("quick-exit").addEventListener("click", quickExit);
+byId("test").addEventListener("click", startTest);
+byId("echo-done").addEventListener("click", endTest);
 byId("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
   join();

@@ -68,8 +68,9 @@ def receiving_from(page: Any, people: int) -> bool:
     return len(video) >= people and len(audio) >= people
 
 
-def join_and_wait(page: Any, link: str, name: str) -> None:
-    page.goto(link)
+def join_and_wait(page: Any, link: str | None, name: str) -> None:
+    if link is not None:
+        page.goto(link)
     page.fill("#name", name)
     page.click("#join")
     page.wait_for_selector("#lobby:not([hidden])")
@@ -101,7 +102,21 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             # Admit the survivor several times over to time admit -> first remote frame.
             for run in range(ADMIT_RUNS):
                 survivor = new_page(p, hosts["surv"], tmp_path, requests["surv"])
-                join_and_wait(survivor, survivor_link, "Hannah")
+                if run == 0:
+                    # The connection test first: own media back, staff sees nobody waiting.
+                    survivor.goto(survivor_link)
+                    survivor.click("#test")
+                    survivor.wait_for_function(
+                        "() => document.querySelector('#echo-status').textContent"
+                        ".startsWith('Your camera, microphone and connection work')",
+                        timeout=20000,
+                    )
+                    assert staff.locator("[data-waiting]").count() == 0
+                    survivor.click("#echo-done")
+                    survivor.wait_for_selector("#welcome:not([hidden])")
+                    join_and_wait(survivor, None, "Hannah")
+                else:
+                    join_and_wait(survivor, survivor_link, "Hannah")
                 staff.wait_for_selector("[data-waiting]")
                 assert "Hannah" in staff.inner_text("#lobby")
                 started = time.monotonic()

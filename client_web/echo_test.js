@@ -1,0 +1,76 @@
+// The connection test before joining: the server sends your own camera and microphone back,
+// so you can see that they and your connection work. Nobody else sees or hears it.
+
+import { Call, localMedia } from "./call.js";
+import t from "./i18n/en.js";
+import { Signaling, socketUrl } from "./protocol.js";
+import { hangUp } from "./ui.js";
+
+const GIVE_UP_MS = 15000;
+
+export class EchoTest {
+  /**
+   * @param {string} invite
+   * @param {HTMLVideoElement} video where your looped-back video shows
+   * @param {HTMLElement} status
+   */
+  constructor(invite, video, status) {
+    this.invite = invite;
+    this.video = video;
+    this.status = status;
+    /** @type {Signaling | null} */
+    this.signaling = null;
+    /** @type {Call | null} */
+    this.call = null;
+    this.timer = 0;
+  }
+
+  async start() {
+    this.status.textContent = t.testRunning;
+    this.video.muted = true; // hearing yourself with a delay is confusing: audio is counted
+    const local = await localMedia();
+    const s = (this.signaling = new Signaling(socketUrl()));
+    try {
+      await s.open();
+    } catch {
+      this.status.textContent = t.testFailed;
+      return;
+    }
+    s.on("error", () => (this.status.textContent = t.testFailed));
+    s.on("joined", async (m) => {
+      const call = (this.call = new Call(s, local, m.max_participants));
+      call.addEventListener("streams", () => {
+        const stream = call.streamOf(m.participant);
+        if (stream) this.video.srcObject = stream;
+      });
+      await call.start();
+    });
+    this.video.addEventListener("loadeddata", () => this.report(), { once: true });
+    this.timer = window.setTimeout(() => this.report(), GIVE_UP_MS);
+    s.send("join", { invite: this.invite, echo: true });
+  }
+
+  /** Says what came back through the server: video, audio, or nothing. */
+  async report() {
+    window.clearTimeout(this.timer);
+    let audio = 0;
+    let video = 0;
+    if (this.call) {
+      (await this.call.pc.getStats()).forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") audio += s.packetsReceived || 0;
+        if (s.type === "inbound-rtp" && s.kind === "video") video += s.framesDecoded || 0;
+      });
+    }
+    if (video > 0 && audio > 0) this.status.textContent = t.testWorks;
+    else if (audio > 0) this.status.textContent = t.testAudioOnly;
+    else this.status.textContent = t.testFailed;
+  }
+
+  stop() {
+    window.clearTimeout(this.timer);
+    hangUp(this.signaling, this.call);
+    this.video.srcObject = null;
+    this.signaling = null;
+    this.call = null;
+  }
+}
