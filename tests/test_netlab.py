@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_FLAGS
 from netlab import Host, NetLab, require_netns
 
 UDP_PORT = 9999
@@ -218,15 +219,7 @@ def test_chromium_in_namespace_loads_page_from_other_host(lab: NetLab, tmp_path:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=wrapper,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
+                args=CHROMIUM_FLAGS,
                 timeout=60_000,
             )
             try:
