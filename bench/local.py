@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,17 @@ from types import TracebackType
 from server import staff_file
 
 STAFF = "bench"
+
+
+def stop_gently(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT, so the server ends its calls and stops cleanly; killed if it takes over 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 class LocalServer:
@@ -55,11 +67,6 @@ class LocalServer:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(2)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            stop_gently(self.proc)
         self.dir.cleanup()

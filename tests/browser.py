@@ -13,6 +13,8 @@ from typing import Any
 
 from netlab import Host
 
+from bench.local import stop_gently
+
 REPO = Path(__file__).resolve().parent.parent
 
 CHROMIUM_FLAGS = [
@@ -87,13 +89,7 @@ class ServerProcess:
 
     def stop(self) -> str:
         """Stop the server; returns everything it logged."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(2)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_gently(self.proc)
         assert self.proc.stderr is not None
         self.stderr.append(self.proc.stderr.read().decode(errors="replace"))
         return "".join(self.stderr)
