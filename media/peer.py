@@ -189,7 +189,7 @@ class ServerPeer:
         """Packets aiortc read before the inline path took over (the first moments)."""
         self.router.forward(
             self.pid,
-            rtpraw.Header(
+            rtpraw.build(
                 packet.payload_type,
                 packet.marker,
                 packet.sequence_number,
@@ -217,7 +217,7 @@ class ServerPeer:
             self._inline = True
             transport = self.pc.getTransceivers()[0].receiver.transport
             wire = self._wire_for(transport)
-            wire.receive_inline(partial(self.router.forward_raw, self.pid))
+            wire.receive_inline(partial(self.router.forward, self.pid))
             self._reports = asyncio.create_task(self._send_reports(wire))
             # A viewer that just connected needs a keyframe from everyone it shows.
             await self.router.refresh(self.pid)

@@ -84,10 +84,11 @@ class Outlet:
         self.stats = SentStats(CLOCK_RATE[self.kind])
         self.cache = PacketCache() if self.kind == "video" else None
 
-    def send(self, packet: rtpraw.Header) -> None:
-        seq, ts = self.rewriter.rewrite(packet.ssrc, packet.sequence, packet.timestamp)
-        raw = rtpraw.build(self.payload_type, packet.marker, seq, ts, self.ssrc, packet.payload)
-        self.stats.sent(ts, len(packet.payload))
+    def send(self, marker: int, source: int, sequence: int, timestamp: int, payload: bytes) -> None:
+        """Send one packet of `source` (an SSRC) as the next packet of this stream."""
+        seq, ts = self.rewriter.rewrite(source, sequence, timestamp)
+        raw = rtpraw.FIXED.pack(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload
+        self.stats.sent(ts, len(payload))
         if self.cache is not None:
             self.cache.add(seq, raw)
         self.wire.send_rtp(raw)
@@ -126,15 +127,18 @@ class Member:
     slots: list[Slot]
     # source participant id -> the slot of this member's connection that shows it
     showing: dict[str, Slot] = field(default_factory=dict)
-    # payload type -> (kind, forwarded?); RTX and other codecs are not forwarded
-    routes: dict[int, tuple[str, bool]] = field(init=False)
+    # payload type -> where this member's packets of that type go (see Router._plan)
+    routes: dict[int, Route] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.routes = {
-            pt: (kind, codec == FORWARDED_CODECS[kind])
-            for kind, inlet in self.inlets.items()
-            for pt, codec in inlet.codec_by_pt.items()
-        }
+
+@dataclass(slots=True)
+class Route:
+    """Packets of one payload type from one member: forwarded to `outlets`, or only skipped
+    there (RTX and other codecs the router does not forward)."""
+
+    inlet: Inlet
+    forwarded: bool
+    outlets: list[Outlet]
 
 
 class Router:
@@ -160,6 +164,7 @@ class Router:
             self._show(viewer=member, source=other_id)
             if self._show(viewer=other, source=pid):
                 changed.add(other_id)
+        self._plan()
         for viewer in changed:
             self._announce(viewer)
 
@@ -176,41 +181,39 @@ class Router:
     def remove(self, pid: str) -> None:
         if self.members.pop(pid, None) is None:
             return
+        self._plan()
         for viewer_id, viewer in self.members.items():
             slot = viewer.showing.pop(pid, None)
             if slot is not None:
                 slot.source = ""
                 self._announce(viewer_id)
 
-    def forward(self, pid: str, packet: rtpraw.Header) -> None:
-        """Send one packet from member `pid` to the slot that shows it in everyone's view."""
-        member = self.members.get(pid)
-        if member is None:
-            return
-        route = member.routes.get(packet.payload_type)
-        if route is None:
-            return
-        kind, wanted = route
-        wanted = wanted and bool(packet.payload)
-        if wanted:
-            inlet = member.inlets[kind]
-            inlet.ssrc = packet.ssrc
-            inlet.stats.received_packet(packet.ssrc, packet.sequence)
-        for viewer in self.members.values():
-            slot = viewer.showing.get(pid)
-            if slot is None:
-                continue
-            outlet = slot.outlet(kind)
-            if wanted:
-                outlet.send(packet)
-                self.forwarded += 1
-            else:
-                outlet.rewriter.skip(packet.ssrc, packet.sequence)
+    def forward(self, pid: str, data: bytes) -> None:
+        """Send one RTP packet from member `pid` to the slot that shows it in everyone's view.
 
-    def forward_raw(self, pid: str, data: bytes) -> None:
-        packet = rtpraw.parse(data)
-        if packet is not None:
-            self.forward(pid, packet)
+        This runs for every packet, from the socket's receive callback: the header is read in
+        place and each viewer's outlet gets the payload.
+        """
+        member = self.members.get(pid)
+        if member is None or len(data) < 12:
+            return
+        first, second, sequence, timestamp, source = rtpraw.FIXED.unpack_from(data)
+        route = member.routes.get(second & 0x7F)
+        if route is None or first & 0xC0 != 0x80:
+            return
+        start, end = rtpraw.payload_bounds(data, first)
+        if not route.forwarded or start >= end:  # RTX, or padding only: never forwarded
+            for outlet in route.outlets:
+                outlet.rewriter.skip(source, sequence)
+            return
+        inlet = route.inlet
+        inlet.ssrc = source
+        inlet.stats.received_packet(source, sequence)
+        payload = data[start:end]
+        marker = second & 0x80
+        for outlet in route.outlets:
+            outlet.send(marker, source, sequence, timestamp, payload)
+        self.forwarded += len(route.outlets)
 
     async def feedback(self, viewer_id: str, slot: Slot, packet: Any) -> None:
         """RTCP from a viewer about one of its slots.
@@ -234,6 +237,17 @@ class Router:
             table[slot.audio.mid] = slot.source
             table[slot.video.mid] = slot.source
         return table
+
+    def _plan(self) -> None:
+        """Work out, once per change of membership, which outlets each member's packets reach."""
+        for pid, member in self.members.items():
+            member.routes = {}
+            for kind, inlet in member.inlets.items():
+                outlets = [
+                    v.showing[pid].outlet(kind) for v in self.members.values() if pid in v.showing
+                ]
+                for pt, codec in inlet.codec_by_pt.items():
+                    member.routes[pt] = Route(inlet, codec == FORWARDED_CODECS[kind], outlets)
 
     def _show(self, viewer: Member, source: str) -> bool:
         if source in viewer.showing:

@@ -17,6 +17,23 @@ class Header(NamedTuple):
     payload: bytes
 
 
+def payload_bounds(data: bytes, first: int) -> tuple[int, int]:
+    """Where the payload of an RTP packet starts and ends, given its first byte.
+
+    After the CSRCs and any header extension, and before any padding. An empty payload gives
+    start == end, a malformed packet start > end.
+    """
+    start = 12 + 4 * (first & 0x0F)
+    size = len(data)
+    if first & 0x10:  # header extension
+        if size < start + 4:
+            return 1, 0
+        start += 4 + 4 * ((data[start + 2] << 8) | data[start + 3])
+    if first & 0x20:  # padding: the last byte says how much
+        size -= data[-1]
+    return start, size
+
+
 def parse(data: bytes) -> Header | None:
     """The fields the router needs and the payload (without padding), or None if malformed."""
     if len(data) < 12:
@@ -24,14 +41,7 @@ def parse(data: bytes) -> Header | None:
     first, second, sequence, timestamp, ssrc = FIXED.unpack_from(data)
     if first >> 6 != 2:
         return None
-    start = 12 + 4 * (first & 0x0F)
-    if first & 0x10:  # header extension
-        if len(data) < start + 4:
-            return None
-        start += 4 + 4 * struct.unpack_from("!H", data, start + 2)[0]
-    end = len(data)
-    if first & 0x20:  # padding: the last byte says how much
-        end -= data[-1]
+    start, end = payload_bounds(data, first)
     if start > end:
         return None
     return Header(second & 0x7F, second >> 7, sequence, timestamp, ssrc, data[start:end])

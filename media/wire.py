@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import pylibsrtp
 from aioice.ice import StunProtocol
-from aiortc.rtp import is_rtcp
+
+from media import srtp
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,11 @@ class Wire:
         self.dtls = dtls
         self.connection = dtls.transport._connection  # aioice Connection
         self._tasks: set[asyncio.Future[None]] = set()
+        self._protect: srtp.Crypt | None = None
+        self._protect_rtcp: srtp.Crypt | None = None
+        self._pair: Any = None
+        self._sendto: Callable[[bytes, Any], None] | None = None
+        self._addr: Any = None
 
     @property
     def ready(self) -> bool:
@@ -36,44 +41,63 @@ class Wire:
 
     def send_rtp(self, packet: bytes) -> None:
         """Protect and send one RTP packet; dropped if the connection is not up."""
-        if self.dtls._tx_srtp is not None:
-            self._send(self.dtls._tx_srtp.protect(packet))
-
-    def _send(self, data: bytes) -> None:
-        pair = self.connection._nominated.get(1)
-        if pair is None:
-            return
-        protocol = pair.protocol
-        if isinstance(protocol, StunProtocol) and protocol.transport is not None:
-            protocol.transport.sendto(data, pair.remote_addr)
-        else:  # a relayed (TURN) path sends asynchronously
-            task = asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        protect = self._protect
+        if protect is None:
+            if self.dtls._tx_srtp is None:
+                return
+            protect = self._protect = srtp.protector(self.dtls._tx_srtp)
+        data = protect(packet)
+        if data is not None:
+            self._send(data)
 
     def send_rtcp(self, packet: bytes) -> None:
         """Protect and send one (compound) RTCP packet; dropped if the connection is not up."""
-        if self.dtls._tx_srtp is not None:
-            self._send(self.dtls._tx_srtp.protect_rtcp(packet))
+        protect = self._protect_rtcp
+        if protect is None:
+            if self.dtls._tx_srtp is None:
+                return
+            protect = self._protect_rtcp = srtp.rtcp_protector(self.dtls._tx_srtp)
+        data = protect(packet)
+        if data is not None:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        pair = self.connection._nominated.get(1)
+        if pair is not self._pair:
+            self._route(pair)
+        if self._sendto is not None:
+            self._sendto(data, self._addr)
+        elif pair is not None:  # a relayed (TURN) path sends asynchronously
+            task = asyncio.ensure_future(pair.protocol.send_data(data, self._addr))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _route(self, pair: Any) -> None:
+        """Follow the nominated ICE pair (it changes on an ICE restart)."""
+        self._pair = pair
+        self._sendto = None
+        self._addr = pair.remote_addr if pair is not None else None
+        protocol = pair.protocol if pair is not None else None
+        if isinstance(protocol, StunProtocol) and protocol.transport is not None:
+            self._sendto = protocol.transport.sendto
 
     def receive_inline(self, on_rtp: OnRaw) -> None:
         """From now on, decrypted RTP goes to `on_rtp` from the socket callback itself."""
-        rx = self.dtls._rx_srtp
+        unprotect = srtp.unprotector(self.dtls._rx_srtp)
         for protocol in self.connection._protocols:
             if isinstance(protocol, StunProtocol):
-                _intercept(protocol, rx, on_rtp)
+                _intercept(protocol, unprotect, on_rtp)
 
 
-def _intercept(protocol: StunProtocol, rx: pylibsrtp.Session, on_rtp: OnRaw) -> None:
+def _intercept(protocol: StunProtocol, unprotect: srtp.Crypt, on_rtp: OnRaw) -> None:
     stock = protocol.datagram_received
 
-    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
-        if isinstance(data, bytes) and 127 < data[0] < 192 and not is_rtcp(data):
-            try:
-                plain = rx.unprotect(data)
-            except pylibsrtp.Error:
-                return
-            on_rtp(plain)
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        # RTP (RFC 7983: first byte 128-191), but not RTCP (payload types 192-223)
+        if len(data) > 11 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+            plain = unprotect(data)
+            if plain is not None:
+                on_rtp(plain)
             return
         stock(data, addr)
 

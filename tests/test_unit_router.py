@@ -54,10 +54,8 @@ def member(
     return wire, receiver, made
 
 
-def rtp(
-    pt: int, seq: int, ts: int, ssrc: int, payload: bytes = b"frame", marker: int = 0
-) -> rtpraw.Header:
-    return rtpraw.Header(pt, marker, seq, ts, ssrc, payload)
+def rtp(pt: int, seq: int, ts: int, ssrc: int, payload: bytes = b"frame", marker: int = 0) -> bytes:
+    return rtpraw.build(pt, marker, seq, ts, ssrc, payload)
 
 
 def test_packets_reach_the_other_with_its_ssrc_and_payload_type() -> None:
