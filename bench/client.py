@@ -1,7 +1,8 @@
 """A simulated participant: the staff API, the /ws signaling and one aiortc peer connection.
 
-It sends pre-encoded VP8 and Opus and counts what it receives without decoding, the way a
-browser's page talks to the server, so tests and the bench exercise the real paths.
+It signals the way a browser's page does, so tests and the bench exercise the server's real
+paths; once connected it sends pre-encoded VP8 and Opus (`bench.sender`) and counts what it
+receives, both straight on the connection's socket, without aiortc's per-track loops.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -19,11 +21,11 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
-from bench.encoded import opus_clip, vp8_clip
+from bench.encoded import Clip, opus_clip, vp8_clip
+from bench.sender import OutStream, Pacer
 from bench.stamp import delay_ms
-from bench.tracks import EncodedTrack
 from media import rtpraw
-from media.tap import detach_receiver
+from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
 from signaling.protocol import (
     Answer,
@@ -48,6 +50,13 @@ def ssrc_to_mid(sdp: str) -> dict[int, str]:
         elif line.startswith("a=ssrc:") and mid:
             table[int(line[7:].split()[0])] = mid
     return table
+
+
+CLIPS: dict[str, Callable[[], Clip]] = {"audio": opus_clip, "video": vp8_clip}
+
+
+async def _ignore_rtcp(packet: Any) -> None:
+    """The simulated sender loops its clip whatever the receiver reports."""
 
 
 class StaffApi:
@@ -99,6 +108,7 @@ class Participant:
     kinds: dict[str, str] = field(default_factory=dict)  # mid -> kind
     streams: dict[str, str] = field(default_factory=dict)  # mid -> participant shown
     participant: str = ""
+    outgoing: list[OutStream] = field(default_factory=list)
     _inline: bool = False
     _reader: asyncio.Task[None] | None = None
 
@@ -128,8 +138,8 @@ class Participant:
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         if send:
-            pc.addTransceiver(EncodedTrack("audio", opus_clip()), direction="sendonly")
-            pc.addTransceiver(EncodedTrack("video", vp8_clip()), direction="sendonly")
+            pc.addTransceiver("audio", direction="sendonly")
+            pc.addTransceiver("video", direction="sendonly")
         for _ in range(max_participants - 1):
             pc.addTransceiver("audio", direction="recvonly")
             pc.addTransceiver("video", direction="recvonly")
@@ -138,34 +148,46 @@ class Participant:
         answer = await self.expect("answer")
         assert isinstance(answer, Answer)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
-        by_ssrc = ssrc_to_mid(answer.sdp)
+        self.media_on_connect(answer.sdp)
+
+    def media_on_connect(self, remote_sdp: str) -> None:
+        """Detach aiortc's senders and receivers; once connected, send and count on the socket.
+
+        Call after the local description is set; `remote_sdp` tells which SSRC is which m-line.
+        """
+        pc = self.pc
+        assert pc is not None
+        by_ssrc = ssrc_to_mid(remote_sdp)
+        sending: list[Any] = []
         for t in pc.getTransceivers():
-            if t.direction == "recvonly" and t.mid is not None:
+            if t.mid is None:
+                continue
+            if "recv" in t.direction and t.mid not in self.kinds:
                 self.kinds[t.mid] = t.kind
                 detach_receiver(t.receiver, self._counter(t.mid))
+            if "send" in t.direction:
+                detach_sender(t.sender, _ignore_rtcp)
+                sending.append(t)
 
-        # Once connected, read media straight from the socket, as the server does, so the
-        # bench spends its CPU on load rather than on aiortc's receive loop.
         def connected() -> None:
-            if pc.connectionState == "connected" and not self._inline:
-                self._inline = True
-                dtls = pc.getTransceivers()[0].receiver.transport
-                Wire(dtls).receive_inline(partial(self._count_raw, by_ssrc))
+            if pc.connectionState != "connected" or self._inline:
+                return
+            self._inline = True
+            wire = Wire(pc.getTransceivers()[0].receiver.transport)
+            wire.receive_inline(partial(self._count_raw, by_ssrc))
+            pacer = Pacer.of_running_loop()
+            for t in sending:
+                stream = OutStream(
+                    wire, CLIPS[t.kind](), t.kind, t.sender._ssrc, t._codecs[0].payloadType
+                )
+                self.outgoing.append(stream)
+                pacer.add(stream)
 
         pc.on("connectionstatechange", connected)
 
     async def sent(self) -> tuple[int, int]:
-        """Packets and bytes this participant's senders have sent so far."""
-        packets = octets = 0
-        if self.pc is not None:
-            for sender in self.pc.getSenders():
-                if sender.track is None:
-                    continue
-                for stats in (await sender.getStats()).values():
-                    if getattr(stats, "type", "") == "outbound-rtp":
-                        packets += stats.packetsSent
-                        octets += stats.bytesSent
-        return packets, octets
+        """Packets and payload bytes this participant has sent so far."""
+        return sum(s.packets for s in self.outgoing), sum(s.octets for s in self.outgoing)
 
     def received(self, kind: str, participant: str) -> int:
         """Packets received of `kind` in the slot that shows `participant`."""
@@ -176,6 +198,9 @@ class Participant:
         )
 
     async def close(self) -> None:
+        pacer = Pacer.of_running_loop()
+        for stream in self.outgoing:
+            pacer.remove(stream)
         if self.pc is not None:
             await self.pc.close()
         if self.ws is not None:

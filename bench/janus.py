@@ -45,9 +45,7 @@ from bench.scenario import (
     report,
     snapshot,
 )
-from bench.tracks import EncodedTrack
 from media.router import FORWARDED_CODECS
-from media.tap import detach_receiver
 
 INSTALL_HINT = "janus is not installed: run `apt-get install -y janus` (Debian's Janus 1.1.2)"
 ECHOTEST = "janus.plugin.echotest"
@@ -404,16 +402,13 @@ class JanusPeer(Participant):
         self.pc = RTCPeerConnection(config)
         return self.pc
 
-    def _tracks(self) -> list[EncodedTrack]:
-        return [EncodedTrack("audio", opus_clip()), EncodedTrack("video", vp8_clip())]
-
     async def offer(self) -> dict[str, Any]:
         """Own audio and video, sent and received on the same m-lines; Opus and VP8 only."""
         pc = self._new_pc()
-        for track in self._tracks():
-            transceiver = pc.addTransceiver(track, direction="sendrecv")
-            wanted = FORWARDED_CODECS[track.kind]
-            codecs = RTCRtpSender.getCapabilities(track.kind).codecs
+        for kind in ("audio", "video"):
+            transceiver = pc.addTransceiver(kind, direction="sendrecv")
+            wanted = FORWARDED_CODECS[kind]
+            codecs = RTCRtpSender.getCapabilities(kind).codecs
             kept = [c for c in codecs if c.mimeType.lower() == wanted]
             kept += [c for c in codecs if c.mimeType.lower().endswith("/rtx")]
             transceiver.setCodecPreferences(kept)
@@ -423,29 +418,22 @@ class JanusPeer(Participant):
     async def apply_answer(self, jsep: dict[str, Any]) -> None:
         assert self.pc is not None
         await self.pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
-        self._detach()
+        self.media_on_connect(jsep["sdp"])
 
     async def answer(self, jsep: dict[str, Any]) -> dict[str, Any]:
         """Answer Janus's offer with own audio and video on its m-lines."""
         pc = self._new_pc()
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
-        for track in self._tracks():
-            pc.addTrack(track)
+        for transceiver in pc.getTransceivers():
+            transceiver.direction = "sendrecv"
         await pc.setLocalDescription(await pc.createAnswer())
-        self._detach()
+        self.media_on_connect(jsep["sdp"])
         return self._jsep()
 
     def _jsep(self) -> dict[str, Any]:
         assert self.pc is not None
         local = self.pc.localDescription
         return {"type": local.type, "sdp": local.sdp, "trickle": False}
-
-    def _detach(self) -> None:
-        assert self.pc is not None
-        for t in self.pc.getTransceivers():
-            if t.mid is not None and t.mid not in self.kinds:
-                self.kinds[t.mid] = t.kind
-                detach_receiver(t.receiver, self._counter(t.mid))
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -106,7 +106,9 @@ async def test_everyone_receives_everyone(
         for peer in server.state.hub.peers.values():
             for sender in peer.pc.getSenders():
                 assert sender._RTCRtpSender__encoder is None
-        assert sum(r.forwarded for r in server.state.hub.routers.values()) > 100
+        # Everything the peers received came through the router.
+        received = sum(sum(p.packets.values()) for p in everyone)
+        assert sum(r.forwarded for r in server.state.hub.routers.values()) >= received >= 80
     finally:
         for person in everyone:
             await person.close()

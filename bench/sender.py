@@ -1,0 +1,127 @@
+"""Pre-packetized media sent at real-time pace, straight to the socket of each peer connection.
+
+aiortc's own sender packetizes every frame and runs a task per track; with a hundred
+simulated people that work takes the CPU the server under test needs. Here each clip is cut
+into RTP payloads once, and one pacer per event loop sends every stream's due packets:
+header, send-time stamp, SRTP, `sendto`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from bench.encoded import Clip
+from bench.stamp import stamped
+from media import rtpraw
+from media.wire import Wire
+
+MAX_PAYLOAD = 1200
+TICK = 0.002  # seconds between the pacer's rounds
+MAX_BEHIND = 5  # frames a stalled stream may catch up on; older ones are skipped
+
+
+_packetized: dict[tuple[int, str], tuple[Clip, list[list[bytes]]]] = {}
+
+
+def packetized(clip: Clip, kind: str) -> list[list[bytes]]:
+    """Each frame's RTP payloads: Opus frames whole; VP8 frames cut after a payload
+    descriptor (RFC 7741) whose S bit marks a frame's first packet. Made once per clip."""
+    known = _packetized.get((id(clip), kind))
+    if known is not None and known[0] is clip:
+        return known[1]
+    frames: list[list[bytes]] = []
+    size = MAX_PAYLOAD - 1
+    for frame in clip.frames:
+        if kind == "audio":
+            frames.append([frame])
+            continue
+        parts = [frame[i : i + size] for i in range(0, len(frame), size)] or [b""]
+        frames.append([(b"\x10" if n == 0 else b"\x00") + part for n, part in enumerate(parts)])
+    _packetized[(id(clip), kind)] = (clip, frames)
+    return frames
+
+
+@dataclass
+class OutStream:
+    """One sending m-line: a clip looped from the first frame, on the stream's SSRC."""
+
+    wire: Wire
+    clip: Clip
+    kind: str
+    ssrc: int
+    payload_type: int
+    started: float = field(default_factory=time.monotonic)
+    frames: list[list[bytes]] = field(init=False)
+    index: int = 0
+    sequence: int = field(default_factory=lambda: random.randrange(1 << 16))
+    timestamp: int = field(default_factory=lambda: random.randrange(1 << 32))
+    packets: int = 0
+    octets: int = 0
+
+    def __post_init__(self) -> None:
+        self.frames = packetized(self.clip, self.kind)
+
+    def send_due(self, now: float) -> None:
+        behind = int((now - self.started) / self.clip.seconds_per_frame) + 1 - self.index
+        if behind > MAX_BEHIND:
+            skipped = behind - MAX_BEHIND
+            self.index += skipped
+            self.timestamp = (self.timestamp + skipped * self.clip.step) % (1 << 32)
+            behind = MAX_BEHIND
+        for _ in range(max(0, behind)):
+            self._send_frame()
+
+    def _send_frame(self) -> None:
+        payloads = self.frames[self.index % len(self.frames)]
+        last = len(payloads) - 1
+        for n, payload in enumerate(payloads):
+            body = stamped(payload)
+            marker = 0x80 if n == last else 0
+            header = rtpraw.FIXED.pack(
+                0x80, marker | self.payload_type, self.sequence, self.timestamp, self.ssrc
+            )
+            self.wire.send_rtp(header + body)
+            self.sequence = (self.sequence + 1) % (1 << 16)
+            self.packets += 1
+            self.octets += len(body)
+        self.index += 1
+        self.timestamp = (self.timestamp + self.clip.step) % (1 << 32)
+
+
+_pacers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
+
+
+class Pacer:
+    """Sends the due packets of every stream of one event loop, every TICK."""
+
+    def __init__(self) -> None:
+        self.streams: list[OutStream] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of_running_loop(cls) -> Pacer:
+        loop = asyncio.get_running_loop()
+        pacer = _pacers.get(loop)
+        if pacer is None:
+            pacer = _pacers[loop] = Pacer()
+        return pacer
+
+    def add(self, stream: OutStream) -> None:
+        self.streams.append(stream)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    def remove(self, stream: OutStream) -> None:
+        if stream in self.streams:
+            self.streams.remove(stream)
+
+    async def _run(self) -> None:
+        while self.streams:
+            now = time.monotonic()
+            for stream in self.streams:
+                stream.send_due(now)
+            await asyncio.sleep(TICK)
