@@ -1,4 +1,4 @@
-"""Media worker processes: calls spread over workers, media flows, workers stop with the server."""
+"""Media worker processes: where calls go, media flows, workers stop with the server."""
 
 from __future__ import annotations
 
@@ -27,7 +27,41 @@ async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) ->
     return [staff, survivor]
 
 
-async def test_calls_are_spread_over_worker_processes(
+async def media_flows(calls: list[list[Participant]]) -> None:
+    for a, b in calls:
+        await wait_until(
+            lambda a=a, b=b: all(  # type: ignore[misc]
+                x.received(kind, y.participant) > 20
+                for x, y in ((a, b), (b, a))
+                for kind in ("audio", "video")
+            )
+        )
+
+
+async def test_busy_workers_spread_calls_over_processes(
+    staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(staff_path, media_workers=2))
+    pool = server.state.hub
+    assert isinstance(pool, WorkerPool)
+    pool.spread_at = 0.0  # every worker counts as busy: each call goes to the least loaded
+    people: list[Participant] = []
+    try:
+        calls = [await two_person_call(http, server) for _ in range(2)]
+        people = [p for call in calls for p in call]
+        await media_flows(calls)
+        # One call on each worker, each worker a live process of its own.
+        assert sorted(len(w.calls) for w in pool.workers) == [1, 1]
+        pids = {w.proc.pid for w in pool.workers if w.proc is not None}
+        assert len(pids) == 2 and all(w.alive for w in pool.workers)
+    finally:
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+    assert not any(w.alive for w in pool.workers)
+
+
+async def test_light_calls_share_the_first_worker_and_workers_report_load(
     staff_path: Path, http: aiohttp.ClientSession
 ) -> None:
     runner, server = await start_server(loopback_config(staff_path, media_workers=2))
@@ -37,18 +71,11 @@ async def test_calls_are_spread_over_worker_processes(
     try:
         calls = [await two_person_call(http, server) for _ in range(2)]
         people = [p for call in calls for p in call]
-        for a, b in calls:
-            await wait_until(
-                lambda a=a, b=b: all(  # type: ignore[misc]
-                    x.received(kind, y.participant) > 20
-                    for x, y in ((a, b), (b, a))
-                    for kind in ("audio", "video")
-                )
-            )
-        # One call on each worker, each worker a live process of its own.
-        assert sorted(len(w.calls) for w in pool.workers) == [1, 1]
-        pids = {w.proc.pid for w in pool.workers if w.proc is not None}
-        assert len(pids) == 2 and all(w.alive for w in pool.workers)
+        await media_flows(calls)
+        assert [len(w.calls) for w in pool.workers] == [2, 0]
+        # Each worker's load report replaces the pool's estimate for calls placed since.
+        await wait_until(lambda: all(w.placed == 0 for w in pool.workers))
+        assert 0.0 < pool.workers[0].busy < 1.0
     finally:
         for person in people:
             await person.close()
