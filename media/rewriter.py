@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 SEQ_MOD = 1 << 16
+SEQ_HALF = SEQ_MOD // 2
 TS_MOD = 1 << 32
 
 
@@ -34,7 +35,8 @@ class StreamRewriter:
             self._rebase(ssrc, seq, ts)
         out_seq = (seq + self._seq_offset) % SEQ_MOD
         out_ts = (ts + self._ts_offset) % TS_MOD
-        if self._last_in_seq is None or seq_newer(seq, self._last_in_seq):
+        last = self._last_in_seq
+        if last is None or 0 < (seq - last) % SEQ_MOD < SEQ_HALF:  # newer than the last
             self._last_in_seq = seq
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts

@@ -201,7 +201,10 @@ class Router:
         route = member.routes.get(second & 0x7F)
         if route is None or first & 0xC0 != 0x80:
             return
-        start, end = rtpraw.payload_bounds(data, first)
+        if first == 0x80:  # no CSRC, extension or padding
+            start, end = 12, len(data)
+        else:
+            start, end = rtpraw.payload_bounds(data, first)
         if not route.forwarded or start >= end:  # RTX, or padding only: never forwarded
             for outlet in route.outlets:
                 outlet.rewriter.skip(source, sequence)
