@@ -20,8 +20,6 @@ from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config,
 from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
 
 from bench.client import Participant, StaffApi
-from bench.encoded import opus_clip, vp8_clip
-from bench.tracks import EncodedTrack
 from signaling.participant import Place
 from signaling.protocol import (
     Admit,
@@ -237,8 +235,8 @@ async def offer_without(codec: str) -> str:
     """A real aiortc offer (as in `Participant.start_media`) whose video lacks `codec`."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
     try:
-        pc.addTransceiver(EncodedTrack("audio", opus_clip()), direction="sendonly")
-        video = pc.addTransceiver(EncodedTrack("video", vp8_clip()), direction="sendonly")
+        pc.addTransceiver("audio", direction="sendonly")
+        video = pc.addTransceiver("video", direction="sendonly")
         video.setCodecPreferences(
             [
                 c
