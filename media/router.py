@@ -14,9 +14,7 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
-    RtcpRrPacket,
     RtcpRtpfbPacket,
-    RtcpSrPacket,
 )
 
 from media import rtpraw
@@ -50,7 +48,7 @@ class Inlet:
     def receiver_report(self) -> bytes:
         if not self.stats.received:
             return b""
-        return bytes(RtcpRrPacket(ssrc=self.report_ssrc, reports=[self.stats.report()]))
+        return self.stats.receiver_report(self.report_ssrc)
 
     async def request_keyframe(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -106,7 +104,7 @@ class Outlet:
     def sender_report(self) -> bytes:
         if not self.stats.packets:
             return b""
-        return bytes(RtcpSrPacket(ssrc=self.ssrc, sender_info=self.stats.sender_info()))
+        return self.stats.sender_report(self.ssrc)
 
 
 @dataclass

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass
 
-from aiortc import clock
 from aiortc.rtp import RtcpReceiverInfo, RtcpSenderInfo
 
 SEQ_MOD = 1 << 16
+NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+SR = struct.Struct("!BBHIQIII")  # header, SSRC, NTP time, RTP time, packets, octets
+RR = struct.Struct("!BBHI")  # header, SSRC of the reporter
+BLOCK = struct.Struct("!IIIIII")  # SSRC, fraction and cumulative lost, highest, jitter, LSR, DLSR
+
+
+def ntp_now() -> int:
+    """Now as a 64-bit NTP timestamp (32.32 fixed point seconds since 1900)."""
+    return int((time.time() + NTP_EPOCH) * (1 << 32))
 
 
 @dataclass
@@ -27,12 +36,26 @@ class SentStats:
         self.last_timestamp = timestamp
         self.last_sent_at = time.monotonic()
 
+    def sender_report(self, ssrc: int) -> bytes:
+        """An RTCP sender report (RFC 3550 6.4.1) for stream `ssrc`, without report blocks."""
+        info = self.sender_info()
+        return SR.pack(
+            0x80,
+            200,
+            6,
+            ssrc,
+            info.ntp_timestamp,
+            info.rtp_timestamp,
+            info.packet_count,
+            info.octet_count,
+        )
+
     def sender_info(self) -> RtcpSenderInfo:
         """Now on the NTP clock, and the RTP timestamp this stream would have now."""
         elapsed = time.monotonic() - self.last_sent_at
         rtp_now = (self.last_timestamp + int(elapsed * self.clock_rate)) % (1 << 32)
         return RtcpSenderInfo(
-            ntp_timestamp=clock.current_ntp_time(),
+            ntp_timestamp=ntp_now(),
             rtp_timestamp=rtp_now,
             packet_count=self.packets & 0xFFFFFFFF,
             octet_count=self.octets & 0xFFFFFFFF,
@@ -65,6 +88,18 @@ class ReceivedStats:
     @property
     def expected(self) -> int:
         return 0 if self.base_seq is None else self.cycles + self.max_seq - self.base_seq + 1
+
+    def receiver_report(self, reporter: int) -> bytes:
+        """An RTCP receiver report (RFC 3550 6.4.2) from SSRC `reporter` about this stream."""
+        block = self.report()
+        return RR.pack(0x81, 201, 7, reporter) + BLOCK.pack(
+            block.ssrc,
+            (block.fraction_lost << 24) | (block.packets_lost & 0xFFFFFF),
+            block.highest_sequence,
+            block.jitter,
+            block.lsr,
+            block.dlsr,
+        )
 
     def report(self) -> RtcpReceiverInfo:
         """A report block; fraction lost covers the time since the previous report."""

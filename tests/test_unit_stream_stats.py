@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from aiortc.rtp import RtcpPacket, RtcpRrPacket, RtcpSrPacket
+
 from media.packet_cache import PacketCache
-from media.stream_stats import ReceivedStats, SentStats
+from media.stream_stats import NTP_EPOCH, ReceivedStats, SentStats
 
 
 def test_cache_keeps_recent_packets_and_forgets_overwritten_ones() -> None:
@@ -45,3 +49,19 @@ def test_sender_report_counts_and_projects_the_rtp_clock() -> None:
     assert (info.packet_count, info.octet_count) == (2, 1500)
     assert 6000 <= info.rtp_timestamp < 6000 + 90000  # at most a second later
     assert info.ntp_timestamp > 0
+
+
+def test_reports_are_rtcp_that_a_peer_parses() -> None:
+    sent = SentStats(clock_rate=48000)
+    sent.sent(timestamp=960, payload_size=80)
+    received = ReceivedStats()
+    for seq in (1, 2, 4):
+        received.received_packet(ssrc=9, seq=seq)
+    sr, rr = RtcpPacket.parse(sent.sender_report(1234) + received.receiver_report(55))
+    assert isinstance(sr, RtcpSrPacket) and isinstance(rr, RtcpRrPacket)
+    assert sr.ssrc == 1234 and (sr.sender_info.packet_count, sr.sender_info.octet_count) == (1, 80)
+    seconds = sr.sender_info.ntp_timestamp / (1 << 32) - NTP_EPOCH
+    assert abs(seconds - time.time()) < 5
+    (block,) = rr.reports
+    assert rr.ssrc == 55 and (block.ssrc, block.packets_lost, block.highest_sequence) == (9, 1, 4)
+    assert block.fraction_lost == (1 << 8) // 4
