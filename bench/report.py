@@ -17,7 +17,7 @@ ROWS: list[tuple[str, str]] = [
     ("added latency p50 / p95 / p99", "{latency_ms_p50} / {latency_ms_p95} / {latency_ms_p99} ms"),
     ("join time p50 / p95", "{join_ms_p50} / {join_ms_p95} ms"),
     ("server CPU (all processes)", "{server_cpu_percent} %"),
-    ("server RSS", "{server_rss_mb} MB"),
+    ("server RSS (start → end)", "{server_rss_start_mb} → {server_rss_mb} MB"),
     ("server CPU per forwarded packet", "{server_cpu_us_per_packet} us"),
 ]
 

@@ -162,6 +162,7 @@ def report(
         "join_ms_p50": round(percentile(joins, 50) * 1000, 1),
         "join_ms_p95": round(percentile(joins, 95) * 1000, 1),
         "server_cpu_percent": round(cpu_seconds / seconds * 100, 1),
+        "server_rss_start_mb": round(a.cpu.rss_bytes / 2**20, 1),
         "server_rss_mb": round(b.cpu.rss_bytes / 2**20, 1),
         "server_cpu_us_per_packet": round(cpu_seconds * 1e6 / received, 2) if received else 0.0,
     }

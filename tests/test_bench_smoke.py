@@ -13,7 +13,7 @@ FIELDS = {
     "target", "scenario", "calls", "participants", "duration_s", "tracks_expected",
     "tracks_received", "packets_expected", "packets_received", "bitrate_in_kbps",
     "bitrate_out_kbps", "packet_loss", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99",
-    "join_ms_p50", "join_ms_p95", "server_cpu_percent", "server_rss_mb",
+    "join_ms_p50", "join_ms_p95", "server_cpu_percent", "server_rss_start_mb", "server_rss_mb",
     "server_cpu_us_per_packet",
 }  # fmt: skip
 
