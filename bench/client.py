@@ -77,8 +77,10 @@ class StaffApi:
             r.raise_for_status()
             self.token = (await r.json())["token"]
 
-    async def create_call(self) -> dict[str, Any]:
-        async with self.session.post(f"{self.base}/api/calls", json={}, headers=self.headers) as r:
+    async def create_call(self, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = {} if plan is None else {"plan": plan}
+        url = f"{self.base}/api/calls"
+        async with self.session.post(url, json=request, headers=self.headers) as r:
             r.raise_for_status()
             body: dict[str, Any] = await r.json()
             return body

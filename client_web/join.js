@@ -3,6 +3,7 @@
 import { localMedia } from "./call.js";
 import { EchoTest } from "./echo_test.js";
 import t from "./i18n/en.js";
+import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { byId, enterCall, hangUp, show } from "./ui.js";
 
@@ -18,6 +19,8 @@ history.replaceState(null, "", location.pathname);
 let signaling = null;
 /** @type {import("./call.js").Call | null} */
 let call = null;
+/** What happens if the call drops, as staff recorded it. @type {import("./plan.js").Plan | null} */
+let plan = null;
 
 function leave() {
   hangUp(signaling, call);
@@ -37,6 +40,34 @@ function finish(text) {
   leave();
   byId("notice").textContent = text;
   show("done");
+}
+
+/** The connection went down without anyone hanging up: show the plan, counting down. */
+function dropped() {
+  finish(t.reconnecting);
+  if (!plan) return;
+  byId("plan-after").textContent = planText(plan);
+  countdown(byId("plan-countdown"), plan.minutes);
+}
+
+/** Before joining: ask the server what the plan is (and whether the link is valid). */
+async function lookUp() {
+  const s = new Signaling(socketUrl());
+  try {
+    await s.open();
+  } catch {
+    return; // joining will say what is wrong
+  }
+  s.on("plan", (m) => {
+    plan = m.plan;
+    byId("plan").textContent = planText(m.plan);
+    s.close();
+  });
+  s.on("error", (m) => {
+    if (m.code === "invalid-invite") finish(t.badLink);
+    s.close();
+  });
+  s.send("preview", { invite });
 }
 
 function texts() {
@@ -77,7 +108,7 @@ async function join() {
   try {
     await s.open();
   } catch {
-    finish(t.reconnecting);
+    dropped();
     return;
   }
   s.on("error", (m) => {
@@ -88,9 +119,10 @@ async function join() {
   s.on("denied", () => finish(t.denied));
   s.on("ended", () => finish(t.ended));
   s.on("closed", () => {
-    if (signaling === s) finish(t.reconnecting);
+    if (signaling === s) dropped();
   });
   s.on("joined", async (m) => {
+    plan = m.plan;
     preview.srcObject = null;
     call = await enterCall(s, local, m, () => finish(t.left));
   });
@@ -110,4 +142,7 @@ byId("join-form").addEventListener("submit", (event) => {
   join();
 });
 if (!invite) finish(t.noLink);
-else show("welcome");
+else {
+  show("welcome");
+  lookUp();
+}

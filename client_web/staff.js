@@ -2,6 +2,7 @@
 
 import { localMedia } from "./call.js";
 import t from "./i18n/en.js";
+import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { byId, el, enterCall, hangUp, show } from "./ui.js";
 
@@ -53,7 +54,8 @@ async function refreshCalls() {
     const status = [`${t.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.minutes}`];
     if (c.waiting) status.push(`${c.waiting} ${t.waitingCount}`);
     const info = el("p", {}, [status.join(" · ")]);
-    list.append(el("li", { "data-call": c.id }, [...links, info, join, end]));
+    const plan = el("p", { "data-plan": "" }, [planSummary(c.plan)]);
+    list.append(el("li", { "data-call": c.id }, [...links, plan, info, join, end]));
   }
   show("calls-view");
 }
@@ -105,6 +107,13 @@ function texts() {
   byId("password-label").textContent = t.password;
   byId("sign-in-button").textContent = t.signIn;
   byId("new-call").textContent = t.newCall;
+  byId("plan-label").textContent = t.planTitle;
+  byId("plan-minutes-label").textContent = t.planMinutes;
+  byId("plan-note-label").textContent = t.planNoteLabel;
+  const choices = byId("plan-action");
+  for (const [value, label] of Object.entries(t.planChoices)) {
+    choices.append(el("option", { value }, [label]));
+  }
   byId("calls-title").textContent = t.yourCalls;
   byId("sign-out").textContent = t.signOut;
 }
@@ -122,9 +131,17 @@ byId("sign-in-form").addEventListener("submit", async (event) => {
   byId("sign-in-error").textContent = ok ? "" : t.badLogin;
   if (ok) refreshCalls();
 });
-byId("new-call").addEventListener("click", async () => {
-  await api("/api/calls", { method: "POST", body: "{}" });
-  refreshCalls();
+byId("new-call-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const value = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (byId(id)).value;
+  const plan = {
+    action: value("plan-action"),
+    minutes: Number(value("plan-minutes")),
+    note: value("plan-note"),
+  };
+  const { ok, body } = await api("/api/calls", { method: "POST", body: JSON.stringify({ plan }) });
+  byId("new-call-error").textContent = ok ? "" : body.reason || t.cannotCreate;
+  if (ok) refreshCalls();
 });
 byId("sign-out").addEventListener("click", async () => {
   await api("/api/logout", { method: "POST", body: "{}" });

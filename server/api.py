@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -12,7 +13,8 @@ from server import staff_file
 from server.auth import COOKIE, check_password, require_staff, staff_of
 from server.state import STATE
 from signaling.call import Call
-from signaling.protocol import ProtocolError
+from signaling.plan import parse_plan
+from signaling.protocol import DisruptionPlan, ProtocolError
 
 MAX_BODY = 4096
 
@@ -26,8 +28,10 @@ def error(status: type[web.HTTPException], code: str, reason: str) -> web.HTTPEx
     return status(text=body, content_type="application/json")
 
 
-async def read_json(request: web.Request, fields: dict[str, type]) -> dict[str, Any]:
-    """The JSON object body with exactly the expected fields and types."""
+async def read_json(
+    request: web.Request, fields: dict[str, type], optional: dict[str, type] | None = None
+) -> dict[str, Any]:
+    """The JSON object body with exactly the expected fields (and maybe `optional` ones)."""
     if request.content_type != "application/json":
         raise error(web.HTTPUnsupportedMediaType, "bad-request", "send JSON (application/json)")
     if (request.content_length or 0) > MAX_BODY:
@@ -44,7 +48,10 @@ async def read_json(request: web.Request, fields: dict[str, type]) -> dict[str, 
     for name, kind in fields.items():
         if not isinstance(body.get(name), kind):
             raise error(web.HTTPBadRequest, "bad-field", f"'{name}' must be a {kind.__name__}")
-    extra = set(body) - set(fields)
+    for name, kind in (optional or {}).items():
+        if name in body and not isinstance(body[name], kind):
+            raise error(web.HTTPBadRequest, "bad-field", f"'{name}' must be a {kind.__name__}")
+    extra = set(body) - set(fields) - set(optional or {})
     if extra:
         raise error(web.HTTPBadRequest, "bad-field", f"unknown field {sorted(extra)[0][:32]!r}")
     return body
@@ -120,15 +127,20 @@ def describe(request: web.Request, call: Call, now: float) -> dict[str, Any]:
         "expires_in": max(0, int(call.expires_at - now)),
         "in_call": len(call.in_call()),
         "waiting": len(call.in_lobby()),
+        "plan": dataclasses.asdict(call.plan),
     }
 
 
 async def create_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
-    await read_json(request, {})
+    body = await read_json(request, {}, optional={"plan": dict})
+    try:
+        plan = parse_plan(body["plan"]) if "plan" in body else DisruptionPlan()
+    except ProtocolError as exc:
+        raise error(web.HTTPBadRequest, exc.code, exc.reason) from None
     now = time.time()
     try:
-        call = request.app[STATE].store.create(staff, now)
+        call = request.app[STATE].store.create(staff, now, plan)
     except ProtocolError as exc:
         raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
     return web.json_response(describe(request, call, now), status=201)

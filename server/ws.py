@@ -27,6 +27,8 @@ from signaling.protocol import (
     Message,
     Mute,
     Offer,
+    Plan,
+    Preview,
     ProtocolError,
     parse_client_message,
 )
@@ -66,6 +68,7 @@ class Connection:
         self.limit = RateLimit(RATE_PER_SECOND, RATE_BURST)
         self.handlers: dict[type[Message], Callable[[Any], Awaitable[None]]] = {
             Join: self.on_join,
+            Preview: self.on_preview,
             Admit: self.on_admit,
             Deny: self.on_deny,
             Offer: self.on_offer,
@@ -153,6 +156,9 @@ class Connection:
         self.state.sockets[person.id] = self
         self.log.info("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
         await self.state.apply(events)
+
+    async def on_preview(self, message: Preview) -> None:
+        await self.send(Plan(self.state.store.plan_for_invite(message.invite, time.time())))
 
     async def on_admit(self, message: Admit) -> None:
         await self.state.apply(self.my_call().admit(self.me(), message.participant))

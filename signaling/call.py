@@ -8,6 +8,7 @@ from signaling.events import CallGone, Departed, Entered, Event, Send
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
     Denied,
+    DisruptionPlan,
     Ended,
     Joined,
     LobbyLeft,
@@ -32,6 +33,7 @@ class Call:
     participants: dict[str, Participant] = field(default_factory=dict)
     ended: bool = False
     echo: bool = False  # a connection test: one person, their own media looped back
+    plan: DisruptionPlan = field(default_factory=DisruptionPlan)
 
     @property
     def lobby_limit(self) -> int:
@@ -136,7 +138,7 @@ class Call:
 
     def _enter(self, p: Participant) -> list[Event]:
         others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(p.id, p.role.value, self.max_participants, others)
+        joined = Joined(p.id, p.role.value, self.max_participants, others, plan=self.plan)
         return [
             Send(p.id, joined),
             *self._to_others(p.id, PeerJoined(p.info())),

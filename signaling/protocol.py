@@ -15,6 +15,9 @@ MAX_NAME_CHARS = 40
 MAX_TOKEN_CHARS = 64
 MAX_ID_CHARS = 64
 MAX_CANDIDATE_CHARS = 512
+MAX_NOTE_CHARS = 280
+PLAN_ACTIONS = ("staff-calls-back", "survivor-calls-back", "wait")
+MAX_PLAN_MINUTES = 60
 
 
 class ProtocolError(Exception):
@@ -73,6 +76,14 @@ class Deny(Message):
 
 
 @dataclass(frozen=True)
+class Preview(Message):
+    """Before joining: what happens if the call of this invite drops (answered with `plan`)."""
+
+    type: ClassVar[str] = "preview"
+    invite: str
+
+
+@dataclass(frozen=True)
 class Offer(Message):
     """An SDP offer from the browser to the server (first offer or renegotiation)."""
 
@@ -128,6 +139,28 @@ class PeerInfo:
 
 
 @dataclass(frozen=True)
+class DisruptionPlan:
+    """What happens if the call drops, as staff recorded it when creating the call.
+
+    `action`: "staff-calls-back" (staff call back on this link), "survivor-calls-back" (the
+    survivor opens the link again) or "wait" (staff wait for the survivor to come back);
+    `minutes`: how long (1 to 60); `note`: optional, e.g. how staff follow up otherwise.
+    """
+
+    action: str = "staff-calls-back"
+    minutes: int = 10
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Plan(Message):
+    """The disruption plan of the call an invite leads to."""
+
+    type: ClassVar[str] = "plan"
+    plan: DisruptionPlan
+
+
+@dataclass(frozen=True)
 class Waiting(Message):
     """You are in the lobby until staff admits you."""
 
@@ -145,6 +178,7 @@ class Joined(Message):
     max_participants: int
     peers: list[PeerInfo] = field(default_factory=list)
     echo: bool = False
+    plan: DisruptionPlan = field(default_factory=DisruptionPlan)
 
 
 @dataclass(frozen=True)
@@ -232,11 +266,12 @@ class Error(Message):
 
 
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.type: cls for cls in (Join, Admit, Deny, Offer, Candidate, Mute, Leave, End)
+    cls.type: cls for cls in (Join, Preview, Admit, Deny, Offer, Candidate, Mute, Leave, End)
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
     for cls in (
+        Plan,
         Waiting,
         Joined,
         Denied,
@@ -261,6 +296,8 @@ TEXT_LIMITS: dict[str, int] = {
     "sdp": MAX_SDP_CHARS,
     "candidate": MAX_CANDIDATE_CHARS,
     "sdp_mid": 16,
+    "action": 32,
+    "note": MAX_NOTE_CHARS,
 }
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from signaling.call import Call
 from signaling.events import CallGone, Departed, Event
 from signaling.participant import Participant, Place, Role
-from signaling.protocol import MAX_NAME_CHARS, ProtocolError
+from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, ProtocolError
 
 TokenFactory = Callable[[int], str]
 
@@ -44,7 +44,7 @@ class CallStore:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def create(self, owner: str, now: float) -> Call:
+    def create(self, owner: str, now: float, plan: DisruptionPlan | None = None) -> Call:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
         if len(self.owned_by(owner)) >= self.rules.max_calls_per_staff:
@@ -57,6 +57,7 @@ class CallStore:
             expires_at=now + self.rules.ttl_seconds,
             max_participants=self.rules.max_participants,
             invites=invites,
+            plan=plan or DisruptionPlan(),
         )
         self._calls[call.id] = call
         for token in invites:
@@ -90,6 +91,10 @@ class CallStore:
         events = call.add_to_lobby(person)
         self._where[person.id] = call.id
         return person, events
+
+    def plan_for_invite(self, token: str, now: float) -> DisruptionPlan:
+        """What the call of a valid invite does if it drops, shown before joining."""
+        return self._call_for_invite(token, now).plan
 
     def join_echo(self, token: str, now: float) -> tuple[Participant, list[Event]]:
         """A connection test for someone holding a valid invite."""

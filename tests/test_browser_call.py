@@ -23,6 +23,7 @@ from netlab import NetLab, require_netns
 pytestmark = pytest.mark.browser
 
 ADMIT_RUNS = 5
+PLAN_NOTE = "If we lose you, we text the shelter phone"
 
 
 @pytest.fixture
@@ -91,7 +92,13 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")
+            # The disruption plan goes with the call.
+            staff.select_option("#plan-action", "wait")
+            staff.fill("#plan-minutes", "15")
+            staff.fill("#plan-note", PLAN_NOTE)
             staff.click("#new-call")
+            staff.wait_for_selector("[data-plan]")
+            assert "I will wait for you (15 min)" in staff.inner_text("[data-plan]")
             survivor_link = staff.get_attribute("[data-link=survivor]", "value")
             interpreter_link = staff.get_attribute("[data-link=interpreter]", "value")
             assert survivor_link and survivor_link.startswith(f"{origin}/join#")
@@ -105,6 +112,11 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                 if run == 0:
                     # The connection test first: own media back, staff sees nobody waiting.
                     survivor.goto(survivor_link)
+                    # Before joining, the survivor reads what happens if the call drops.
+                    survivor.wait_for_function(
+                        "() => document.querySelector('#plan').textContent.includes('15 minutes')"
+                    )
+                    assert PLAN_NOTE in survivor.inner_text("#plan")
                     survivor.click("#test")
                     survivor.wait_for_function(
                         "() => document.querySelector('#echo-status').textContent"
@@ -166,6 +178,26 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             for page in (survivor, interpreter):
                 page.wait_for_selector("#done:not([hidden])")
                 assert "ended" in page.inner_text("#notice")
+                assert page.inner_text("#plan-after") == ""  # ended on purpose: no plan
+
+            # A call that drops (the server dies under someone waiting in the lobby): the
+            # page says so and shows the plan, counting down its minutes.
+            staff.click("#new-call")
+            staff.wait_for_selector("[data-link=survivor]")
+            link = staff.get_attribute("[data-link=survivor]", "value")
+            assert link and link != survivor_link
+            late = new_page(p, hosts["surv"], tmp_path, requests["surv"])
+            join_and_wait(late, link, "Hannah")
+            waiting = "fetch('/api/calls').then(r => r.json()).then(b => b.calls[0].waiting)"
+            wait_for(lambda: staff.evaluate(waiting) == 1, what="the survivor in the lobby")
+            server.proc.kill()
+            late.wait_for_selector("#done:not([hidden])")
+            assert "Connection lost" in late.inner_text("#notice")
+            assert "15 minutes" in late.inner_text("#plan-after")
+            late.wait_for_function(
+                "() => /Time left: 1[45]:[0-5][0-9]/.test("
+                "document.querySelector('#plan-countdown').textContent)"
+            )
     finally:
         logs = server.stop()
 
@@ -179,6 +211,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
         interpreter_link.split("#")[1],
         "Hannah",
         STAFF_NAME,
+        PLAN_NOTE,
     ]:
         assert secret not in logs
     assert "joined as" in logs  # the log was captured at all

@@ -23,6 +23,25 @@ export default {
     "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
   connecting: "Connecting…",
   reconnecting: "Connection lost.",
+  planTitle: "If the call drops",
+  planFor: {
+    "staff-calls-back":
+      "If the call drops, we will call you back on this link: open it again and wait to be " +
+      "let in. We will try for {minutes} minutes.",
+    "survivor-calls-back":
+      "If the call drops, please call us back: open this link again within {minutes} minutes.",
+    wait: "If the call drops, we will wait {minutes} minutes for you to open this link again.",
+  },
+  planNote: "Also: ",
+  planTimeLeft: "Time left: {time}",
+  planTimeUp: "The time agreed has passed.",
+  planChoices: {
+    "staff-calls-back": "I will call you back on this link",
+    "survivor-calls-back": "Call me back on this link",
+    wait: "I will wait for you",
+  },
+  planMinutes: "Minutes",
+  planNoteLabel: "Note for the survivor (optional)",
   mute: "Mute",
   unmute: "Unmute",
   cameraOff: "Camera off",
@@ -36,6 +55,7 @@ export default {
   signOut: "Sign out",
   badLogin: "Wrong name or password.",
   newCall: "New call",
+  cannotCreate: "The call could not be created.",
   yourCalls: "Your calls",
   noCalls: "No calls yet.",
   survivorLink: "Survivor link",
