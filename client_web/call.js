@@ -41,12 +41,14 @@ export class Call extends EventTarget {
    * @param {import("./protocol.js").Signaling} signaling
    * @param {MediaStream} local
    * @param {number} maxParticipants
+   * @param {RTCIceServer[]} [iceServers] TURN relays the server handed out (with `joined`)
    */
-  constructor(signaling, local, maxParticipants) {
+  constructor(signaling, local, maxParticipants, iceServers = []) {
     super();
     this.signaling = signaling;
     this.local = local;
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: [] });
+    // Only the server's own TURN relays, never a third party's STUN or TURN server.
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
     /** @type {Record<string, string>} mid -> participant shown in that slot */
     this.slots = {};
     for (const kind of ["audio", "video"]) {

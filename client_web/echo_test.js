@@ -38,7 +38,7 @@ export class EchoTest {
     }
     s.on("error", () => (this.status.textContent = t.testFailed));
     s.on("joined", async (m) => {
-      const call = (this.call = new Call(s, local, m.max_participants));
+      const call = (this.call = new Call(s, local, m.max_participants, m.ice_servers));
       call.addEventListener("streams", () => {
         const stream = call.streamOf(m.participant);
         if (stream) this.video.srcObject = stream;

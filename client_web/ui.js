@@ -134,7 +134,7 @@ export function controls(root, call, signaling, onLeave) {
  * @param {() => void} onLeave
  */
 export async function enterCall(signaling, local, joined, onLeave) {
-  const call = new Call(signaling, local, joined.max_participants);
+  const call = new Call(signaling, local, joined.max_participants, joined.ice_servers);
   const tiles = new Tiles(byId("tiles"), call);
   for (const peer of joined.peers) tiles.setPeer(peer);
   signaling.on("peer-joined", (m) => tiles.setPeer(m.peer));

@@ -87,6 +87,25 @@ def parse_url(text: str) -> str:
     return text.rstrip("/")
 
 
+TURN_URL = re.compile(r"turns?:[A-Za-z0-9.\-\[\]:]{1,200}(\?transport=(udp|tcp))?")
+
+
+def parse_turn_urls(text: str) -> list[str]:
+    items = [u.strip() for u in text.split(",") if u.strip()]
+    if len(items) > 4:
+        raise ValueError("at most 4 TURN URLs")
+    for item in items:
+        if not TURN_URL.fullmatch(item):
+            raise ValueError("expected URLs such as turn:turn.example.org:3478?transport=udp")
+    return items
+
+
+def parse_secret(text: str) -> str:
+    if not 16 <= len(text) <= 256 or not text.isprintable() or " " in text:
+        raise ValueError("must be 16 to 256 printable characters without spaces")
+    return text
+
+
 def default_staff_file() -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return str(Path(base) / "quietroom" / "staff.json")
@@ -133,6 +152,20 @@ OPTIONS: list[Option] = [
     ),
     Option("log_level", "INFO", parse_level, "debug, info, warning or error"),
     Option(
+        "turn_urls",
+        [],
+        parse_turn_urls,
+        "comma-separated TURN URLs browsers may relay media through, e.g. "
+        "turn:turn.example.org:3478?transport=udp (empty: none)",
+    ),
+    Option(
+        "turn_secret",
+        "",
+        parse_secret,
+        "the secret shared with coturn (its static-auth-secret); prefer the environment "
+        "variable, which other users cannot see in the process list",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -156,6 +189,8 @@ class Config:
     staff_session: float
     calls_per_staff: int
     log_level: str
+    turn_urls: list[str]
+    turn_secret: str
     media_workers: int
 
     @classmethod
@@ -203,10 +238,13 @@ def from_namespace(
             try:
                 value = option.parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{source}: {raw!r} is not valid: {exc}") from None
+                shown = "the value" if option.parse is parse_secret else repr(raw)
+                raise ConfigError(f"{source}: {shown} is not valid: {exc}") from None
         values[option.name] = value
     values.update(overrides)
     if bool(values["tls_cert"]) != bool(values["tls_key"]):
         raise ConfigError("--tls-cert and --tls-key must be given together")
+    if bool(values["turn_urls"]) != bool(values["turn_secret"]):
+        raise ConfigError("--turn-urls and --turn-secret (QUIETROOM_TURN_SECRET) go together")
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -11,9 +12,10 @@ from aiohttp import web
 
 from media.hub import MediaHub
 from server.config import Config
+from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.events import CallGone, Departed, Event, Send
-from signaling.protocol import Message, Streams
+from signaling.protocol import Joined, Message, Streams
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
 
@@ -84,7 +86,7 @@ class State:
             if isinstance(event, Send):
                 socket = self.sockets.get(event.to)
                 if socket is not None:
-                    await socket.send(event.message)
+                    await socket.send(self._with_relays(event.to, event.message))
             elif isinstance(event, Departed):
                 socket = self.sockets.pop(event.participant, None)
                 if socket is not None:
@@ -92,6 +94,16 @@ class State:
                 await self.hub.drop(event.participant)
             elif isinstance(event, CallGone):
                 await self.hub.drop_call(event.call)
+
+    def _with_relays(self, pid: str, message: Message) -> Message:
+        """`joined` carries TURN credentials, when TURN is configured, valid for the call."""
+        if not isinstance(message, Joined) or not self.config.turn_urls:
+            return message
+        call = self.store.call_of(pid)
+        if call is None:
+            return message
+        servers = ice_servers(self.config.turn_urls, self.config.turn_secret, call.expires_at)
+        return dataclasses.replace(message, ice_servers=servers)
 
 
 STATE = web.AppKey("state", State)

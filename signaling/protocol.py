@@ -153,6 +153,15 @@ class DisruptionPlan:
 
 
 @dataclass(frozen=True)
+class IceServer:
+    """A TURN server the browser may relay media through, as RTCIceServer takes it."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
+@dataclass(frozen=True)
 class Plan(Message):
     """The disruption plan of the call an invite leads to."""
 
@@ -179,6 +188,7 @@ class Joined(Message):
     peers: list[PeerInfo] = field(default_factory=list)
     echo: bool = False
     plan: DisruptionPlan = field(default_factory=DisruptionPlan)
+    ice_servers: list[IceServer] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -298,6 +308,9 @@ TEXT_LIMITS: dict[str, int] = {
     "sdp_mid": 16,
     "action": 32,
     "note": MAX_NOTE_CHARS,
+    "urls": 256,
+    "username": 64,
+    "credential": 64,
 }
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs it:
-# system packages (Chromium, Firefox ESR, iproute2, strace, Janus) when missing, the project and its test
-# dependencies in .venv, then lint, type checks and pytest.
+# system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables) when
+# missing, the project and its test dependencies in .venv, then lint, type checks and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v tc >/dev/null 2>&1 || missing+=(iproute2)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v janus >/dev/null 2>&1 || missing+=(janus)
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"

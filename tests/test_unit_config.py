@@ -30,6 +30,8 @@ def test_defaults(config_home: Path) -> None:
         staff_session=43200.0,
         calls_per_staff=20,
         log_level="INFO",
+        turn_urls=[],
+        turn_secret="",
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
@@ -110,6 +112,12 @@ def test_bad_durations(text: str) -> None:
         ("plain_http", "maybe"),
         ("public_url", "ftp://calls.example.org"),
         ("public_url", "calls.example.org"),
+        ("turn_urls", "stun:stun.example.org"),
+        ("turn_urls", "turn:a.example.org,http://b.example.org"),
+        ("turn_urls", "turn:turn.example.org?transport=sctp"),
+        ("turn_urls", ",".join(["turn:a.example.org"] * 5)),
+        ("turn_secret", "short"),
+        ("turn_secret", "sixteen chars with spaces"),
     ],
 )
 def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> None:
@@ -163,3 +171,23 @@ def test_public_url_loses_its_trailing_slash() -> None:
 
 def test_log_level_is_upper_cased() -> None:
     assert load(["--log-level", "warning"], {}).log_level == "WARNING"
+
+
+def test_turn_urls_and_secret_go_together_and_the_secret_is_never_echoed() -> None:
+    secret = "s3cret-s3cret-s3cret"
+    with pytest.raises(ConfigError, match="--turn-urls and --turn-secret"):
+        load(["--turn-urls", "turn:turn.example.org:3478"], {})
+    with pytest.raises(ConfigError, match="--turn-urls and --turn-secret"):
+        load([], {"QUIETROOM_TURN_SECRET": secret})
+    config = load(
+        ["--turn-urls", "turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349"],
+        {"QUIETROOM_TURN_SECRET": secret},
+    )
+    assert config.turn_urls == [
+        "turn:turn.example.org:3478?transport=udp",
+        "turns:turn.example.org:5349",
+    ]
+    assert config.turn_secret == secret
+    with pytest.raises(ConfigError) as caught:
+        load([], {"QUIETROOM_TURN_SECRET": secret + " x"})
+    assert secret not in str(caught.value)
