@@ -30,6 +30,7 @@ from media.wire import Wire
 from signaling.protocol import (
     Answer,
     Joined,
+    Leave,
     Message,
     Offer,
     Streams,
@@ -200,9 +201,13 @@ class Participant:
         )
 
     async def close(self) -> None:
+        """Hang up, as the page's leave button does (`leave`, then close), and stop media."""
         pacer = Pacer.of_running_loop()
         for stream in self.outgoing:
             pacer.remove(stream)
+        if self.ws is not None and not self.ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.send(Leave())
         if self.pc is not None:
             await self.pc.close()
         if self.ws is not None:

@@ -22,7 +22,7 @@ from server.ws import websocket
 logger = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client_web"
-SWEEP_SECONDS = 5.0
+SWEEP_SECONDS = 1.0
 
 
 def page(name: str) -> web.RouteDef:
@@ -39,7 +39,7 @@ async def root(request: web.Request) -> web.Response:
 
 
 async def sweep(state: State) -> None:
-    """End calls whose time is up and forget expired sign-ins."""
+    """End calls whose time is up, let go of people gone too long, forget expired sign-ins."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         now = time.time()
@@ -47,6 +47,10 @@ async def sweep(state: State) -> None:
         if events:
             logger.info("calls expired")
         await state.apply(events)
+        gone = state.store.away_too_long(now, state.config.reconnect_grace)
+        if gone:
+            logger.info("a participant did not come back within the grace period")
+        await state.apply(gone)
         state.sessions.sweep(now)
         state.api_tokens.sweep(now)
 

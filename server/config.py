@@ -27,6 +27,17 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def parse_grace(text: str) -> float:
+    """Seconds (or 90s, 2m) someone whose connection dropped may take to come back."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([sm]?)\s*", text)
+    if not match:
+        raise ValueError("expected a duration such as 120, 90s or 2m")
+    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60}[match.group(2)]
+    if not 0 <= value <= 3600:
+        raise ValueError("must be between 0 (no reconnection) and 1 hour")
+    return value
+
+
 def parse_port(text: str) -> int:
     port = int(text)
     if not 0 <= port <= 65535:
@@ -143,6 +154,12 @@ OPTIONS: list[Option] = [
     Option("staff_file", None, str, "file of staff accounts (written only by 'quietroom staff')"),
     Option("call_expiry", 7200.0, parse_duration, "how long a call and its links live (2h, 90m)"),
     Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
+    Option(
+        "reconnect_grace",
+        120.0,
+        parse_grace,
+        "how long someone whose connection dropped keeps their place (0: they leave at once)",
+    ),
     Option("staff_session", 43200.0, parse_duration, "how long a staff sign-in lasts"),
     Option(
         "calls_per_staff",
@@ -186,6 +203,7 @@ class Config:
     staff_file: str
     call_expiry: float
     max_participants: int
+    reconnect_grace: float
     staff_session: float
     calls_per_staff: int
     log_level: str

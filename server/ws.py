@@ -30,6 +30,7 @@ from signaling.protocol import (
     Plan,
     Preview,
     ProtocolError,
+    Resume,
     parse_client_message,
 )
 
@@ -69,6 +70,7 @@ class Connection:
         self.handlers: dict[type[Message], Callable[[Any], Awaitable[None]]] = {
             Join: self.on_join,
             Preview: self.on_preview,
+            Resume: self.on_resume,
             Admit: self.on_admit,
             Deny: self.on_deny,
             Offer: self.on_offer,
@@ -90,6 +92,9 @@ class Connection:
     def departed(self) -> None:
         self.participant = None
 
+    async def close(self) -> None:
+        await self.ws.close()
+
     # -------------------------------------------------------------- loop
 
     async def run(self) -> None:
@@ -103,7 +108,7 @@ class Connection:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
-            await self.on_leave(Leave())
+            await self.on_drop()
             self.log.debug("signaling connection closed")
 
     async def handle(self, text: str) -> None:
@@ -157,6 +162,31 @@ class Connection:
         self.log.info("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
         await self.state.apply(events)
 
+    async def on_resume(self, message: Resume) -> None:
+        if self.participant is not None:
+            raise ProtocolError("already-joined", "this connection has already joined")
+        person, events = self.state.store.resume(message.resume, time.time())
+        old = self.state.sockets.get(person.id)
+        if old is not None and old is not self:
+            old.departed()  # its closing must not count as this person leaving
+            await old.close()
+        self.participant = person.id
+        self.state.sockets[person.id] = self
+        self.log.info("came back as %s", person.role.value)
+        await self.state.apply(events)
+
+    async def on_drop(self) -> None:
+        """The socket closed: a `leave`, unless this person may still come back."""
+        if self.participant is None:
+            return
+        call = self.state.store.call_of(self.participant)
+        if call is None:
+            return
+        if self.state.config.reconnect_grace <= 0:
+            await self.state.apply(call.leave(self.participant))
+        else:
+            await self.state.apply(call.drop(self.participant, time.time()))
+
     async def on_preview(self, message: Preview) -> None:
         await self.send(Plan(self.state.store.plan_for_invite(message.invite, time.time())))
 
@@ -169,6 +199,8 @@ class Connection:
     async def on_offer(self, message: Offer) -> None:
         call = self.my_call()
         call.require_member(self.me())
+        if message.restart:  # the browser replaced a failed peer connection
+            await self.state.hub.drop(self.me())
         answer = await self.state.hub.offer(
             call.id, self.me(), call.max_participants - 1, message.sdp, echo=call.echo
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from signaling.events import CallGone, Departed, Entered, Event, Send
+from signaling.events import CallGone, Departed, Entered, Event, Returned, Send
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
     Denied,
@@ -14,6 +14,8 @@ from signaling.protocol import (
     LobbyLeft,
     LobbyWaiting,
     Message,
+    PeerAway,
+    PeerBack,
     PeerJoined,
     PeerLeft,
     PeerMuted,
@@ -126,6 +128,48 @@ class Call:
             return [Departed(self.id, p.id), CallGone(self.id)]
         return [*self._to_others(p.id, PeerLeft(p.id)), Departed(self.id, p.id)]
 
+    def drop(self, participant_id: str, now: float) -> list[Event]:
+        """Their connection went away without `leave`.
+
+        Someone in the call keeps their place until they return (`back`) or the grace period
+        ends (`away_too_long`); the others are told. Anyone else simply leaves.
+        """
+        p = self.participants.get(participant_id)
+        if p is None or p.place is not Place.CALL or self.echo:
+            return self.leave(participant_id)
+        if p.away_since is None:
+            p.away_since = now
+        return self._to_others(p.id, PeerAway(p.id))
+
+    def back(self, participant_id: str, resume: str) -> list[Event]:
+        """They are back on a new connection (with a new resume secret): media starts anew."""
+        p = self._member(participant_id)
+        p.away_since = None
+        p.resume = resume
+        others = [o.info() for o in self.in_call() if o.id != p.id]
+        joined = Joined(
+            p.id,
+            p.role.value,
+            self.max_participants,
+            others,
+            plan=self.plan,
+            resume=resume,
+            resumed=True,
+        )
+        return [
+            Send(p.id, joined),
+            Returned(self.id, p.id),
+            *self._to_others(p.id, PeerBack(p.id)),
+        ]
+
+    def away_too_long(self, now: float, grace: float) -> list[Event]:
+        """Everyone whose connection has been gone for more than `grace` seconds leaves."""
+        events: list[Event] = []
+        for p in list(self.participants.values()):
+            if p.away_since is not None and now - p.away_since >= grace:
+                events += self.leave(p.id)
+        return events
+
     def set_mute(self, participant_id: str, audio: bool, video: bool) -> list[Event]:
         p = self._member(participant_id)
         p.audio, p.video = audio, video
@@ -138,7 +182,9 @@ class Call:
 
     def _enter(self, p: Participant) -> list[Event]:
         others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(p.id, p.role.value, self.max_participants, others, plan=self.plan)
+        joined = Joined(
+            p.id, p.role.value, self.max_participants, others, plan=self.plan, resume=p.resume
+        )
         return [
             Send(p.id, joined),
             *self._to_others(p.id, PeerJoined(p.info())),

@@ -38,4 +38,12 @@ class CallGone:
     call: str
 
 
-Event = Send | Entered | Departed | CallGone
+@dataclass(frozen=True)
+class Returned:
+    """`participant` came back on a new connection: drop the media of the old one."""
+
+    call: str
+    participant: str
+
+
+Event = Send | Entered | Departed | Returned | CallGone

@@ -27,6 +27,8 @@ class Participant:
     place: Place
     audio: bool = True
     video: bool = True
+    resume: str = ""  # the secret that lets this person back in after a drop
+    away_since: float | None = None  # when their connection dropped, while they may return
 
     def info(self) -> PeerInfo:
         return PeerInfo(

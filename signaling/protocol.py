@@ -60,6 +60,14 @@ class Join(Message):
 
 
 @dataclass(frozen=True)
+class Resume(Message):
+    """Come back to the call after the connection dropped, with the secret from `joined`."""
+
+    type: ClassVar[str] = "resume"
+    resume: str
+
+
+@dataclass(frozen=True)
 class Admit(Message):
     """Staff lets someone in from the lobby."""
 
@@ -89,6 +97,7 @@ class Offer(Message):
 
     type: ClassVar[str] = "offer"
     sdp: str
+    restart: bool = False  # a new peer connection replacing one that failed
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,8 @@ class Joined(Message):
     echo: bool = False
     plan: DisruptionPlan = field(default_factory=DisruptionPlan)
     ice_servers: list[IceServer] = field(default_factory=list)
+    resume: str = ""  # keep in page memory only: `resume` with it after a drop
+    resumed: bool = False  # this is a comeback: start media again with a new offer
 
 
 @dataclass(frozen=True)
@@ -241,6 +252,22 @@ class PeerLeft(Message):
 
 
 @dataclass(frozen=True)
+class PeerAway(Message):
+    """Someone's connection dropped: they may come back until the grace period ends."""
+
+    type: ClassVar[str] = "peer-away"
+    participant: str
+
+
+@dataclass(frozen=True)
+class PeerBack(Message):
+    """Someone whose connection dropped is back."""
+
+    type: ClassVar[str] = "peer-back"
+    participant: str
+
+
+@dataclass(frozen=True)
 class PeerMuted(Message):
     """Someone's microphone or camera state changed."""
 
@@ -276,7 +303,8 @@ class Error(Message):
 
 
 CLIENT_MESSAGES: dict[str, type[Message]] = {
-    cls.type: cls for cls in (Join, Preview, Admit, Deny, Offer, Candidate, Mute, Leave, End)
+    cls.type: cls
+    for cls in (Join, Preview, Resume, Admit, Deny, Offer, Candidate, Mute, Leave, End)
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
@@ -290,6 +318,8 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         Answer,
         PeerJoined,
         PeerLeft,
+        PeerAway,
+        PeerBack,
         PeerMuted,
         Streams,
         Ended,
@@ -301,6 +331,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
 TEXT_LIMITS: dict[str, int] = {
     "call": MAX_ID_CHARS,
     "invite": MAX_TOKEN_CHARS,
+    "resume": MAX_TOKEN_CHARS,
     "name": MAX_NAME_CHARS,
     "participant": MAX_ID_CHARS,
     "sdp": MAX_SDP_CHARS,

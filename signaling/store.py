@@ -40,6 +40,7 @@ class CallStore:
         self._calls: dict[str, Call] = {}
         self._invites: dict[str, str] = {}  # invite token -> call id
         self._where: dict[str, str] = {}  # participant id -> call id
+        self._resume: dict[str, str] = {}  # resume secret -> participant id
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -79,6 +80,7 @@ class CallStore:
         if call is None or call.owner != owner or call.is_expired(now):
             raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
         person = Participant(self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL)
+        self._new_resume(person)
         events = call.add_staff(person)
         self._where[person.id] = call.id
         return person, events
@@ -88,6 +90,7 @@ class CallStore:
         person = Participant(
             self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY
         )
+        self._new_resume(person)
         events = call.add_to_lobby(person)
         self._where[person.id] = call.id
         return person, events
@@ -115,6 +118,31 @@ class CallStore:
         self._where[person.id] = echo.id
         return person, echo.add_echo(person)
 
+    def resume(self, secret: str, now: float) -> tuple[Participant, list[Event]]:
+        """Someone whose connection dropped comes back with their resume secret."""
+        pid = self._resume.get(secret) if secret else None
+        call = None if pid is None else self.call_of(pid)
+        person = None if call is None or pid is None else call.participants.get(pid)
+        if call is None or person is None or person.place is not Place.CALL or call.echo:
+            raise ProtocolError(
+                "invalid-resume", "you cannot return to this call: it ended or you left it"
+            )
+        del self._resume[secret]
+        return person, call.back(person.id, self._new_resume(person))
+
+    def away_too_long(self, now: float, grace: float) -> list[Event]:
+        """Everyone gone longer than `grace` seconds without coming back leaves their call."""
+        events: list[Event] = []
+        for call in list(self._calls.values()):
+            events += call.away_too_long(now, grace)
+        self.forget(events)
+        return events
+
+    def _new_resume(self, person: Participant) -> str:
+        person.resume = self._token(INVITE_BYTES)
+        self._resume[person.resume] = person.id
+        return person.resume
+
     def _call_for_invite(self, token: str, now: float) -> Call:
         call_id = self._invites.get(token)
         call = None if call_id is None else self._calls.get(call_id)
@@ -129,6 +157,8 @@ class CallStore:
         for event in events:
             if isinstance(event, Departed):
                 self._where.pop(event.participant, None)
+                for secret in [s for s, p in self._resume.items() if p == event.participant]:
+                    del self._resume[secret]
             elif isinstance(event, CallGone):
                 self._drop(event.call)
 
@@ -164,3 +194,5 @@ class CallStore:
             del self._invites[token]
         for pid in [p for p, c in self._where.items() if c == call_id]:
             del self._where[pid]
+            for secret in [s for s, p in self._resume.items() if p == pid]:
+                del self._resume[secret]

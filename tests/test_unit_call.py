@@ -3,7 +3,7 @@
 import pytest
 
 from signaling.call import Call
-from signaling.events import CallGone, Departed, Entered, Event, Send
+from signaling.events import CallGone, Departed, Entered, Event, Returned, Send
 from signaling.participant import Participant, Role
 from signaling.protocol import (
     Denied,
@@ -11,6 +11,8 @@ from signaling.protocol import (
     Joined,
     LobbyLeft,
     LobbyWaiting,
+    PeerAway,
+    PeerBack,
     PeerJoined,
     PeerLeft,
     PeerMuted,
@@ -70,7 +72,7 @@ def test_staff_join_enters_the_call(store: CallStore, call: Call) -> None:
     person, events = store.join_staff(STAFF, call.id, now=1)
     assert person.role is Role.STAFF
     assert events == [
-        Send(person.id, Joined(person.id, "staff", 3, [])),
+        Send(person.id, Joined(person.id, "staff", 3, [], resume=person.resume)),
         Entered(call.id, person.id),
     ]
     assert store.call_of(person.id) is call
@@ -118,7 +120,7 @@ def test_admit_sends_joined_peer_joined_and_entered(
     events = call.admit(staff.id, guest.id)
     assert events == [
         Send(staff.id, LobbyLeft(guest.id)),
-        Send(guest.id, Joined(guest.id, "survivor", 3, [staff.info()])),
+        Send(guest.id, Joined(guest.id, "survivor", 3, [staff.info()], resume=guest.resume)),
         Send(staff.id, PeerJoined(guest.info())),
         Entered(call.id, guest.id),
     ]
@@ -283,3 +285,55 @@ def test_survivor_cannot_end_the_call(call: Call, admitted: Participant) -> None
         call.end(admitted.id, "bye")
     assert code(exc) == "forbidden"
     assert not call.ended
+
+
+# ---------------------------------------------------------------- dropped connections
+
+
+def test_a_dropped_member_keeps_their_place_and_comes_back_with_a_new_secret(
+    store: CallStore, call: Call, staff: Participant, admitted: Participant
+) -> None:
+    first_secret = admitted.resume
+    assert len(first_secret) >= 32
+    events = call.drop(admitted.id, now=10)
+    assert sent(events) == [(staff.id, PeerAway(admitted.id))]
+    assert admitted.id in call.participants and store.call_of(admitted.id) is call
+
+    person, events = store.resume(first_secret, now=20)
+    assert person is admitted and person.resume != first_secret and person.away_since is None
+    (joined,) = [m for to, m in sent(events) if to == admitted.id]
+    assert isinstance(joined, Joined) and joined.resumed and joined.resume == person.resume
+    assert joined.peers == [staff.info()]
+    assert Returned(call.id, admitted.id) in events
+    assert (staff.id, PeerBack(admitted.id)) in sent(events)
+    with pytest.raises(ProtocolError) as used:  # a secret works once
+        store.resume(first_secret, now=21)
+    assert code(used) == "invalid-resume"
+
+
+def test_after_the_grace_period_a_dropped_member_has_left(
+    store: CallStore, call: Call, staff: Participant, admitted: Participant
+) -> None:
+    call.drop(admitted.id, now=10)
+    assert store.away_too_long(now=10 + 119, grace=120) == []
+    events = store.away_too_long(now=10 + 120, grace=120)
+    assert sent(events) == [(staff.id, PeerLeft(admitted.id))]
+    assert Departed(call.id, admitted.id) in events
+    assert store.call_of(admitted.id) is None
+    with pytest.raises(ProtocolError) as late:
+        store.resume(admitted.resume, now=131)
+    assert code(late) == "invalid-resume"
+
+
+def test_a_drop_from_the_lobby_is_leaving_and_resume_needs_a_member(
+    store: CallStore, call: Call, staff: Participant, guest: Participant
+) -> None:
+    secret = guest.resume
+    events = call.drop(guest.id, now=5)
+    assert sent(events) == [(staff.id, LobbyLeft(guest.id))]
+    with pytest.raises(ProtocolError) as gone:
+        store.resume(secret, now=6)
+    assert code(gone) == "invalid-resume"
+    with pytest.raises(ProtocolError) as unknown:
+        store.resume("", now=6)
+    assert code(unknown) == "invalid-resume"
