@@ -79,10 +79,11 @@ export class Call extends EventTarget {
     });
   }
 
-  async start() {
+  /** Offer; `restart` tells the server this connection replaces one that failed. */
+  async start(restart = false) {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    this.signaling.send("offer", { sdp: offer.sdp });
+    this.signaling.send("offer", restart ? { sdp: offer.sdp, restart } : { sdp: offer.sdp });
   }
 
   /** The media of one participant, from the slot that shows them. */
@@ -112,8 +113,9 @@ export class Call extends EventTarget {
     return Boolean(track && track.enabled);
   }
 
-  close() {
+  /** @param {boolean} [stopTracks] also release the camera and microphone */
+  close(stopTracks = true) {
     this.pc.close();
-    for (const track of this.local.getTracks()) track.stop();
+    if (stopTracks) for (const track of this.local.getTracks()) track.stop();
   }
 }

@@ -4,7 +4,6 @@
 import { Call, localMedia } from "./call.js";
 import t from "./i18n/en.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { hangUp } from "./ui.js";
 
 const GIVE_UP_MS = 15000;
 
@@ -68,7 +67,9 @@ export class EchoTest {
 
   stop() {
     window.clearTimeout(this.timer);
-    hangUp(this.signaling, this.call);
+    if (this.signaling) this.signaling.send("leave");
+    if (this.call) this.call.close();
+    if (this.signaling) this.signaling.close();
     this.video.srcObject = null;
     this.signaling = null;
     this.call = null;

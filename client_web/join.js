@@ -5,7 +5,8 @@ import { EchoTest } from "./echo_test.js";
 import t from "./i18n/en.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { byId, enterCall, hangUp, show } from "./ui.js";
+import { CallSession } from "./session.js";
+import { byId, show } from "./ui.js";
 
 // Where "leave quickly" goes: a common, harmless page. The call page is replaced in history.
 const EXIT_URL = "https://www.google.com/search?q=weather";
@@ -15,17 +16,31 @@ const EXIT_URL = "https://www.google.com/search?q=weather";
 const invite = location.hash.slice(1);
 history.replaceState(null, "", location.pathname);
 
-/** @type {Signaling | null} */
-let signaling = null;
-/** @type {import("./call.js").Call | null} */
-let call = null;
+/** @type {CallSession | null} */
+let session = null;
 /** What happens if the call drops, as staff recorded it. @type {import("./plan.js").Plan | null} */
 let plan = null;
+/** Stops the countdown shown while reconnecting. @type {(() => void) | null} */
+let stopCountdown = null;
 
 function leave() {
-  hangUp(signaling, call);
-  call = null;
-  signaling = null;
+  if (session && session.signaling) session.signaling.send("leave");
+  if (session) session.finish();
+  session = null;
+}
+
+/** While the call is reconnecting: say so, with the plan and its countdown. */
+function status(/** @type {boolean} */ reconnecting) {
+  byId("call-status").hidden = !reconnecting;
+  if (reconnecting && !stopCountdown) {
+    byId("call-status-text").textContent = plan
+      ? `${t.reconnectingNow} ${planText(plan)}`
+      : t.reconnectingNow;
+    if (plan) stopCountdown = countdown(byId("call-countdown"), plan.minutes);
+  } else if (!reconnecting && stopCountdown) {
+    stopCountdown();
+    stopCountdown = null;
+  }
 }
 
 function quickExit() {
@@ -38,6 +53,7 @@ function quickExit() {
 /** @param {string} text */
 function finish(text) {
   leave();
+  status(false);
   byId("notice").textContent = text;
   show("done");
 }
@@ -103,29 +119,32 @@ async function join() {
   const preview = /** @type {HTMLVideoElement} */ (byId("preview"));
   preview.muted = true;
   preview.srcObject = local;
-  signaling = new Signaling(socketUrl());
-  const s = signaling;
+  const s = new Signaling(socketUrl());
   try {
     await s.open();
   } catch {
     dropped();
     return;
   }
-  s.on("error", (m) => {
-    if (m.code === "invalid-invite") finish(t.badLink);
-    else if (m.code === "unsupported-codec" || m.code === "bad-sdp") finish(t.cannotConnect);
-    else console.warn("server refused a message", m.code);
+  session = new CallSession(local, {
+    wire: (signaling) => {
+      signaling.on("error", (m) => {
+        if (m.code === "invalid-invite") finish(t.badLink);
+        else if (m.code === "unsupported-codec" || m.code === "bad-sdp") finish(t.cannotConnect);
+        else if (m.code !== "invalid-resume") console.warn("server refused a message", m.code);
+      });
+      signaling.on("denied", () => finish(t.denied));
+      signaling.on("ended", () => finish(t.ended));
+      signaling.on("joined", (m) => {
+        plan = m.plan;
+        preview.srcObject = null;
+      });
+    },
+    left: () => finish(t.left),
+    lost: () => dropped(),
+    status,
   });
-  s.on("denied", () => finish(t.denied));
-  s.on("ended", () => finish(t.ended));
-  s.on("closed", () => {
-    if (signaling === s) dropped();
-  });
-  s.on("joined", async (m) => {
-    plan = m.plan;
-    preview.srcObject = null;
-    call = await enterCall(s, local, m, () => finish(t.left));
-  });
+  session.attach(s);
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;
   s.send("join", { invite, name });
 }

@@ -4,7 +4,8 @@ import { localMedia } from "./call.js";
 import t from "./i18n/en.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { byId, el, enterCall, hangUp, show } from "./ui.js";
+import { CallSession } from "./session.js";
+import { byId, el, show } from "./ui.js";
 
 /** @param {string} path @param {RequestInit} [init] */
 async function api(path, init = {}) {
@@ -17,10 +18,8 @@ async function api(path, init = {}) {
   return { ok: response.ok, status: response.status, body };
 }
 
-/** @type {Signaling | null} */
-let signaling = null;
-/** @type {import("./call.js").Call | null} */
-let call = null;
+/** @type {CallSession | null} */
+let session = null;
 
 async function refreshCalls() {
   const { ok, body } = await api("/api/calls");
@@ -63,40 +62,61 @@ async function refreshCalls() {
 /** @param {string} callId */
 async function joinCall(callId) {
   const local = await localMedia();
-  const s = (signaling = new Signaling(socketUrl()));
+  const s = new Signaling(socketUrl());
   await s.open();
   const lobby = byId("lobby");
   lobby.replaceChildren();
-  s.on("lobby-waiting", (m) => {
-    const admit = el("button", { type: "button", "data-action": "admit" }, [t.admit]);
-    const deny = el("button", { type: "button", "data-action": "deny" }, [t.deny]);
-    admit.addEventListener("click", () => s.send("admit", { participant: m.participant }));
-    deny.addEventListener("click", () => s.send("deny", { participant: m.participant }));
-    const who = `${t.someoneWaiting}: ${m.name || t.noName} (${t.roles[m.role] || ""})`;
-    lobby.append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
-  });
-  s.on("lobby-left", (m) => {
-    const item = lobby.querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
-    if (item) item.remove();
-  });
-  s.on("error", (m) => {
-    if (m.code === "unsupported-codec" || m.code === "bad-sdp") alert(t.cannotConnect);
-    else console.warn("server refused a message", m.code);
-  });
-  s.on("ended", () => leaveCall());
-  s.on("joined", async (m) => {
-    const end = el("button", { type: "button", class: "danger", "data-action": "end" }, [t.endCall]);
-    end.addEventListener("click", () => s.send("end"));
-    call = await enterCall(s, local, m, () => leaveCall());
-    byId("controls").append(end);
-  });
+  byId("call-status").hidden = true;
+  const current = (session = new CallSession(local, {
+    wire: (signaling) => {
+      signaling.on("lobby-waiting", (m) => {
+        const admit = el("button", { type: "button", "data-action": "admit" }, [t.admit]);
+        const deny = el("button", { type: "button", "data-action": "deny" }, [t.deny]);
+        admit.addEventListener("click", () => signaling.send("admit", { participant: m.participant }));
+        deny.addEventListener("click", () => signaling.send("deny", { participant: m.participant }));
+        const who = `${t.someoneWaiting}: ${m.name || t.noName} (${t.roles[m.role] || ""})`;
+        lobby.append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
+      });
+      signaling.on("lobby-left", (m) => {
+        const item = lobby.querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
+        if (item) item.remove();
+      });
+      signaling.on("error", (m) => {
+        if (m.code === "unsupported-codec" || m.code === "bad-sdp") alert(t.cannotConnect);
+        else if (m.code !== "invalid-resume") console.warn("server refused a message", m.code);
+      });
+      signaling.on("ended", () => leaveCall());
+      signaling.on("joined", () => lobby.replaceChildren()); // sent again after a comeback
+    },
+    left: () => leaveCall(),
+    lost: () => leaveCall(),
+    status: (reconnecting) => {
+      if (session !== current) return;
+      byId("call-status").hidden = !reconnecting;
+      byId("call-status").textContent = reconnecting ? t.reconnectingNow : "";
+    },
+    moreControls: (root, signaling) => {
+      const end = el("button", { type: "button", class: "danger", "data-action": "end" }, [
+        t.endCall,
+      ]);
+      end.addEventListener("click", () => signaling.send("end"));
+      root.append(end);
+    },
+    peerDropped: (plan) => {
+      byId("call-status").hidden = false;
+      byId("call-status").textContent = `${t.peerDropped} ${planSummary(plan)}`;
+    },
+  }));
+  current.attach(s);
   s.send("join", { call: callId });
 }
 
 function leaveCall() {
-  hangUp(signaling, call);
-  call = null;
-  signaling = null;
+  if (session) {
+    if (session.signaling) session.signaling.send("leave");
+    session.finish();
+  }
+  session = null;
   byId("tiles").replaceChildren();
   refreshCalls();
 }

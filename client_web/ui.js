@@ -1,6 +1,5 @@
 // DOM helpers shared by the staff and join pages: elements, video tiles, call controls.
 
-import { Call } from "./call.js";
 import t from "./i18n/en.js";
 
 /**
@@ -59,6 +58,12 @@ export class Tiles {
     this.render();
   }
 
+  /** @param {string} participant @param {boolean} away their connection dropped */
+  setAway(participant, away) {
+    const peer = this.peers.get(participant);
+    if (peer) this.setPeer({ ...peer, away });
+  }
+
   /** @param {string} participant @param {boolean} audio @param {boolean} video */
   setMuted(participant, audio, video) {
     const peer = this.peers.get(participant);
@@ -90,6 +95,7 @@ export class Tiles {
       const parts = [peer ? peer.name || t.roles[peer.role] || "" : ""];
       if (peer && !peer.audio) parts.push(`(${t.micIsOff})`);
       if (peer && !peer.video) parts.push(`(${t.cameraIsOff})`);
+      if (peer && peer.away) parts.push(`(${t.peerReconnecting})`);
       entry.label.textContent = parts.join(" ");
     }
   }
@@ -123,36 +129,4 @@ export function controls(root, call, signaling, onLeave) {
   });
   leave.addEventListener("click", onLeave);
   root.replaceChildren(mute, camera, leave);
-}
-
-/**
- * Wires up the call once the server says we are in: tiles for everyone, controls, then the
- * offer. Returns the call.
- * @param {import("./protocol.js").Signaling} signaling
- * @param {MediaStream} local
- * @param {import("./protocol.js").Message} joined the `joined` message
- * @param {() => void} onLeave
- */
-export async function enterCall(signaling, local, joined, onLeave) {
-  const call = new Call(signaling, local, joined.max_participants, joined.ice_servers);
-  const tiles = new Tiles(byId("tiles"), call);
-  for (const peer of joined.peers) tiles.setPeer(peer);
-  signaling.on("peer-joined", (m) => tiles.setPeer(m.peer));
-  signaling.on("peer-left", (m) => tiles.removePeer(m.participant));
-  signaling.on("peer-muted", (m) => tiles.setMuted(m.participant, m.audio, m.video));
-  controls(byId("controls"), call, signaling, onLeave);
-  show("call");
-  await call.start();
-  return call;
-}
-
-/**
- * Leaves the call and closes the connection and the socket.
- * @param {import("./protocol.js").Signaling | null} signaling
- * @param {Call | null} call
- */
-export function hangUp(signaling, call) {
-  if (signaling) signaling.send("leave");
-  if (call) call.close();
-  if (signaling) signaling.close();
 }

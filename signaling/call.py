@@ -117,7 +117,7 @@ class Call:
 
     # ------------------------------------------------------------ anyone
 
-    def leave(self, participant_id: str) -> list[Event]:
+    def leave(self, participant_id: str, dropped: bool = False) -> list[Event]:
         p = self.participants.pop(participant_id, None)
         if p is None:
             return []
@@ -126,7 +126,7 @@ class Call:
         if self.echo:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]
-        return [*self._to_others(p.id, PeerLeft(p.id)), Departed(self.id, p.id)]
+        return [*self._to_others(p.id, PeerLeft(p.id, dropped)), Departed(self.id, p.id)]
 
     def drop(self, participant_id: str, now: float) -> list[Event]:
         """Their connection went away without `leave`.
@@ -156,8 +156,14 @@ class Call:
             resume=resume,
             resumed=True,
         )
+        waiting = [
+            Send(p.id, LobbyWaiting(w.id, w.name, w.role.value))
+            for w in self.in_lobby()
+            if p.role is Role.STAFF
+        ]
         return [
             Send(p.id, joined),
+            *waiting,
             Returned(self.id, p.id),
             *self._to_others(p.id, PeerBack(p.id)),
         ]
@@ -167,7 +173,7 @@ class Call:
         events: list[Event] = []
         for p in list(self.participants.values()):
             if p.away_since is not None and now - p.away_since >= grace:
-                events += self.leave(p.id)
+                events += self.leave(p.id, dropped=True)
         return events
 
     def set_mute(self, participant_id: str, audio: bool, video: bool) -> list[Event]:

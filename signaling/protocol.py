@@ -249,6 +249,7 @@ class PeerLeft(Message):
 
     type: ClassVar[str] = "peer-left"
     participant: str
+    dropped: bool = False  # their connection dropped and they did not come back in time
 
 
 @dataclass(frozen=True)

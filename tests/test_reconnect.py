@@ -84,7 +84,7 @@ async def test_after_the_grace_period_staff_see_the_survivor_leave(
         await survivor.ws.close()
         await staff.expect("peer-away")
         left = await staff.expect("peer-left", timeout=GRACE + 5)
-        assert left == PeerLeft(survivor.participant)
+        assert left == PeerLeft(survivor.participant, dropped=True)
 
         await late.connect()
         await late.send(Resume(secret_of(survivor)))

@@ -317,7 +317,7 @@ def test_after_the_grace_period_a_dropped_member_has_left(
     call.drop(admitted.id, now=10)
     assert store.away_too_long(now=10 + 119, grace=120) == []
     events = store.away_too_long(now=10 + 120, grace=120)
-    assert sent(events) == [(staff.id, PeerLeft(admitted.id))]
+    assert sent(events) == [(staff.id, PeerLeft(admitted.id, dropped=True))]
     assert Departed(call.id, admitted.id) in events
     assert store.call_of(admitted.id) is None
     with pytest.raises(ProtocolError) as late:

@@ -23,6 +23,9 @@ export default {
     "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
   connecting: "Connecting…",
   reconnecting: "Connection lost.",
+  reconnectingNow: "Reconnecting…",
+  peerReconnecting: "reconnecting…",
+  peerDropped: "They did not come back. Your plan:",
   planTitle: "If the call drops",
   planFor: {
     "staff-calls-back":

@@ -1,0 +1,147 @@
+// Being in a call, and staying in it: the peer connection and tiles for each `joined`, a new
+// peer connection when the old one fails, and a new socket that resumes our place when the
+// old one drops. The resume secret lives only in this object, in page memory.
+
+import { Call } from "./call.js";
+import { Signaling, socketUrl } from "./protocol.js";
+import { Tiles, byId, controls, show } from "./ui.js";
+
+const RETRY_MS = 2000; // between attempts to get a socket back
+const GIVE_UP_MS = 60 * 60 * 1000; // the longest grace a server may give
+
+/**
+ * @typedef {object} Hooks
+ * @property {(signaling: Signaling) => void} wire  the page's own handlers, on every socket
+ * @property {() => void} left       we hung up
+ * @property {() => void} lost       the connection is gone for good
+ * @property {(reconnecting: boolean) => void} status   show or hide "reconnecting"
+ * @property {(plan: import("./plan.js").Plan) => void} [peerDropped]  someone did not return
+ * @property {(root: HTMLElement, signaling: Signaling) => void} [moreControls]  page buttons
+ */
+
+export class CallSession {
+  /** @param {MediaStream} local @param {Hooks} hooks */
+  constructor(local, hooks) {
+    this.local = local;
+    this.hooks = hooks;
+    /** @type {Signaling | null} */
+    this.signaling = null;
+    /** @type {Call | null} */
+    this.call = null;
+    /** @type {Tiles | null} */
+    this.tiles = null;
+    this.resume = "";
+    /** @type {import("./plan.js").Plan | null} */
+    this.plan = null;
+    this.over = false;
+    this.reconnecting = false;
+  }
+
+  /** Use `signaling` (open) from now on; the page sends `join` or `resume` on it. */
+  attach(signaling) {
+    this.signaling = signaling;
+    const s = signaling;
+    this.hooks.wire(s);
+    s.on("joined", (m) => {
+      if (this.signaling === s) this.enter(m);
+    });
+    s.on("peer-joined", (m) => this.tiles && this.tiles.setPeer(m.peer));
+    s.on("peer-muted", (m) => this.tiles && this.tiles.setMuted(m.participant, m.audio, m.video));
+    s.on("peer-away", (m) => this.tiles && this.tiles.setAway(m.participant, true));
+    s.on("peer-back", (m) => this.tiles && this.tiles.setAway(m.participant, false));
+    s.on("peer-left", (m) => {
+      if (this.tiles) this.tiles.removePeer(m.participant);
+      if (m.dropped && this.plan && this.hooks.peerDropped) this.hooks.peerDropped(this.plan);
+    });
+    s.on("closed", () => {
+      if (this.signaling === s && !this.over) this.dropped();
+    });
+  }
+
+  /** `joined`, the first time or after a resume: media (again) from a new connection. */
+  enter(joined) {
+    this.reconnecting = false;
+    this.resume = joined.resume || "";
+    this.plan = joined.plan || null;
+    this.hooks.status(false);
+    this.startMedia(joined, false);
+  }
+
+  /** @param {import("./protocol.js").Message} joined @param {boolean} restart */
+  startMedia(joined, restart) {
+    const s = /** @type {Signaling} */ (this.signaling);
+    if (this.call) this.call.close(false);
+    const call = new Call(s, this.local, joined.max_participants, joined.ice_servers);
+    this.call = call;
+    const root = byId("tiles");
+    root.replaceChildren();
+    const tiles = new Tiles(root, call);
+    if (this.tiles) for (const peer of this.tiles.peers.values()) tiles.setPeer(peer);
+    for (const peer of joined.peers) tiles.setPeer(peer);
+    this.tiles = tiles;
+    controls(byId("controls"), call, s, () => this.leave());
+    if (this.hooks.moreControls) this.hooks.moreControls(byId("controls"), s);
+    // A connection that fails for good (ICE gave up) is replaced; the socket stays.
+    call.addEventListener("state", (event) => {
+      const state = /** @type {CustomEvent} */ (event).detail;
+      if (this.call !== call || this.over) return;
+      if (state === "disconnected" || state === "failed") this.hooks.status(true);
+      if (state === "connected") this.hooks.status(false);
+      if (state === "failed") this.startMedia(joined, true);
+    });
+    show("call");
+    call.start(restart);
+  }
+
+  /** The socket closed without us hanging up: come back with the resume secret. */
+  async dropped() {
+    if (this.reconnecting) return; // a retry's socket closed: the loop below goes on
+    if (!this.resume || !this.call) {
+      this.finish();
+      this.hooks.lost();
+      return;
+    }
+    this.reconnecting = true;
+    this.hooks.status(true);
+    const until = Date.now() + GIVE_UP_MS;
+    while (!this.over && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      const s = new Signaling(socketUrl());
+      try {
+        await s.open();
+      } catch {
+        continue; // still offline
+      }
+      const answer = new Promise((resolve) => {
+        s.on("joined", () => resolve(true));
+        s.on("error", (m) => resolve(m.code === "invalid-resume" ? false : null));
+        s.on("closed", () => resolve(null));
+      });
+      this.attach(s);
+      s.send("resume", { resume: this.resume });
+      const ok = await answer;
+      if (ok) return;
+      if (ok === false) break; // the grace period is over, or the call ended
+    }
+    this.reconnecting = false;
+    if (!this.finish()) this.hooks.lost();
+  }
+
+  /** Hang up on purpose. */
+  leave() {
+    if (this.signaling) this.signaling.send("leave");
+    this.finish();
+    this.hooks.left();
+  }
+
+  /** Close everything without telling anyone; true if it was already over. */
+  finish() {
+    const wasOver = this.over;
+    this.over = true;
+    if (this.call) this.call.close(true);
+    this.call = null;
+    if (this.signaling) this.signaling.close();
+    this.signaling = null;
+    return wasOver;
+  }
+}
