@@ -6,17 +6,22 @@ import asyncio
 import logging
 
 from media.peer import MediaError, ServerPeer
-from media.router import OnStreams, Router
+from media.router import OnPresence, OnStreams, Router
 
 logger = logging.getLogger(__name__)
 
 
+PRESENCE_SECONDS = 1.0
+
+
 class MediaHub:
-    def __init__(self, on_streams: OnStreams) -> None:
+    def __init__(self, on_streams: OnStreams, on_presence: OnPresence | None = None) -> None:
         self.on_streams = on_streams
+        self.on_presence = on_presence
         self.routers: dict[str, Router] = {}
         self.peers: dict[str, ServerPeer] = {}
         self._call_of: dict[str, str] = {}
+        self._watch: asyncio.Task[None] | None = None
 
     async def offer(
         self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
@@ -29,6 +34,8 @@ class MediaHub:
             peer = self.peers[pid] = ServerPeer(pid, router, max_slots)
             self._call_of[pid] = call_id
             logger.debug("peer connection opened (%d in all)", len(self.peers))
+            if self.on_presence is not None and (self._watch is None or self._watch.done()):
+                self._watch = asyncio.create_task(self._watch_presence(self.on_presence))
         return await peer.answer(sdp)
 
     async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
@@ -52,4 +59,14 @@ class MediaHub:
         self.routers.pop(call_id, None)
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await asyncio.gather(*(self.drop(p) for p in list(self.peers)))
+
+    async def _watch_presence(self, on_presence: OnPresence) -> None:
+        """Tell who lost (or regained) their media, while anyone is connected."""
+        while self.peers:
+            await asyncio.sleep(PRESENCE_SECONDS)
+            for router in list(self.routers.values()):
+                for pid, away in router.check_presence():
+                    on_presence(pid, away)

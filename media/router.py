@@ -31,6 +31,8 @@ CLOCK_RATE = {"audio": 48000, "video": 90000}
 KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
 
 OnStreams = Callable[[str, dict[str, str]], None]
+OnPresence = Callable[[str, bool], None]  # participant, away (no media) or back
+SILENT_CHECKS = 2  # presence checks (one a second) without media before someone counts away
 
 
 @dataclass
@@ -127,6 +129,11 @@ class Member:
     showing: dict[str, Slot] = field(default_factory=dict)
     # payload type -> where this member's packets of that type go (see Router._plan)
     routes: dict[int, Route] = field(default_factory=dict)
+    # media presence: packets counted at the last check, checks since a packet came
+    counted: int = 0
+    quiet: int = 0
+    sending: bool = False
+    away: bool = False
 
 
 @dataclass(slots=True)
@@ -238,6 +245,28 @@ class Router:
             table[slot.audio.mid] = slot.source
             table[slot.video.mid] = slot.source
         return table
+
+    def check_presence(self) -> list[tuple[str, bool]]:
+        """Who stopped sending media (away: True) or started again (False) since last time.
+
+        Called about once a second. Browsers keep sending while muted or with the camera
+        off, so a member that was sending and has sent nothing for SILENT_CHECKS checks has
+        lost their network, even if their signaling socket has not noticed yet.
+        """
+        changes: list[tuple[str, bool]] = []
+        for pid, member in self.members.items():
+            count = sum(inlet.stats.received for inlet in member.inlets.values())
+            if count != member.counted:
+                member.counted, member.quiet, member.sending = count, 0, True
+                if member.away:
+                    member.away = False
+                    changes.append((pid, False))
+                continue
+            member.quiet += 1
+            if member.sending and not member.away and member.quiet >= SILENT_CHECKS:
+                member.away = True
+                changes.append((pid, True))
+        return changes
 
     def _plan(self) -> None:
         """Work out, once per change of membership, which outlets each member's packets reach."""

@@ -56,11 +56,14 @@ class State:
         def on_streams(pid: str, slots: dict[str, str]) -> None:
             state.streams_changed(pid, slots)
 
+        def on_presence(pid: str, away: bool) -> None:
+            state.presence_changed(pid, away)
+
         hub: MediaHub | WorkerPool
         if config.media_workers > 0:
-            hub = WorkerPool(config.media_workers, on_streams)
+            hub = WorkerPool(config.media_workers, on_streams, on_presence)
         else:
-            hub = MediaHub(on_streams)
+            hub = MediaHub(on_streams, on_presence)
         state = cls(
             config=config,
             store=CallStore(rules),
@@ -72,6 +75,14 @@ class State:
 
     def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
         self.send_soon(pid, Streams(slots))
+
+    def presence_changed(self, pid: str, away: bool) -> None:
+        """Someone's media stopped (or came back) while their socket may not know yet."""
+        call = self.store.call_of(pid)
+        if call is not None:
+            task = asyncio.ensure_future(self.apply(call.media_presence(pid, away)))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     def send_soon(self, pid: str, message: Message) -> None:
         """Send from code that cannot wait (media callbacks)."""

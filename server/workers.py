@@ -28,7 +28,7 @@ from typing import Any
 from media.hub import MediaHub
 from media.ice import offer_addresses
 from media.peer import MediaError
-from media.router import OnStreams
+from media.router import OnPresence, OnStreams
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,12 @@ CALL_LOAD = 0.03  # the load a new call is assumed to add until the next report
 class Worker:
     """The signaling side of one worker process."""
 
-    def __init__(self, index: int, on_streams: OnStreams) -> None:
+    def __init__(
+        self, index: int, on_streams: OnStreams, on_presence: OnPresence | None = None
+    ) -> None:
         self.index = index
         self.on_streams = on_streams
+        self.on_presence = on_presence
         self.proc: asyncio.subprocess.Process | None = None
         self.calls: set[str] = set()
         self.busy = 0.0  # share of a core, as last reported
@@ -116,6 +119,9 @@ class Worker:
             message = json.loads(line)
             if message.get("op") == "streams":
                 self.on_streams(message["pid"], message["slots"])
+            elif message.get("op") == "presence":
+                if self.on_presence is not None:
+                    self.on_presence(message["pid"], bool(message["away"]))
             elif message.get("op") == "load":
                 self.busy, self.placed = float(message["busy"]), 0
             elif message.get("op") == "ready":
@@ -132,8 +138,14 @@ class Worker:
 class WorkerPool:
     """The same calls as MediaHub, each call pinned to the worker with the fewest calls."""
 
-    def __init__(self, count: int, on_streams: OnStreams, spread_at: float = SPREAD_AT) -> None:
-        self.workers = [Worker(i, on_streams) for i in range(count)]
+    def __init__(
+        self,
+        count: int,
+        on_streams: OnStreams,
+        on_presence: OnPresence | None = None,
+        spread_at: float = SPREAD_AT,
+    ) -> None:
+        self.workers = [Worker(i, on_streams, on_presence) for i in range(count)]
         self.spread_at = spread_at
         self._call_of: dict[str, str] = {}  # participant -> call
 
@@ -207,7 +219,8 @@ async def serve_requests() -> None:
         out.flush()
 
     hub = MediaHub(
-        on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots})
+        on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots}),
+        on_presence=lambda pid, away: emit({"op": "presence", "pid": pid, "away": away}),
     )
     pending: set[asyncio.Task[None]] = set()
     # Everything imported so far lives as long as the process: the collector need not walk it

@@ -168,6 +168,17 @@ class Call:
             *self._to_others(p.id, PeerBack(p.id)),
         ]
 
+    def media_presence(self, participant_id: str, away: bool) -> list[Event]:
+        """Their media stopped arriving (away) or came back: the others are told.
+
+        Nothing is said for someone whose socket has dropped already (they were told then),
+        or who is not in the call.
+        """
+        p = self.participants.get(participant_id)
+        if p is None or p.place is not Place.CALL or p.away_since is not None:
+            return []
+        return self._to_others(p.id, PeerAway(p.id) if away else PeerBack(p.id))
+
     def away_too_long(self, now: float, grace: float) -> list[Event]:
         """Everyone whose connection has been gone for more than `grace` seconds leaves."""
         events: list[Event] = []

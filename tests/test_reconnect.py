@@ -3,6 +3,7 @@ and after the grace period the others see the person leave."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from conftest import RunningServer, loopback_config, start_server
 from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
 
 from bench.client import Participant
+from bench.sender import Pacer
 from signaling.protocol import Error, Joined, PeerAway, PeerBack, PeerLeft, Resume
 
 GRACE = 3.0
@@ -92,4 +94,28 @@ async def test_after_the_grace_period_staff_see_the_survivor_leave(
         assert isinstance(error, Error) and error.code == "invalid-resume"
     finally:
         for person in (staff, survivor, late):
+            await person.close()
+
+
+async def test_media_that_stops_is_reported_before_the_socket_notices(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    _api, call, staff = await staff_in_call(http, server)
+    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    try:
+        for person in (staff, survivor):
+            await person.start_media(max_participants=4)
+        await wait_until(lambda: flowing(staff, survivor, 20))
+        # The survivor's network goes quiet, but the socket stays open.
+        pacer = Pacer.of_running_loop()
+        for stream in survivor.outgoing:
+            pacer.remove(stream)
+        assert await staff.expect("peer-away", timeout=5) == PeerAway(survivor.participant)
+        for stream in survivor.outgoing:
+            stream.started, stream.index = time.monotonic(), 0
+            pacer.add(stream)
+        assert await staff.expect("peer-back", timeout=5) == PeerBack(survivor.participant)
+        assert not any(m.type == "peer-left" for m in staff.seen)
+    finally:
+        for person in (staff, survivor):
             await person.close()

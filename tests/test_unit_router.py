@@ -140,3 +140,17 @@ def test_echo_router_shows_a_member_to_itself() -> None:
     wire, _, _ = member(router, "solo", slots=1)
     router.forward("solo", rtp(OPUS, 7, 960, ssrc=3))
     assert [p.sequence for p in wire.sent] == [7]
+
+
+def test_presence_counts_someone_away_after_two_silent_checks_and_back_on_media() -> None:
+    router = Router(lambda *_: None)
+    member(router, "a")
+    member(router, "b")
+    assert router.check_presence() == []  # nobody has sent yet: nobody can be missed
+    router.forward("a", rtp(OPUS, 1, 960, ssrc=3))
+    assert router.check_presence() == []
+    assert router.check_presence() == []  # one quiet second
+    assert router.check_presence() == [("a", True)]
+    assert router.check_presence() == []  # said once
+    router.forward("a", rtp(OPUS, 2, 1920, ssrc=3))
+    assert router.check_presence() == [("a", False)]
