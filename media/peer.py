@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from media import rtpraw
+from media.bandwidth import remb
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
@@ -206,8 +208,17 @@ class ServerPeer:
             outlets = [o for slot in self.slots for o in (slot.audio, slot.video)]
             compound = b"".join(o.sender_report() for o in outlets)
             compound += b"".join(i.receiver_report() for i in self.inlets.values())
+            compound += self._bandwidth_request()
             if compound:
                 wire.send_rtcp(compound)
+
+    def _bandwidth_request(self) -> bytes:
+        """A REMB asking this participant's video for what its viewers can take, if known."""
+        video = self.inlets.get("video")
+        target = self.router.target_for(self.pid, time.monotonic())
+        if video is None or video.ssrc is None or target is None:
+            return b""
+        return remb(video.report_ssrc, target, [video.ssrc])
 
     def _sender_for(self, outlet: Outlet) -> Any:
         return next(t.sender for t in self.pc.getTransceivers() if t.mid == outlet.mid)

@@ -17,7 +17,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
 )
 
-from media import rtpraw
+from media import bandwidth, rtpraw
 from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
 from media.stream_stats import ReceivedStats, SentStats
@@ -134,6 +134,9 @@ class Member:
     quiet: int = 0
     sending: bool = False
     away: bool = False
+    # what this member last said it can receive (REMB, bits per second), and when
+    estimate: int | None = None
+    estimate_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -229,7 +232,12 @@ class Router:
         Lost packets are sent again from the slot's cache; picture loss goes to the source,
         which sends a keyframe.
         """
-        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+        estimate = bandwidth.read_remb(packet)
+        if estimate is not None:
+            viewer = self.members.get(viewer_id)
+            if viewer is not None:
+                viewer.estimate, viewer.estimate_at = estimate, time.monotonic()
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             for outlet in (slot.audio, slot.video):
                 if outlet.ssrc == packet.media_ssrc:
                     self.resent += outlet.resend(packet.lost)
@@ -237,6 +245,21 @@ class Router:
             source = self.members.get(slot.source)
             if source is not None and "video" in source.inlets:
                 await source.inlets["video"].request_keyframe()
+
+    def target_for(self, source_id: str, now: float) -> int | None:
+        """The most video `source_id` should send: its most limited viewer's share.
+
+        Each viewer's estimate is split between the people it is shown; viewers without a
+        recent estimate do not limit it. None when no viewer has one.
+        """
+        shares = [
+            bandwidth.video_share(v.estimate, len(v.showing))
+            for v in self.members.values()
+            if source_id in v.showing
+            and v.estimate is not None
+            and now - v.estimate_at < bandwidth.ESTIMATE_SECONDS
+        ]
+        return min(shares) if shares else None
 
     def streams(self, viewer_id: str) -> dict[str, str]:
         member = self.members[viewer_id]

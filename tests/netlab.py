@@ -44,6 +44,20 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return _run([IP, *args], check=check)
 
 
+def _shape(netns: str, dev: str, kbit: int | None) -> None:
+    """A tbf qdisc of `kbit` kbit/s on the egress of `dev` in `netns`, or none when None."""
+    tc = ["tc", "-n", netns, "qdisc"]
+    if kbit is None:
+        _ip("-n", netns, "link", "show", dev)  # fail loudly if the dev is gone
+        _run([*tc, "del", "dev", dev, "root"], check=False)  # none installed is fine
+        return
+    if kbit <= 0:
+        raise ValueError("kbit must be positive")
+    burst = max(3200, kbit * 125 // 50)  # bytes: at least ~20 ms at full rate, >= 2 MTUs
+    shape = ["tbf", "rate", f"{kbit}kbit", "burst", str(burst), "latency", "50ms"]
+    _run([*tc, "replace", "dev", dev, "root", *shape])
+
+
 @dataclass
 class Host:
     """One host of a lab: its own namespace with one interface on the lab bridge."""
@@ -52,6 +66,8 @@ class Host:
     netns: str
     address: str
     dev: str
+    hub: str = ""  # the lab's hub namespace, where this host's bridge port lives
+    port: str = ""  # the host's veth end on the bridge: its egress is the host's downlink
 
     def _wrap(self, args: list[str]) -> list[str]:
         return [IP, "netns", "exec", self.netns, *args]
@@ -72,16 +88,11 @@ class Host:
 
     def limit_rate(self, kbit: int | None) -> None:
         """Shape the host's egress with a tbf qdisc of `kbit` kbit/s, or remove it when None."""
-        tc = ["tc", "-n", self.netns, "qdisc"]
-        if kbit is None:
-            _ip("-n", self.netns, "link", "show", self.dev)  # fail loudly if the dev is gone
-            _run([*tc, "del", "dev", self.dev, "root"], check=False)  # none installed is fine
-            return
-        if kbit <= 0:
-            raise ValueError("kbit must be positive")
-        burst = max(3200, kbit * 125 // 50)  # bytes: at least ~20 ms at full rate, >= 2 MTUs
-        shape = ["tbf", "rate", f"{kbit}kbit", "burst", str(burst), "latency", "50ms"]
-        _run([*tc, "replace", "dev", self.dev, "root", *shape])
+        _shape(self.netns, self.dev, kbit)
+
+    def limit_downlink(self, kbit: int | None) -> None:
+        """Shape what reaches the host (its bridge port's egress), or remove it when None."""
+        _shape(self.hub, self.port, kbit)
 
     def chromium_wrapper(self, tmp_dir: Path) -> Path:
         """Write an executable script that runs Chromium inside this host's namespace."""
@@ -161,7 +172,7 @@ class NetLab:
         _ip("-n", self.hub, "link", "set", port, "up")
         _ip("-n", ns, "addr", "add", f"{address}/24", "dev", dev)
         _ip("-n", ns, "link", "set", dev, "up")
-        host = Host(name=name, netns=ns, address=address, dev=dev)
+        host = Host(name=name, netns=ns, address=address, dev=dev, hub=self.hub, port=port)
         self.hosts[name] = host
         return host
 

@@ -44,6 +44,19 @@ def new_page(playwright: Any, lab_host: Any, tmp: Path, requests: list[str]) -> 
     return page
 
 
+def open_page(page: Any, url: str, ready: str) -> None:
+    """Load `url` until `ready` shows: Chromium in a namespace it has just started in can
+    abort its first load with ERR_NETWORK_CHANGED."""
+    for attempt in range(3):
+        try:
+            page.goto(url)
+            page.wait_for_selector(ready, timeout=10000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+
+
 def frames_decoded(page: Any) -> int:
     return sum(r["framesDecoded"] for r in inbound(page) if r["kind"] == "video")
 
@@ -88,7 +101,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
     try:
         with sync_playwright() as p:
             staff = new_page(p, hosts["staff"], tmp_path, requests["staff"])
-            staff.goto(f"{origin}/staff")
+            open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")

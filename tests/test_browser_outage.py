@@ -16,7 +16,14 @@ import pytest
 from browser import start_server
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
-from test_browser_call import frames_decoded, join_and_wait, new_page, receiving_from, wait_for
+from test_browser_call import (
+    frames_decoded,
+    join_and_wait,
+    new_page,
+    open_page,
+    receiving_from,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +53,7 @@ def test_an_outage_is_bridged_and_a_survivor_gone_for_good_shows_the_plan(
     try:
         with sync_playwright() as p:
             staff = new_page(p, hosts["staff"], tmp_path, requests)
-            staff.goto(f"{server.url}/staff")
+            open_page(staff, f"{server.url}/staff", "#sign-in:not([hidden])")
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")

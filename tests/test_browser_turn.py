@@ -18,7 +18,7 @@ import pytest
 from browser import start_server
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
-from test_browser_call import join_and_wait, new_page, receiving_from, wait_for
+from test_browser_call import join_and_wait, new_page, open_page, receiving_from, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def test_udp_blocked_survivor_calls_through_turn(
     try:
         with sync_playwright() as p:
             staff = new_page(p, hosts["staff"], tmp_path, requests)
-            staff.goto(f"{server.url}/staff")
+            open_page(staff, f"{server.url}/staff", "#sign-in:not([hidden])")
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")

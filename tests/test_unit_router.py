@@ -6,11 +6,18 @@ small recorders, so every packet the router would put on the network can be read
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
-from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
 
-from media import rtpraw
+from media import bandwidth, rtpraw
 from media.router import Inlet, Outlet, Router, Slot
 from media.wire import Wire
 
@@ -154,3 +161,33 @@ def test_presence_counts_someone_away_after_two_silent_checks_and_back_on_media(
     assert router.check_presence() == []  # said once
     router.forward("a", rtp(OPUS, 2, 1920, ssrc=3))
     assert router.check_presence() == [("a", False)]
+
+
+async def test_a_sender_is_asked_for_what_its_most_limited_viewer_can_take() -> None:
+    router = Router(lambda *_: None)
+    _, _, a_slots = member(router, "a")
+    _, _, b_slots = member(router, "b")
+    _, _, c_slots = member(router, "c")
+    now = time.monotonic()
+    assert router.target_for("a", now) is None  # nobody has said what they can take
+
+    def slot_showing(slots: list[Slot], source: str) -> Slot:
+        return next(s for s in slots if s.source == source)
+
+    # b can take 1 Mbps for the two people it shows, c only 300 kbps.
+    await router.feedback("b", slot_showing(b_slots, "a"), remb_from(1_000_000, [1001]))
+    await router.feedback("c", slot_showing(c_slots, "a"), remb_from(300_000, [1001]))
+    assert router.target_for("a", time.monotonic()) == 300_000 // 2 - bandwidth.AUDIO_BPS
+    assert router.target_for("b", time.monotonic()) == 300_000 // 2 - bandwidth.AUDIO_BPS
+    # An old estimate stops counting; a tiny one still leaves a minimum of video.
+    later = time.monotonic() + bandwidth.ESTIMATE_SECONDS + 1
+    assert router.target_for("a", later) is None
+    await router.feedback("b", slot_showing(b_slots, "a"), remb_from(20_000, [1001]))
+    assert router.target_for("a", time.monotonic()) == bandwidth.MIN_VIDEO_BPS
+    assert a_slots  # a shows the others too; its own estimate is unknown
+
+
+def remb_from(bitrate: int, ssrcs: list[int]) -> Any:
+    (packet,) = RtcpPacket.parse(bandwidth.remb(77, bitrate, ssrcs))
+    assert bandwidth.read_remb(packet) is not None
+    return packet
