@@ -4,7 +4,8 @@
 
 import { Call } from "./call.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { Tiles, byId, controls, show } from "./ui.js";
+import t from "./i18n/en.js";
+import { Tiles, byId, controls, el, show } from "./ui.js";
 
 const RETRY_MS = 2000; // between attempts to get a socket back
 const GIVE_UP_MS = 60 * 60 * 1000; // the longest grace a server may give
@@ -35,6 +36,8 @@ export class CallSession {
     this.plan = null;
     this.over = false;
     this.reconnecting = false;
+    this.me = "";
+    this.audioOnly = false;
   }
 
   /** Use `signaling` (open) from now on; the page sends `join` or `resume` on it. */
@@ -47,6 +50,11 @@ export class CallSession {
     });
     s.on("peer-joined", (m) => this.tiles && this.tiles.setPeer(m.peer));
     s.on("peer-muted", (m) => this.tiles && this.tiles.setMuted(m.participant, m.audio, m.video));
+    s.on("video-paused", (m) => {
+      if (!this.tiles) return;
+      if (m.participant === this.me) this.tiles.setMineAudioOnly(m.paused);
+      else this.tiles.setVideoPaused(m.participant, m.paused);
+    });
     s.on("peer-away", (m) => this.tiles && this.tiles.setAway(m.participant, true));
     s.on("peer-back", (m) => this.tiles && this.tiles.setAway(m.participant, false));
     s.on("peer-left", (m) => {
@@ -61,6 +69,7 @@ export class CallSession {
   /** `joined`, the first time or after a resume: media (again) from a new connection. */
   enter(joined) {
     this.reconnecting = false;
+    this.me = joined.participant;
     this.resume = joined.resume || "";
     this.plan = joined.plan || null;
     this.hooks.status(false);
@@ -79,8 +88,9 @@ export class CallSession {
     if (this.tiles) for (const peer of this.tiles.peers.values()) tiles.setPeer(peer);
     for (const peer of joined.peers) tiles.setPeer(peer);
     this.tiles = tiles;
-    controls(byId("controls"), call, s, () => this.leave());
-    if (this.hooks.moreControls) this.hooks.moreControls(byId("controls"), s);
+    this.renderControls(call, s);
+    if (this.audioOnly) tiles.setMineAudioOnly(true);
+
     // A connection that fails for good (ICE gave up) is replaced; the socket stays.
     call.addEventListener("state", (event) => {
       const state = /** @type {CustomEvent} */ (event).detail;
@@ -91,6 +101,25 @@ export class CallSession {
     });
     show("call");
     call.start(restart);
+  }
+
+  /** Mute, camera, audio only, leave, and the page's own buttons. */
+  renderControls(/** @type {Call} */ call, /** @type {Signaling} */ s) {
+    const root = byId("controls");
+    controls(root, call, s, () => this.leave());
+    const audioOnly = el("button", { type: "button", "data-action": "audio-only" }, [
+      this.audioOnly ? t.videoBack : t.audioOnly,
+    ]);
+    // Audio only: no video to me, and none from me (the camera goes off too).
+    audioOnly.addEventListener("click", () => {
+      this.audioOnly = !this.audioOnly;
+      call.setEnabled("video", !this.audioOnly);
+      s.send("mute", { audio: call.enabled("audio"), video: call.enabled("video") });
+      s.send("audio-only", { on: this.audioOnly });
+      this.renderControls(call, s);
+    });
+    root.insertBefore(audioOnly, root.lastChild);
+    if (this.hooks.moreControls) this.hooks.moreControls(root, s);
   }
 
   /** The socket closed without us hanging up: come back with the resume secret. */

@@ -42,7 +42,8 @@ export class Tiles {
     const mineVideo = /** @type {HTMLVideoElement} */ (mine);
     mineVideo.muted = true;
     mineVideo.srcObject = call.local;
-    root.append(el("figure", { class: "tile" }, [mine, el("figcaption", {}, [t.you])]));
+    this.mineLabel = el("figcaption", {}, [t.you]);
+    root.append(el("figure", { class: "tile" }, [mine, this.mineLabel]));
     call.addEventListener("streams", () => this.render());
   }
 
@@ -56,6 +57,17 @@ export class Tiles {
   removePeer(participant) {
     this.peers.delete(participant);
     this.render();
+  }
+
+  /** @param {boolean} audioOnly whether video to me is paused */
+  setMineAudioOnly(audioOnly) {
+    this.mineLabel.textContent = audioOnly ? `${t.you} (${t.audioOnlyNote})` : t.you;
+  }
+
+  /** @param {string} participant @param {boolean} paused video to them is paused */
+  setVideoPaused(participant, paused) {
+    const peer = this.peers.get(participant);
+    if (peer) this.setPeer({ ...peer, videoPaused: paused });
   }
 
   /** @param {string} participant @param {boolean} away their connection dropped */
@@ -96,6 +108,7 @@ export class Tiles {
       if (peer && !peer.audio) parts.push(`(${t.micIsOff})`);
       if (peer && !peer.video) parts.push(`(${t.cameraIsOff})`);
       if (peer && peer.away) parts.push(`(${t.peerReconnecting})`);
+      if (peer && peer.videoPaused) parts.push(`(${t.peerAudioOnly})`);
       entry.label.textContent = parts.join(" ");
     }
   }
@@ -109,8 +122,12 @@ export class Tiles {
  * @param {() => void} onLeave
  */
 export function controls(root, call, signaling, onLeave) {
-  const mute = el("button", { type: "button", "data-action": "mute" }, [t.mute]);
-  const camera = el("button", { type: "button", "data-action": "camera" }, [t.cameraOff]);
+  const mute = el("button", { type: "button", "data-action": "mute" }, [
+    call.enabled("audio") ? t.mute : t.unmute,
+  ]);
+  const camera = el("button", { type: "button", "data-action": "camera" }, [
+    call.enabled("video") ? t.cameraOff : t.cameraOn,
+  ]);
   const leave = el("button", { type: "button", "data-action": "leave", class: "danger" }, [t.hangUp]);
   const report = () => {
     const audio = call.enabled("audio");

@@ -44,6 +44,13 @@ class MediaHub:
             raise MediaError("no-offer", "send an offer before ICE candidates")
         await peer.add_candidate(candidate, sdp_mid, index)
 
+    async def set_video(self, pid: str, on: bool) -> None:
+        """Forward video to `pid` or only audio (their choice, or a weak connection)."""
+        call_id = self._call_of.get(pid)
+        router = self.routers.get(call_id) if call_id is not None else None
+        if router is not None:
+            await router.set_video(pid, on)
+
     async def drop(self, pid: str) -> None:
         peer = self.peers.pop(pid, None)
         call_id = self._call_of.pop(pid, None)

@@ -127,6 +127,7 @@ class Member:
     slots: list[Slot]
     # source participant id -> the slot of this member's connection that shows it
     showing: dict[str, Slot] = field(default_factory=dict)
+    wants_video: bool = True  # False: audio only, no video is forwarded to this member
     # payload type -> where this member's packets of that type go (see Router._plan)
     routes: dict[int, Route] = field(default_factory=dict)
     # media presence: packets counted at the last check, checks since a packet came
@@ -185,6 +186,23 @@ class Router:
             source = self.members.get(source_id)
             if source is not None and "video" in source.inlets:
                 await source.inlets["video"].request_keyframe(force=True)
+
+    async def set_video(self, viewer_id: str, on: bool) -> None:
+        """Forward video to `viewer_id` or not (audio only); audio goes on either way.
+
+        When video comes back, each outlet's numbering continues where it stopped (the
+        rewriter starts a new run) and every source shown sends a keyframe.
+        """
+        viewer = self.members.get(viewer_id)
+        if viewer is None or viewer.wants_video == on:
+            return
+        viewer.wants_video = on
+        if on:
+            for slot in viewer.slots:
+                slot.video.rewriter.source = None
+        self._plan()
+        if on:
+            await self.refresh(viewer_id)
 
     def remove(self, pid: str) -> None:
         if self.members.pop(pid, None) is None:
@@ -297,7 +315,9 @@ class Router:
             member.routes = {}
             for kind, inlet in member.inlets.items():
                 outlets = [
-                    v.showing[pid].outlet(kind) for v in self.members.values() if pid in v.showing
+                    v.showing[pid].outlet(kind)
+                    for v in self.members.values()
+                    if pid in v.showing and (kind == "audio" or v.wants_video)
                 ]
                 for pt, codec in inlet.codec_by_pt.items():
                     member.routes[pt] = Route(inlet, codec == FORWARDED_CODECS[kind], outlets)

@@ -14,7 +14,7 @@ from media.hub import MediaHub
 from server.config import Config
 from server.turn import ice_servers
 from server.workers import WorkerPool
-from signaling.events import CallGone, Departed, Event, Returned, Send
+from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
 from signaling.protocol import Joined, Message, Streams
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
@@ -105,6 +105,8 @@ class State:
                 if socket is not None:
                     socket.departed()
                 await self.hub.drop(event.participant)
+            elif isinstance(event, VideoWanted):
+                await self.hub.set_video(event.participant, event.on)
             elif isinstance(event, Returned):
                 await self.hub.drop(event.participant)  # the old connection's media
             elif isinstance(event, CallGone):

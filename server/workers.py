@@ -186,6 +186,12 @@ class WorkerPool:
             "candidate", pid=pid, candidate=candidate, sdp_mid=sdp_mid, index=index
         )
 
+    async def set_video(self, pid: str, on: bool) -> None:
+        call_id = self._call_of.get(pid)
+        if call_id is not None:
+            with contextlib.suppress(MediaError):
+                await self._worker(call_id).request("video", pid=pid, on=on)
+
     async def drop(self, pid: str) -> None:
         call_id = self._call_of.pop(pid, None)
         if call_id is not None:
@@ -247,6 +253,8 @@ async def serve_requests() -> None:
                 )
             elif op == "drop":
                 await hub.drop(message["pid"])
+            elif op == "video":
+                await hub.set_video(message["pid"], bool(message["on"]))
             elif op == "drop-call":
                 await hub.drop_call(message["call"])
         except MediaError as exc:

@@ -18,6 +18,7 @@ from signaling.call import Call
 from signaling.protocol import (
     Admit,
     Answer,
+    AudioOnly,
     Candidate,
     Deny,
     End,
@@ -76,6 +77,7 @@ class Connection:
             Offer: self.on_offer,
             Candidate: self.on_candidate,
             Mute: self.on_mute,
+            AudioOnly: self.on_audio_only,
             Leave: self.on_leave,
             End: self.on_end,
         }
@@ -198,12 +200,14 @@ class Connection:
 
     async def on_offer(self, message: Offer) -> None:
         call = self.my_call()
-        call.require_member(self.me())
+        person = call.require_member(self.me())
         if message.restart:  # the browser replaced a failed peer connection
             await self.state.hub.drop(self.me())
         answer = await self.state.hub.offer(
             call.id, self.me(), call.max_participants - 1, message.sdp, echo=call.echo
         )
+        if person.audio_only:  # a new connection (after a drop) keeps their choice
+            await self.state.hub.set_video(person.id, False)
         await self.send(Answer(answer))
 
     async def on_candidate(self, message: Candidate) -> None:
@@ -214,6 +218,9 @@ class Connection:
 
     async def on_mute(self, message: Mute) -> None:
         await self.state.apply(self.my_call().set_mute(self.me(), message.audio, message.video))
+
+    async def on_audio_only(self, message: AudioOnly) -> None:
+        await self.state.apply(self.my_call().set_audio_only(self.me(), message.on))
 
     async def on_leave(self, message: Leave) -> None:
         if self.participant is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from signaling.events import CallGone, Departed, Entered, Event, Returned, Send
+from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
     Denied,
@@ -20,6 +20,7 @@ from signaling.protocol import (
     PeerLeft,
     PeerMuted,
     ProtocolError,
+    VideoPaused,
     Waiting,
 )
 
@@ -191,6 +192,18 @@ class Call:
         p = self._member(participant_id)
         p.audio, p.video = audio, video
         return self._to_others(p.id, PeerMuted(p.id, audio, video))
+
+    def set_audio_only(self, participant_id: str, on: bool) -> list[Event]:
+        """They choose audio only (or video again): everyone in the call is told."""
+        p = self._member(participant_id)
+        if p.audio_only == on:
+            return []
+        p.audio_only = on
+        notice = VideoPaused(p.id, on, "chosen")
+        return [
+            VideoWanted(self.id, p.id, not on),
+            *[Send(o.id, notice) for o in self.in_call()],
+        ]
 
     def require_member(self, participant_id: str) -> Participant:
         return self._member(participant_id)

@@ -46,4 +46,13 @@ class Returned:
     participant: str
 
 
-Event = Send | Entered | Departed | Returned | CallGone
+@dataclass(frozen=True)
+class VideoWanted:
+    """Forward video to `participant`, or (False) only audio."""
+
+    call: str
+    participant: str
+    on: bool
+
+
+Event = Send | Entered | Departed | Returned | VideoWanted | CallGone

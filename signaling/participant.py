@@ -29,6 +29,7 @@ class Participant:
     video: bool = True
     resume: str = ""  # the secret that lets this person back in after a drop
     away_since: float | None = None  # when their connection dropped, while they may return
+    audio_only: bool = False  # they chose to receive no video
 
     def info(self) -> PeerInfo:
         return PeerInfo(

@@ -120,6 +120,14 @@ class Mute(Message):
 
 
 @dataclass(frozen=True)
+class AudioOnly(Message):
+    """Receive (and send) no video, only audio: for a connection too weak for video."""
+
+    type: ClassVar[str] = "audio-only"
+    on: bool
+
+
+@dataclass(frozen=True)
 class Leave(Message):
     """Hang up: leave the call (the call goes on for the others)."""
 
@@ -279,6 +287,19 @@ class PeerMuted(Message):
 
 
 @dataclass(frozen=True)
+class VideoPaused(Message):
+    """To everyone in the call: video to `participant` is paused (or resumed); audio goes on.
+
+    `reason` is "chosen" (they asked for audio only).
+    """
+
+    type: ClassVar[str] = "video-paused"
+    participant: str
+    paused: bool
+    reason: str = "chosen"
+
+
+@dataclass(frozen=True)
 class Streams(Message):
     """Which of your receive slots (by transceiver mid) carries whose media; "" = empty."""
 
@@ -305,7 +326,19 @@ class Error(Message):
 
 CLIENT_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
-    for cls in (Join, Preview, Resume, Admit, Deny, Offer, Candidate, Mute, Leave, End)
+    for cls in (
+        Join,
+        Preview,
+        Resume,
+        Admit,
+        Deny,
+        Offer,
+        Candidate,
+        Mute,
+        AudioOnly,
+        Leave,
+        End,
+    )
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
@@ -322,6 +355,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         PeerAway,
         PeerBack,
         PeerMuted,
+        VideoPaused,
         Streams,
         Ended,
         Error,
@@ -339,6 +373,7 @@ TEXT_LIMITS: dict[str, int] = {
     "candidate": MAX_CANDIDATE_CHARS,
     "sdp_mid": 16,
     "action": 32,
+    "reason": 32,
     "note": MAX_NOTE_CHARS,
     "urls": 256,
     "username": 64,

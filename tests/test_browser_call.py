@@ -57,6 +57,10 @@ def open_page(page: Any, url: str, ready: str) -> None:
                 raise
 
 
+def samples_received(page: Any) -> int:
+    return sum(r["totalSamplesReceived"] for r in inbound(page) if r["kind"] == "audio")
+
+
 def frames_decoded(page: Any) -> int:
     return sum(r["framesDecoded"] for r in inbound(page) if r["kind"] == "video")
 
@@ -178,6 +182,22 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                 "() => [...document.querySelectorAll('figcaption')].some(c =>"
                 " c.textContent.includes('muted') && c.textContent.includes('camera off'))"
             )
+
+            # Audio only by hand: no more video frames reach the survivor, audio goes on,
+            # and staff are told; then video again.
+            survivor.click("[data-action=audio-only]")
+            staff.wait_for_function(
+                "() => [...document.querySelectorAll('figcaption')].some(c =>"
+                " c.textContent.includes('audio only'))"
+            )
+            assert "audio only" in survivor.inner_text(".tile:not([data-participant])")
+            time.sleep(0.5)
+            frames, samples = frames_decoded(survivor), samples_received(survivor)
+            time.sleep(1.5)
+            assert frames_decoded(survivor) == frames
+            assert samples_received(survivor) > samples + 48000  # over a second of audio
+            survivor.click("[data-action=audio-only]")
+            wait_for(lambda: frames_decoded(survivor) > frames + 10, what="video again")
 
             # The survivor's and interpreter's pages keep nothing on the device.
             for page in (survivor, interpreter):

@@ -3,7 +3,7 @@
 import pytest
 
 from signaling.call import Call
-from signaling.events import CallGone, Departed, Entered, Event, Returned, Send
+from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
 from signaling.participant import Participant, Role
 from signaling.protocol import (
     Denied,
@@ -17,6 +17,7 @@ from signaling.protocol import (
     PeerLeft,
     PeerMuted,
     ProtocolError,
+    VideoPaused,
     Waiting,
 )
 from signaling.store import CallRules, CallStore
@@ -337,3 +338,20 @@ def test_a_drop_from_the_lobby_is_leaving_and_resume_needs_a_member(
     with pytest.raises(ProtocolError) as unknown:
         store.resume("", now=6)
     assert code(unknown) == "invalid-resume"
+
+
+def test_audio_only_is_told_to_everyone_and_asks_media_for_no_video(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    events = call.set_audio_only(admitted.id, True)
+    assert VideoWanted(call.id, admitted.id, False) in events
+    notice = VideoPaused(admitted.id, True, "chosen")
+    assert sorted(sent(events), key=str) == sorted(
+        [(staff.id, notice), (admitted.id, notice)], key=str
+    )
+    assert call.set_audio_only(admitted.id, True) == []  # nothing changes
+    back = call.set_audio_only(admitted.id, False)
+    assert VideoWanted(call.id, admitted.id, True) in back
+    with pytest.raises(ProtocolError) as lobby:
+        call.set_audio_only("nobody", True)
+    assert code(lobby) == "not-in-call"

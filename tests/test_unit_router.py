@@ -191,3 +191,21 @@ def remb_from(bitrate: int, ssrcs: list[int]) -> Any:
     (packet,) = RtcpPacket.parse(bandwidth.remb(77, bitrate, ssrcs))
     assert bandwidth.read_remb(packet) is not None
     return packet
+
+
+async def test_an_audio_only_viewer_gets_audio_and_video_resumes_in_sequence_with_a_keyframe() -> (
+    None
+):
+    router = Router(lambda *_: None)
+    _, a_receiver, _ = member(router, "a")
+    b_wire, _, _ = member(router, "b")
+    router.forward("a", rtp(VP8, 10, 3000, ssrc=5))
+    await router.set_video("b", False)
+    router.forward("a", rtp(VP8, 11, 6000, ssrc=5))  # not for b
+    router.forward("a", rtp(OPUS, 1, 960, ssrc=3))  # audio still is
+    assert [p.payload_type for p in b_wire.sent] == [120, 109]
+    await router.set_video("b", True)
+    assert a_receiver.pli == [5]  # a keyframe for the returning viewer
+    router.forward("a", rtp(VP8, 40, 90000, ssrc=5))
+    first, _, back = b_wire.sent
+    assert back.sequence == (first.sequence + 1) % 65536  # no gap that would look like loss

@@ -25,6 +25,10 @@ export default {
   reconnecting: "Connection lost.",
   reconnectingNow: "Reconnecting…",
   peerReconnecting: "reconnecting…",
+  audioOnly: "Audio only",
+  videoBack: "Video again",
+  audioOnlyNote: "audio only: video paused, audio continues",
+  peerAudioOnly: "audio only",
   peerDropped: "They did not come back. Your plan:",
   planTitle: "If the call drops",
   planFor: {
