@@ -373,7 +373,6 @@ TEXT_LIMITS: dict[str, int] = {
     "candidate": MAX_CANDIDATE_CHARS,
     "sdp_mid": 16,
     "action": 32,
-    "reason": 32,
     "note": MAX_NOTE_CHARS,
     "urls": 256,
     "username": 64,

@@ -16,16 +16,8 @@ from typing import Any
 
 import pytest
 from browser import start_server
-from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
-from test_browser_call import (
-    frames_decoded,
-    join_and_wait,
-    new_page,
-    open_page,
-    receiving_from,
-    wait_for,
-)
+from test_browser_call import frames_decoded, receiving_from, staff_admits_survivor, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -69,20 +61,7 @@ def test_a_narrow_downlink_brings_the_senders_bitrate_under_it(
     requests: list[str] = []
     try:
         with sync_playwright() as p:
-            staff = new_page(p, hosts["staff"], tmp_path, requests)
-            open_page(staff, f"{server.url}/staff", "#sign-in:not([hidden])")
-            staff.fill("#staff-name", STAFF_NAME)
-            staff.fill("#password", STAFF_PASSWORD)
-            staff.click("#sign-in-button")
-            staff.click("#new-call")
-            link = staff.get_attribute("[data-link=survivor]", "value")
-            assert link
-            staff.click("[data-action=join-call]")
-            staff.wait_for_selector("#call:not([hidden])")
-            survivor = new_page(p, hosts["surv"], tmp_path, requests)
-            join_and_wait(survivor, link, "Hannah")
-            staff.wait_for_selector("[data-waiting]")
-            staff.click("[data-waiting] [data-action=admit]")
+            staff, survivor = staff_admits_survivor(p, hosts, tmp_path, server.url, requests)
             wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
 
             # Uncapped, the sender climbs well above the cap.

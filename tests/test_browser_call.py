@@ -57,6 +57,36 @@ def open_page(page: Any, url: str, ready: str) -> None:
                 raise
 
 
+def staff_admits_survivor(
+    playwright: Any,
+    hosts: dict[str, Any],
+    tmp: Path,
+    origin: str,
+    requests: list[str],
+    plan: tuple[str, int] | None = None,
+) -> tuple[Any, Any]:
+    """Staff (host "staff") sign in, create a call (with `plan`: action and minutes), join
+    it and admit a survivor (host "surv") who joined from the link; both pages returned."""
+    staff = new_page(playwright, hosts["staff"], tmp, requests)
+    open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
+    staff.fill("#staff-name", STAFF_NAME)
+    staff.fill("#password", STAFF_PASSWORD)
+    staff.click("#sign-in-button")
+    if plan is not None:
+        staff.select_option("#plan-action", plan[0])
+        staff.fill("#plan-minutes", str(plan[1]))
+    staff.click("#new-call")
+    link = staff.get_attribute("[data-link=survivor]", "value")
+    assert link
+    staff.click("[data-action=join-call]")
+    staff.wait_for_selector("#call:not([hidden])")
+    survivor = new_page(playwright, hosts["surv"], tmp, requests)
+    join_and_wait(survivor, link, "Hannah")
+    staff.wait_for_selector("[data-waiting]")
+    staff.click("[data-waiting] [data-action=admit]")
+    return staff, survivor
+
+
 def samples_received(page: Any) -> int:
     return sum(r["totalSamplesReceived"] for r in inbound(page) if r["kind"] == "audio")
 
