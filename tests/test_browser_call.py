@@ -45,11 +45,14 @@ def new_page(playwright: Any, lab_host: Any, tmp: Path, requests: list[str]) -> 
 
 
 def open_page(page: Any, url: str, ready: str) -> None:
-    """Load `url` until `ready` shows: Chromium in a namespace it has just started in can
-    abort its first load with ERR_NETWORK_CHANGED."""
+    """Load `url` until `ready` shows. Chromium in a namespace it has just started in can
+    abort or restart its first load (ERR_NETWORK_CHANGED): what counts is the page."""
     for attempt in range(3):
         try:
             page.goto(url)
+        except Exception:
+            pass  # aborted or interrupted by the browser's own reload: look at the page
+        try:
             page.wait_for_selector(ready, timeout=10000)
             return
         except Exception:
@@ -118,7 +121,7 @@ def receiving_from(page: Any, people: int) -> bool:
 
 def join_and_wait(page: Any, link: str | None, name: str) -> None:
     if link is not None:
-        page.goto(link)
+        open_page(page, link, "#welcome:not([hidden])")
     page.fill("#name", name)
     page.click("#join")
     page.wait_for_selector("#lobby:not([hidden])")
@@ -158,7 +161,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                 survivor = new_page(p, hosts["surv"], tmp_path, requests["surv"])
                 if run == 0:
                     # The connection test first: own media back, staff sees nobody waiting.
-                    survivor.goto(survivor_link)
+                    open_page(survivor, survivor_link, "#welcome:not([hidden])")
                     # Before joining, the survivor reads what happens if the call drops.
                     survivor.wait_for_function(
                         "() => document.querySelector('#plan').textContent.includes('15 minutes')"
