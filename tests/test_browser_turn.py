@@ -73,11 +73,11 @@ def test_udp_blocked_survivor_calls_through_turn(
     from playwright.sync_api import sync_playwright
 
     hosts = {name: lab.add_host(name) for name in ("srv", "turn", "staff", "surv")}
-    secret = secrets.token_urlsafe(24)
+    secret = secrets.token_urlsafe(24)  # may start with "-": hence --flag=value below
     coturn = start_coturn(hosts["turn"], secret)
     turn_url = f"turn:{hosts['turn'].address}:3478?transport=tcp"
     server = start_server(
-        hosts["srv"], staff_path, "--turn-urls", turn_url, "--turn-secret", secret
+        hosts["srv"], staff_path, f"--turn-urls={turn_url}", f"--turn-secret={secret}"
     )
     hosts["surv"].run(["nft", "-f", "-"], input=NO_UDP, text=True)
     requests: list[str] = []

@@ -195,3 +195,8 @@ def test_turn_urls_and_secret_go_together_and_the_secret_is_never_echoed() -> No
     with pytest.raises(ConfigError) as caught:
         load([], {"QUIETROOM_TURN_SECRET": secret + " x"})
     assert secret not in str(caught.value)
+
+
+def test_a_secret_that_starts_with_a_dash_is_read_with_the_equals_form() -> None:
+    config = load(["--turn-urls=turn:a.example.org", "--turn-secret=-leading-dash-secret"], {})
+    assert config.turn_secret == "-leading-dash-secret"
