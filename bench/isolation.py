@@ -44,8 +44,15 @@ def run_isolated(argv: Sequence[str]) -> int:
         _ip("-n", name, "link", "set", "qrb1", "up")
         command = ["ip", "netns", "exec", name, sys.executable, "-m", "bench", *argv]
         return subprocess.run(command, env={**os.environ, ENV: name}, check=False).returncode
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"quietroom-bench: could not make a network namespace: {exc}", file=sys.stderr)
+    except subprocess.CalledProcessError as exc:
+        # ip's own complaint, not the command line (which holds the namespace's address)
+        said = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+        reason = said[-1] if said else f"ip exited with {exc.returncode}"
+        print(f"quietroom-bench: could not make a network namespace: {reason}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"quietroom-bench: could not make a network namespace: {exc.strerror}",
+              file=sys.stderr)  # fmt: skip
         return 2
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=TIMEOUT)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import ipaddress
 import json
+import re
 import secrets
 import shutil
 import signal
@@ -46,6 +48,26 @@ from bench.scenario import (
     snapshot,
 )
 from media.router import FORWARDED_CODECS
+
+# Runs that might be an address (IPv4, IPv6, either with a port); ipaddress decides
+ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every IP address (and any port after it) blanked out."""
+
+    def blank(match: re.Match[str]) -> str:
+        token = match.group(0)
+        for candidate in (token, token.rsplit(":", 1)[0], token.strip(":.")):
+            try:
+                ipaddress.ip_address(candidate)
+            except ValueError:
+                continue
+            return "<address>"
+        return token
+
+    return ADDRESS_LIKE.sub(blank, text)
+
 
 INSTALL_HINT = "janus is not installed: run `apt-get install -y janus` (Debian's Janus 1.1.2)"
 ECHOTEST = "janus.plugin.echotest"
@@ -200,8 +222,10 @@ class LocalJanus:
         return Path(self.dir.name) / "janus.log"
 
     def log_tail(self, lines: int = 20) -> str:
+        """The end of Janus's log, for error messages, with every address blanked."""
         with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return without_addresses(tail)
         return ""
 
     def __enter__(self) -> LocalJanus:
@@ -318,7 +342,8 @@ class JanusSession:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no awaited Janus event within {timeout} s (seen: {self.seen})")
+                kinds = [e.get("janus", "?") for e in self.seen]  # not their SDP or ids
+                raise TimeoutError(f"no awaited Janus event within {timeout} s (seen: {kinds})")
             event = await asyncio.wait_for(self.events.get(), remaining)
             data = plugin_data(event)
             if "error" in data:

@@ -21,6 +21,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The TURN test starts coturn itself, in a namespace: the package's own service, which
+  # Debian starts on install, is not wanted listening on this machine.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null 2>&1; then
+    as_root systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -73,3 +73,12 @@ def test_comparison_ratios() -> None:
     assert both["packet_loss"] == {"janus/quietroom": None, "quietroom/janus": None}
     text = comparison(quietroom, janus)
     assert "0.5x" in text and "4x" in text and "n/a" in text
+
+
+def test_janus_log_lines_in_errors_have_no_addresses() -> None:
+    from bench.janus import without_addresses
+
+    line = "ICE 10.231.254.1:5000 fe80::1 ::1 [2001:db8::1]:80, Janus 1.1.2 at 12:34:56."
+    assert without_addresses(line) == (
+        "ICE <address> <address> <address> [<address>]:80, Janus 1.1.2 at 12:34:56."
+    )
