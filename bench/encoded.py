@@ -19,7 +19,7 @@ OPUS_SAMPLES = 960  # 20 ms
 class Clip:
     """Encoded frames that loop: the first is a keyframe, each lasts `step` clock ticks."""
 
-    frames: list[bytes]
+    frames: tuple[bytes, ...]
     clock_rate: int
     step: int
     seconds_per_frame: float
@@ -48,7 +48,7 @@ def vp8_clip(width: int = 640, height: int = 480, frames: int = 60, kbps: int = 
         frame.time_base = codec.time_base
         out += [bytes(p) for p in codec.encode(frame)]
     out += [bytes(p) for p in codec.encode(None)]
-    return Clip(out[:frames], VIDEO_RATE, VIDEO_RATE // FPS, 1 / FPS)
+    return Clip(tuple(out[:frames]), VIDEO_RATE, VIDEO_RATE // FPS, 1 / FPS)
 
 
 @functools.lru_cache(maxsize=2)
@@ -71,4 +71,4 @@ def opus_clip(frames: int = 50, hz: float = 440.0) -> Clip:
         frame.pts = i * OPUS_SAMPLES
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         out += [bytes(p) for p in codec.encode(frame)]
-    return Clip(out[:frames], AUDIO_RATE, OPUS_SAMPLES, OPUS_SAMPLES / AUDIO_RATE)
+    return Clip(tuple(out[:frames]), AUDIO_RATE, OPUS_SAMPLES, OPUS_SAMPLES / AUDIO_RATE)

@@ -9,6 +9,7 @@ header, send-time stamp, SRTP, `sendto`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 import weakref
@@ -24,24 +25,17 @@ TICK = 0.002  # seconds between the pacer's rounds
 MAX_BEHIND = 5  # frames a stalled stream may catch up on; older ones are skipped
 
 
-_packetized: dict[tuple[int, str], tuple[Clip, list[list[bytes]]]] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def packetized(clip: Clip, kind: str) -> list[list[bytes]]:
     """Each frame's RTP payloads: Opus frames whole; VP8 frames cut after a payload
     descriptor (RFC 7741) whose S bit marks a frame's first packet. Made once per clip."""
-    known = _packetized.get((id(clip), kind))
-    if known is not None and known[0] is clip:
-        return known[1]
-    frames: list[list[bytes]] = []
+    if kind == "audio":
+        return [[frame] for frame in clip.frames]
     size = MAX_PAYLOAD - 1
+    frames: list[list[bytes]] = []
     for frame in clip.frames:
-        if kind == "audio":
-            frames.append([frame])
-            continue
         parts = [frame[i : i + size] for i in range(0, len(frame), size)] or [b""]
         frames.append([(b"\x10" if n == 0 else b"\x00") + part for n, part in enumerate(parts)])
-    _packetized[(id(clip), kind)] = (clip, frames)
     return frames
 
 

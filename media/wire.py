@@ -29,8 +29,7 @@ class Wire:
         self.dtls = dtls
         self.connection = dtls.transport._connection  # aioice Connection
         self._tasks: set[asyncio.Future[None]] = set()
-        self._protect: srtp.Crypt | None = None
-        self._protect_rtcp: srtp.Crypt | None = None
+        self._keys: tuple[srtp.Crypt, srtp.Crypt] | None = None  # RTP, RTCP protectors
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], None] | None = None
         self._addr: Any = None
@@ -41,25 +40,24 @@ class Wire:
 
     def send_rtp(self, packet: bytes) -> None:
         """Protect and send one RTP packet; dropped if the connection is not up."""
-        protect = self._protect
-        if protect is None:
-            if self.dtls._tx_srtp is None:
-                return
-            protect = self._protect = srtp.protector(self.dtls._tx_srtp)
-        data = protect(packet)
+        keys = self._keys or self._keyed()
+        data = keys[0](packet) if keys is not None else None
         if data is not None:
             self._send(data)
 
     def send_rtcp(self, packet: bytes) -> None:
         """Protect and send one (compound) RTCP packet; dropped if the connection is not up."""
-        protect = self._protect_rtcp
-        if protect is None:
-            if self.dtls._tx_srtp is None:
-                return
-            protect = self._protect_rtcp = srtp.rtcp_protector(self.dtls._tx_srtp)
-        data = protect(packet)
+        keys = self._keys or self._keyed()
+        data = keys[1](packet) if keys is not None else None
         if data is not None:
             self._send(data)
+
+    def _keyed(self) -> tuple[srtp.Crypt, srtp.Crypt] | None:
+        """The SRTP protectors, bound once DTLS has keyed the session (None until then)."""
+        tx = self.dtls._tx_srtp
+        if tx is not None:
+            self._keys = (srtp.protector(tx), srtp.rtcp_protector(tx))
+        return self._keys
 
     def _send(self, data: bytes) -> None:
         pair = self.connection._nominated.get(1)
