@@ -24,8 +24,7 @@ let plan = null;
 let stopCountdown = null;
 
 function leave() {
-  if (session && session.signaling) session.signaling.send("leave");
-  if (session) session.finish();
+  if (session) session.hangUp();
   session = null;
 }
 

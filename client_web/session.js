@@ -156,11 +156,16 @@ export class CallSession {
     if (!this.finish()) this.hooks.lost();
   }
 
-  /** Hang up on purpose. */
+  /** Hang up on purpose (the leave button). */
   leave() {
+    this.hangUp();
+    this.hooks.left();
+  }
+
+  /** Tell the server we leave, then close everything. */
+  hangUp() {
     if (this.signaling) this.signaling.send("leave");
     this.finish();
-    this.hooks.left();
   }
 
   /** Close everything without telling anyone; true if it was already over. */

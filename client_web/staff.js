@@ -112,10 +112,7 @@ async function joinCall(callId) {
 }
 
 function leaveCall() {
-  if (session) {
-    if (session.signaling) session.signaling.send("leave");
-    session.finish();
-  }
+  if (session) session.hangUp();
   session = null;
   byId("tiles").replaceChildren();
   refreshCalls();
