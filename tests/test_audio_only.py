@@ -7,7 +7,7 @@ import asyncio
 
 import aiohttp
 from conftest import RunningServer
-from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
+from test_call_aiortc import two_person_call, wait_until
 
 from signaling.protocol import AudioOnly, VideoPaused
 
@@ -15,11 +15,8 @@ from signaling.protocol import AudioOnly, VideoPaused
 async def test_audio_only_stops_video_to_that_person_only(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    _api, call, staff = await staff_in_call(http, server)
-    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    staff, survivor = await two_person_call(http, server)
     try:
-        for person in (staff, survivor):
-            await person.start_media(max_participants=4)
 
         def got(viewer: object, kind: str) -> int:
             source = staff if viewer is survivor else survivor

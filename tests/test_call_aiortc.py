@@ -58,6 +58,15 @@ async def admitted_guest(
     return guest
 
 
+async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) -> list[Participant]:
+    """Staff and an admitted survivor, both with media started."""
+    _api, call, staff = await staff_in_call(http, server)
+    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    for person in (staff, survivor):
+        await person.start_media(max_participants=4)
+    return [staff, survivor]
+
+
 async def wait_until(check: object, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

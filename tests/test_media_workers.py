@@ -5,26 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
-from test_call_aiortc import admitted_guest, invite_of, wait_until
+from conftest import loopback_config, start_server
+from test_call_aiortc import two_person_call, wait_until
 
-from bench.client import Participant, StaffApi
+from bench.client import Participant
 from server.workers import WorkerPool
-from signaling.protocol import Join
-
-
-async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) -> list[Participant]:
-    api = StaffApi(http, server.base)
-    await api.sign_in(STAFF_NAME, STAFF_PASSWORD)
-    call = await api.create_call()
-    staff = Participant(http, server.base, headers=api.headers)
-    await staff.connect()
-    await staff.send(Join(call=call["id"]))
-    await staff.expect("joined")
-    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "S")
-    for person in (staff, survivor):
-        await person.start_media(max_participants=4)
-    return [staff, survivor]
 
 
 async def media_flows(calls: list[list[Participant]]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from conftest import RunningServer, loopback_config, start_server
-from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_until
+from test_call_aiortc import admitted_guest, invite_of, staff_in_call, two_person_call, wait_until
 
 from bench.client import Participant
 from bench.sender import Pacer
@@ -39,12 +39,9 @@ def secret_of(person: Participant) -> str:
 async def test_a_dropped_survivor_resumes_and_media_flows_again(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    _api, call, staff = await staff_in_call(http, server)
-    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    staff, survivor = await two_person_call(http, server)
     back = Participant(http, server.base)
     try:
-        for person in (staff, survivor):
-            await person.start_media(max_participants=4)
         await wait_until(lambda: flowing(staff, survivor, 20) and flowing(survivor, staff, 20))
 
         # The survivor's socket drops (no 'leave'): staff are told, the place is kept.
@@ -100,11 +97,8 @@ async def test_after_the_grace_period_staff_see_the_survivor_leave(
 async def test_media_that_stops_is_reported_before_the_socket_notices(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    _api, call, staff = await staff_in_call(http, server)
-    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    staff, survivor = await two_person_call(http, server)
     try:
-        for person in (staff, survivor):
-            await person.start_media(max_participants=4)
         await wait_until(lambda: flowing(staff, survivor, 20))
         # The survivor's network goes quiet, but the socket stays open.
         pacer = Pacer.of_running_loop()
