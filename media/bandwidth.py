@@ -12,8 +12,7 @@ from typing import Any
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 
-AUDIO_BPS = 48_000  # kept aside for each person shown: their audio and packet overhead
-MIN_VIDEO_BPS = 30_000  # never ask a sender for less video than this
+MIN_SHARE_BPS = 60_000  # never ask a sender for less than this (its audio and some video)
 ESTIMATE_SECONDS = 5.0  # a viewer's estimate older than this no longer counts
 
 
@@ -34,6 +33,11 @@ def remb(reporter_ssrc: int, bitrate: int, ssrcs: list[int]) -> bytes:
     return bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=reporter_ssrc, media_ssrc=0, fci=fci))
 
 
-def video_share(estimate: int, sources: int) -> int:
-    """What one of `sources` people shown to a viewer may use for video of `estimate`."""
-    return max(MIN_VIDEO_BPS, estimate // max(1, sources) - AUDIO_BPS)
+def share(estimate: int, sources: int) -> int:
+    """What each of `sources` people shown to a viewer may send it, of `estimate` in all.
+
+    The share covers a sender's audio and video: a browser given a REMB target keeps its
+    audio and fits its video in the rest. A share short of the estimate (less audio, say)
+    would be a trap: a receiver's estimate cannot grow much beyond what it receives.
+    """
+    return max(MIN_SHARE_BPS, estimate // max(1, sources))

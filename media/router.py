@@ -265,13 +265,13 @@ class Router:
                 await source.inlets["video"].request_keyframe()
 
     def target_for(self, source_id: str, now: float) -> int | None:
-        """The most video `source_id` should send: its most limited viewer's share.
+        """The most `source_id` should send: its most limited viewer's share.
 
         Each viewer's estimate is split between the people it is shown; viewers without a
         recent estimate do not limit it. None when no viewer has one.
         """
         shares = [
-            bandwidth.video_share(v.estimate, len(v.showing))
+            bandwidth.share(v.estimate, len(v.showing))
             for v in self.members.values()
             if source_id in v.showing
             and v.estimate is not None

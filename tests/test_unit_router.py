@@ -177,13 +177,15 @@ async def test_a_sender_is_asked_for_what_its_most_limited_viewer_can_take() -> 
     # b can take 1 Mbps for the two people it shows, c only 300 kbps.
     await router.feedback("b", slot_showing(b_slots, "a"), remb_from(1_000_000, [1001]))
     await router.feedback("c", slot_showing(c_slots, "a"), remb_from(300_000, [1001]))
-    assert router.target_for("a", time.monotonic()) == 300_000 // 2 - bandwidth.AUDIO_BPS
-    assert router.target_for("b", time.monotonic()) == 300_000 // 2 - bandwidth.AUDIO_BPS
-    # An old estimate stops counting; a tiny one still leaves a minimum of video.
+    # Each gets half of c's estimate for its audio and video together: the browser fits its
+    # video beside its audio (asking for less would keep c's estimate from ever growing).
+    assert router.target_for("a", time.monotonic()) == 300_000 // 2
+    assert router.target_for("b", time.monotonic()) == 300_000 // 2
+    # An old estimate stops counting; a tiny one still leaves a minimum.
     later = time.monotonic() + bandwidth.ESTIMATE_SECONDS + 1
     assert router.target_for("a", later) is None
     await router.feedback("b", slot_showing(b_slots, "a"), remb_from(20_000, [1001]))
-    assert router.target_for("a", time.monotonic()) == bandwidth.MIN_VIDEO_BPS
+    assert router.target_for("a", time.monotonic()) == bandwidth.MIN_SHARE_BPS
     assert a_slots  # a shows the others too; its own estimate is unknown
 
 
