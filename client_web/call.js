@@ -51,10 +51,13 @@ export class Call extends EventTarget {
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
     /** @type {Record<string, string>} mid -> participant shown in that slot */
     this.slots = {};
+    /** @type {RTCRtpSender | null} */
+    this.videoSender = null;
     for (const kind of ["audio", "video"]) {
       const track = local.getTracks().find((t) => t.kind === kind);
       const t = this.pc.addTransceiver(track || kind, { direction: "sendonly" });
       preferForwardedCodec(t, kind);
+      if (kind === "video") this.videoSender = t.sender;
     }
     for (let i = 0; i < maxParticipants - 1; i++) {
       for (const kind of ["audio", "video"]) {
@@ -98,6 +101,20 @@ export class Call extends EventTarget {
   /** Participants currently shown in a slot. */
   shown() {
     return [...new Set(Object.values(this.slots).filter(Boolean))];
+  }
+
+  /** Send our video, or nothing at all on its stream (not even black frames). */
+  async sendVideo(/** @type {boolean} */ on) {
+    const sender = this.videoSender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return;
+    for (const encoding of params.encodings) encoding.active = on;
+    try {
+      await sender.setParameters(params);
+    } catch {
+      // the browser keeps sending: more uplink used, nothing lost
+    }
   }
 
   /** @param {"audio" | "video"} kind @param {boolean} on */

@@ -38,6 +38,7 @@ export class CallSession {
     this.reconnecting = false;
     this.me = "";
     this.audioOnly = false;
+    this.sendVideo = true; // false while nobody in the call can receive our video
   }
 
   /** Use `signaling` (open) from now on; the page sends `join` or `resume` on it. */
@@ -52,8 +53,14 @@ export class CallSession {
     s.on("peer-muted", (m) => this.tiles && this.tiles.setMuted(m.participant, m.audio, m.video));
     s.on("video-paused", (m) => {
       if (!this.tiles) return;
-      if (m.participant === this.me) this.tiles.setMineAudioOnly(m.paused);
-      else this.tiles.setVideoPaused(m.participant, m.paused);
+      const why = m.paused ? m.reason : "";
+      if (m.participant === this.me) this.tiles.setMineVideoPaused(why);
+      else this.tiles.setVideoPaused(m.participant, why);
+    });
+    // Everyone else is on audio only: our video would reach nobody, so it stops (uplink).
+    s.on("send-video", (m) => {
+      this.sendVideo = m.on;
+      if (this.call) this.call.sendVideo(m.on);
     });
     s.on("peer-away", (m) => this.tiles && this.tiles.setAway(m.participant, true));
     s.on("peer-back", (m) => this.tiles && this.tiles.setAway(m.participant, false));
@@ -89,7 +96,8 @@ export class CallSession {
     for (const peer of joined.peers) tiles.setPeer(peer);
     this.tiles = tiles;
     this.renderControls(call, s);
-    if (this.audioOnly) tiles.setMineAudioOnly(true);
+    if (this.audioOnly) tiles.setMineVideoPaused("chosen");
+    if (!this.sendVideo) call.sendVideo(false);
 
     // A connection that fails for good (ICE gave up) is replaced; the socket stays.
     call.addEventListener("state", (event) => {

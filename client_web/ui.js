@@ -59,15 +59,16 @@ export class Tiles {
     this.render();
   }
 
-  /** @param {boolean} audioOnly whether video to me is paused */
-  setMineAudioOnly(audioOnly) {
-    this.mineLabel.textContent = audioOnly ? `${t.you} (${t.audioOnlyNote})` : t.you;
+  /** @param {string} reason why video to me is paused ("chosen", "weak-connection"), or "" */
+  setMineVideoPaused(reason) {
+    const note = reason === "weak-connection" ? t.weakNote : t.audioOnlyNote;
+    this.mineLabel.textContent = reason ? `${t.you} (${note})` : t.you;
   }
 
-  /** @param {string} participant @param {boolean} paused video to them is paused */
-  setVideoPaused(participant, paused) {
+  /** @param {string} participant @param {string} reason why video to them is paused, or "" */
+  setVideoPaused(participant, reason) {
     const peer = this.peers.get(participant);
-    if (peer) this.setPeer({ ...peer, videoPaused: paused });
+    if (peer) this.setPeer({ ...peer, videoPaused: reason });
   }
 
   /** @param {string} participant @param {boolean} away their connection dropped */
@@ -108,7 +109,8 @@ export class Tiles {
       if (peer && !peer.audio) parts.push(`(${t.micIsOff})`);
       if (peer && !peer.video) parts.push(`(${t.cameraIsOff})`);
       if (peer && peer.away) parts.push(`(${t.peerReconnecting})`);
-      if (peer && peer.videoPaused) parts.push(`(${t.peerAudioOnly})`);
+      if (peer && peer.videoPaused === "weak-connection") parts.push(`(${t.peerWeak})`);
+      else if (peer && peer.videoPaused) parts.push(`(${t.peerAudioOnly})`);
       entry.label.textContent = parts.join(" ");
     }
   }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from media import fallback
 from media.peer import MediaError, ServerPeer
-from media.router import OnPresence, OnStreams, Router
+from media.router import OnPresence, OnStreams, OnWeak, Router
 
 logger = logging.getLogger(__name__)
 
@@ -15,13 +16,22 @@ PRESENCE_SECONDS = 1.0
 
 
 class MediaHub:
-    def __init__(self, on_streams: OnStreams, on_presence: OnPresence | None = None) -> None:
+    def __init__(
+        self,
+        on_streams: OnStreams,
+        on_presence: OnPresence | None = None,
+        on_weak: OnWeak | None = None,
+        thresholds: fallback.Thresholds | None = None,
+    ) -> None:
         self.on_streams = on_streams
         self.on_presence = on_presence
+        self.on_weak = on_weak
+        self.thresholds = thresholds or fallback.Thresholds()
         self.routers: dict[str, Router] = {}
         self.peers: dict[str, ServerPeer] = {}
         self._call_of: dict[str, str] = {}
         self._watch: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     async def offer(
         self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
@@ -30,12 +40,13 @@ class MediaHub:
         if peer is None:
             router = self.routers.get(call_id)
             if router is None:
-                router = self.routers[call_id] = Router(self.on_streams, echo=echo)
+                router = Router(self.on_streams, echo=echo, thresholds=self.thresholds)
+                self.routers[call_id] = router
             peer = self.peers[pid] = ServerPeer(pid, router, max_slots)
             self._call_of[pid] = call_id
             logger.debug("peer connection opened (%d in all)", len(self.peers))
-            if self.on_presence is not None and (self._watch is None or self._watch.done()):
-                self._watch = asyncio.create_task(self._watch_presence(self.on_presence))
+            if self._watch is None or self._watch.done():
+                self._watch = asyncio.create_task(self._watch_links())
         return await peer.answer(sdp)
 
     async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
@@ -45,7 +56,7 @@ class MediaHub:
         await peer.add_candidate(candidate, sdp_mid, index)
 
     async def set_video(self, pid: str, on: bool) -> None:
-        """Forward video to `pid` or only audio (their choice, or a weak connection)."""
+        """Forward video to `pid` or only audio (their choice)."""
         call_id = self._call_of.get(pid)
         router = self.routers.get(call_id) if call_id is not None else None
         if router is not None:
@@ -66,14 +77,32 @@ class MediaHub:
         self.routers.pop(call_id, None)
 
     async def close(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in (self._watch, self._probe):
+            if task is not None:
+                task.cancel()
         await asyncio.gather(*(self.drop(p) for p in list(self.peers)))
 
-    async def _watch_presence(self, on_presence: OnPresence) -> None:
-        """Tell who lost (or regained) their media, while anyone is connected."""
+    async def _watch_links(self) -> None:
+        """Once a second, while anyone is connected: who lost (or regained) their media, and
+        whose link became too weak for video (or recovered)."""
         while self.peers:
             await asyncio.sleep(PRESENCE_SECONDS)
             for router in list(self.routers.values()):
                 for pid, away in router.check_presence():
-                    on_presence(pid, away)
+                    if self.on_presence is not None:
+                        self.on_presence(pid, away)
+                for pid, weak in await router.check_links():
+                    logger.debug("video %s for a weak link", "paused" if weak else "resumed")
+                    if self.on_weak is not None:
+                        self.on_weak(pid, weak)
+                    if weak and (self._probe is None or self._probe.done()):
+                        self._probe = asyncio.create_task(self._pad_weak_links())
+
+    async def _pad_weak_links(self) -> None:
+        """Pad paused viewers' video (see `media.fallback`), while there are any."""
+        probing = True
+        while probing:
+            await asyncio.sleep(fallback.PROBE_SECONDS)
+            probing = False
+            for router in list(self.routers.values()):
+                probing = router.probe() or probing

@@ -55,6 +55,16 @@ class StreamRewriter:
             self._last_in_seq = seq
             self._seq_offset = (self._seq_offset - 1) % SEQ_MOD
 
+    def filler(self, ts_advance: int) -> tuple[int, int]:
+        """The sequence number and timestamp of a packet of the router's own (padding), next
+        after the last one sent and `ts_advance` later; the source's numbering, when it comes
+        back, continues after it."""
+        self.source = None
+        seq = 0 if self._last_out_seq is None else (self._last_out_seq + 1) % SEQ_MOD
+        self._last_out_seq = seq
+        self._last_out_ts = (self._last_out_ts + ts_advance) % TS_MOD
+        return seq, self._last_out_ts
+
     def _rebase(self, ssrc: int, seq: int, ts: int) -> None:
         self.source = ssrc
         self._last_in_seq = None

@@ -14,10 +14,12 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
 )
 
-from media import bandwidth, rtpraw
+from media import bandwidth, fallback, rtpraw
 from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
 from media.stream_stats import ReceivedStats, SentStats
@@ -32,6 +34,7 @@ KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
 
 OnStreams = Callable[[str, dict[str, str]], None]
 OnPresence = Callable[[str, bool], None]  # participant, away (no media) or back
+OnWeak = Callable[[str, bool], None]  # participant, link too weak for video (True) or not
 SILENT_CHECKS = 2  # presence checks (one a second) without media before someone counts away
 
 
@@ -78,11 +81,13 @@ class Outlet:
     rewriter: StreamRewriter = field(init=False)
     stats: SentStats = field(init=False)
     cache: PacketCache | None = field(init=False)
+    loss: fallback.Loss = field(init=False)
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(TS_STEP[self.kind])
         self.stats = SentStats(CLOCK_RATE[self.kind])
         self.cache = PacketCache() if self.kind == "video" else None
+        self.loss = fallback.Loss()
 
     def send(self, marker: int, source: int, sequence: int, timestamp: int, payload: bytes) -> None:
         """Send one packet of `source` (an SSRC) as the next packet of this stream."""
@@ -91,6 +96,14 @@ class Outlet:
         self.stats.sent(ts, len(payload))
         if self.cache is not None:
             self.cache.add(seq, raw)
+        self.wire.send_rtp(raw)
+
+    def pad(self, size: int, seconds: float) -> None:
+        """Send `size` bytes of RTP padding (no media), `seconds` after the previous send."""
+        seq, ts = self.rewriter.filler(int(seconds * CLOCK_RATE[self.kind]))
+        padding = bytes(size - 1) + bytes((size,))
+        raw = rtpraw.FIXED.pack(0xA0, self.payload_type, seq, ts, self.ssrc) + padding
+        self.stats.sent(ts, 0)
         self.wire.send_rtp(raw)
 
     def resend(self, sequences: list[int]) -> int:
@@ -138,6 +151,17 @@ class Member:
     # what this member last said it can receive (REMB, bits per second), and when
     estimate: int | None = None
     estimate_at: float = 0.0
+    link: fallback.LinkWatch = field(default_factory=fallback.LinkWatch)
+
+    @property
+    def video_on(self) -> bool:
+        """Whether video is forwarded to this member: wanted, and the link can take it."""
+        return self.wants_video and not self.link.weak
+
+    def recent_estimate(self, now: float) -> int | None:
+        if self.estimate is None or now - self.estimate_at >= bandwidth.ESTIMATE_SECONDS:
+            return None
+        return self.estimate
 
 
 @dataclass(slots=True)
@@ -153,9 +177,16 @@ class Route:
 class Router:
     """The forwarding table of one call: every member's media goes to a slot of every other."""
 
-    def __init__(self, on_streams: OnStreams, echo: bool = False) -> None:
+    def __init__(
+        self,
+        on_streams: OnStreams,
+        echo: bool = False,
+        thresholds: fallback.Thresholds | None = None,
+    ) -> None:
         self.on_streams = on_streams
         self.echo = echo  # members see themselves (the connection test)
+        self.thresholds = thresholds or fallback.Thresholds()
+        self.probed_at = 0.0
         self.members: dict[str, Member] = {}
         self.forwarded = 0
         self.resent = 0
@@ -188,20 +219,72 @@ class Router:
                 await source.inlets["video"].request_keyframe(force=True)
 
     async def set_video(self, viewer_id: str, on: bool) -> None:
-        """Forward video to `viewer_id` or not (audio only); audio goes on either way.
-
-        When video comes back, each outlet's numbering continues where it stopped (the
-        rewriter starts a new run) and every source shown sends a keyframe.
-        """
+        """Forward video to `viewer_id` or not (audio only, by choice); audio goes on."""
         viewer = self.members.get(viewer_id)
         if viewer is None or viewer.wants_video == on:
             return
+        was_on = viewer.video_on
         viewer.wants_video = on
-        if on:
+        await self._video_switched(viewer_id, viewer, was_on)
+
+    async def check_links(self) -> list[tuple[str, bool]]:
+        """Whose link became too weak for video (True) or recovered (False) since last time.
+
+        Called about once a second. Members who chose audio only are not judged: their
+        link's state stays as it was until they want video again.
+        """
+        changes: list[tuple[str, bool]] = []
+        now = time.monotonic()
+        for pid, member in list(self.members.items()):
+            expected = lost = 0
+            for slot in member.showing.values():
+                more, less = slot.video.loss.since_check()
+                expected, lost = expected + more, lost + less
+            if not member.wants_video or not member.showing:
+                continue
+            loss = fallback.loss_share(expected, lost)
+            was_on = member.video_on
+            weak = member.link.check(member.recent_estimate(now), loss, self.thresholds)
+            if weak is not None:
+                changes.append((pid, weak))
+                await self._video_switched(pid, member, was_on)
+        return changes
+
+    def probe(self) -> bool:
+        """Pad the video of each viewer paused for a weak link; False when there are none."""
+        now = time.monotonic()
+        seconds = min(now - self.probed_at, 5 * fallback.PROBE_SECONDS)
+        self.probed_at = now
+        probing = False
+        for member in self.members.values():
+            if not member.link.weak:
+                continue
+            probing = True
+            slot = next(iter(member.showing.values()), None)
+            if not member.wants_video or slot is None:
+                continue
+            size = member.link.padding(
+                member.recent_estimate(now), len(member.showing), seconds, self.thresholds
+            )
+            while size > 0:
+                chunk = min(size, fallback.PAD_MAX)
+                slot.video.pad(chunk, seconds)
+                seconds, size = 0.0, size - chunk
+        return probing
+
+    async def _video_switched(self, viewer_id: str, viewer: Member, was_on: bool) -> None:
+        """Forwarding of video to `viewer` may have stopped or started: route accordingly.
+
+        When it starts again, each outlet's numbering continues where it stopped (the
+        rewriter starts a new run) and every source shown sends a keyframe.
+        """
+        if viewer.video_on == was_on:
+            return
+        if viewer.video_on:
             for slot in viewer.slots:
                 slot.video.rewriter.source = None
         self._plan()
-        if on:
+        if viewer.video_on:
             await self.refresh(viewer_id)
 
     def remove(self, pid: str) -> None:
@@ -255,6 +338,10 @@ class Router:
             viewer = self.members.get(viewer_id)
             if viewer is not None:
                 viewer.estimate, viewer.estimate_at = estimate, time.monotonic()
+        elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == slot.video.ssrc:
+                    slot.video.loss.reported(report.highest_sequence, report.packets_lost)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             for outlet in (slot.audio, slot.video):
                 if outlet.ssrc == packet.media_ssrc:
@@ -268,14 +355,14 @@ class Router:
         """The most `source_id` should send: its most limited viewer's share.
 
         Each viewer's estimate is split between the people it is shown; viewers without a
-        recent estimate do not limit it. None when no viewer has one.
+        recent estimate, or that get no video, do not limit it. None when no viewer has one.
         """
         shares = [
-            bandwidth.share(v.estimate, len(v.showing))
+            bandwidth.share(estimate, len(v.showing))
             for v in self.members.values()
             if source_id in v.showing
-            and v.estimate is not None
-            and now - v.estimate_at < bandwidth.ESTIMATE_SECONDS
+            and v.video_on
+            and (estimate := v.recent_estimate(now)) is not None
         ]
         return min(shares) if shares else None
 
@@ -317,7 +404,7 @@ class Router:
                 outlets = [
                     v.showing[pid].outlet(kind)
                     for v in self.members.values()
-                    if pid in v.showing and (kind == "audio" or v.wants_video)
+                    if pid in v.showing and (kind == "audio" or v.video_on)
                 ]
                 for pt, codec in inlet.codec_by_pt.items():
                     member.routes[pt] = Route(inlet, codec == FORWARDED_CODECS[kind], outlets)

@@ -76,6 +76,13 @@ def parse_calls_per_staff(text: str) -> int:
     return value
 
 
+def parse_kbps(text: str) -> int:
+    value = int(text)
+    if not 30 <= value <= 5000:
+        raise ValueError("must be between 30 and 5000 (kbit/s)")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -183,6 +190,18 @@ OPTIONS: list[Option] = [
         "variable, which other users cannot see in the process list",
     ),
     Option(
+        "audio_only_below",
+        150,
+        parse_kbps,
+        "kbit/s: a viewer whose link stays under this gets audio only until it recovers",
+    ),
+    Option(
+        "video_back_above",
+        300,
+        parse_kbps,
+        "kbit/s: a viewer on audio only for a weak link gets video again once it can take this",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -209,6 +228,8 @@ class Config:
     log_level: str
     turn_urls: list[str]
     turn_secret: str
+    audio_only_below: int
+    video_back_above: int
     media_workers: int
 
     @classmethod
@@ -264,5 +285,7 @@ def from_namespace(
         raise ConfigError("--tls-cert and --tls-key must be given together")
     if bool(values["turn_urls"]) != bool(values["turn_secret"]):
         raise ConfigError("--turn-urls and --turn-secret (QUIETROOM_TURN_SECRET) go together")
+    if values["video_back_above"] <= values["audio_only_below"]:
+        raise ConfigError("--video-back-above must be higher than --audio-only-below")
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
 
+from media.fallback import Thresholds
 from media.hub import MediaHub
 from server.config import Config
 from server.turn import ice_servers
 from server.workers import WorkerPool
+from signaling.call import Call
 from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
 from signaling.protocol import Joined, Message, Streams
 from signaling.staff_sessions import StaffSessions
@@ -57,13 +60,19 @@ class State:
             state.streams_changed(pid, slots)
 
         def on_presence(pid: str, away: bool) -> None:
-            state.presence_changed(pid, away)
+            state.apply_soon(pid, lambda call: call.media_presence(pid, away))
 
+        def on_weak(pid: str, weak: bool) -> None:
+            state.apply_soon(pid, lambda call: call.weak_link(pid, weak))
+
+        thresholds = Thresholds(
+            below_bps=config.audio_only_below * 1000, above_bps=config.video_back_above * 1000
+        )
         hub: MediaHub | WorkerPool
         if config.media_workers > 0:
-            hub = WorkerPool(config.media_workers, on_streams, on_presence)
+            hub = WorkerPool(config.media_workers, on_streams, on_presence, on_weak, thresholds)
         else:
-            hub = MediaHub(on_streams, on_presence)
+            hub = MediaHub(on_streams, on_presence, on_weak, thresholds)
         state = cls(
             config=config,
             store=CallStore(rules),
@@ -76,11 +85,12 @@ class State:
     def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
         self.send_soon(pid, Streams(slots))
 
-    def presence_changed(self, pid: str, away: bool) -> None:
-        """Someone's media stopped (or came back) while their socket may not know yet."""
+    def apply_soon(self, pid: str, decide: Callable[[Call], list[Event]]) -> None:
+        """What the media learned about `pid` (their media stopped, their link is weak),
+        handed to their call's logic from code that cannot wait."""
         call = self.store.call_of(pid)
         if call is not None:
-            task = asyncio.ensure_future(self.apply(call.media_presence(pid, away)))
+            task = asyncio.ensure_future(self.apply(decide(call)))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 

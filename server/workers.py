@@ -2,9 +2,9 @@
 
 The signaling process keeps the calls and the sockets; a worker holds the peer connections
 and routers of the calls pinned to it. They talk over the worker's stdin/stdout, one JSON
-object a line: requests with an id (offer, candidate, drop, drop-call) and their replies,
-`streams` events from the worker's routers, and `load` (the worker's share of a core) every
-second.
+object a line: requests with an id (offer, candidate, video, drop, drop-call) and their
+replies, `streams`, `presence` and `weak` events from the worker's routers, and `load` (the
+worker's share of a core) every second.
 
 New calls go to the first worker that is less than half busy, and only when all are busier
 to the least busy one: while one core carries the media, packets meet one process whose
@@ -25,10 +25,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from media.fallback import Thresholds
 from media.hub import MediaHub
 from media.ice import offer_addresses
 from media.peer import MediaError
-from media.router import OnPresence, OnStreams
+from media.router import OnPresence, OnStreams, OnWeak
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,16 @@ class Worker:
     """The signaling side of one worker process."""
 
     def __init__(
-        self, index: int, on_streams: OnStreams, on_presence: OnPresence | None = None
+        self,
+        index: int,
+        on_streams: OnStreams,
+        on_presence: OnPresence | None = None,
+        on_weak: OnWeak | None = None,
     ) -> None:
         self.index = index
         self.on_streams = on_streams
         self.on_presence = on_presence
+        self.on_weak = on_weak
         self.proc: asyncio.subprocess.Process | None = None
         self.calls: set[str] = set()
         self.busy = 0.0  # share of a core, as last reported
@@ -61,13 +67,14 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    async def start(self, addresses: list[str], log_level: str) -> None:
+    async def start(self, addresses: list[str], log_level: str, thresholds: Thresholds) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "server.workers",
             ",".join(addresses),
             log_level,
+            f"{thresholds.below_bps},{thresholds.above_bps}",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=LINE_LIMIT,
@@ -122,6 +129,9 @@ class Worker:
             elif message.get("op") == "presence":
                 if self.on_presence is not None:
                     self.on_presence(message["pid"], bool(message["away"]))
+            elif message.get("op") == "weak":
+                if self.on_weak is not None:
+                    self.on_weak(message["pid"], bool(message["weak"]))
             elif message.get("op") == "load":
                 self.busy, self.placed = float(message["busy"]), 0
             elif message.get("op") == "ready":
@@ -143,14 +153,19 @@ class WorkerPool:
         count: int,
         on_streams: OnStreams,
         on_presence: OnPresence | None = None,
+        on_weak: OnWeak | None = None,
+        thresholds: Thresholds | None = None,
         spread_at: float = SPREAD_AT,
     ) -> None:
-        self.workers = [Worker(i, on_streams, on_presence) for i in range(count)]
+        self.workers = [Worker(i, on_streams, on_presence, on_weak) for i in range(count)]
+        self.thresholds = thresholds or Thresholds()
         self.spread_at = spread_at
         self._call_of: dict[str, str] = {}  # participant -> call
 
     async def start(self, addresses: list[str], log_level: str) -> None:
-        await asyncio.gather(*(w.start(addresses, log_level) for w in self.workers))
+        await asyncio.gather(
+            *(w.start(addresses, log_level, self.thresholds) for w in self.workers)
+        )
         logger.info("%d media workers started", len(self.workers))
 
     def _worker(self, call_id: str) -> Worker:
@@ -214,7 +229,7 @@ class WorkerPool:
 # ------------------------------------------------------------------ the worker process
 
 
-async def serve_requests() -> None:
+async def serve_requests(thresholds: Thresholds) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -227,6 +242,8 @@ async def serve_requests() -> None:
     hub = MediaHub(
         on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots}),
         on_presence=lambda pid, away: emit({"op": "presence", "pid": pid, "away": away}),
+        on_weak=lambda pid, weak: emit({"op": "weak", "pid": pid, "weak": weak}),
+        thresholds=thresholds,
     )
     pending: set[asyncio.Task[None]] = set()
     # Everything imported so far lives as long as the process: the collector need not walk it
@@ -290,7 +307,8 @@ async def report_load(emit: Callable[[dict[str, Any]], None]) -> None:
 def worker_main(argv: list[str]) -> int:
     from server.logs import setup
 
-    addresses, level = argv
+    addresses, level, bounds = argv
+    below, above = (int(b) for b in bounds.split(","))
     setup(level)
     offer_addresses([a for a in addresses.split(",") if a])
     try:
@@ -300,7 +318,7 @@ def worker_main(argv: list[str]) -> int:
     except ImportError:
         pass
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_requests())
+        asyncio.run(serve_requests(Thresholds(below_bps=below, above_bps=above)))
     return 0
 
 

@@ -20,6 +20,7 @@ from signaling.protocol import (
     PeerLeft,
     PeerMuted,
     ProtocolError,
+    SendVideo,
     VideoPaused,
     Waiting,
 )
@@ -127,7 +128,11 @@ class Call:
         if self.echo:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]
-        return [*self._to_others(p.id, PeerLeft(p.id, dropped)), Departed(self.id, p.id)]
+        return [
+            *self._to_others(p.id, PeerLeft(p.id, dropped)),
+            Departed(self.id, p.id),
+            *self._video_requests(),
+        ]
 
     def drop(self, participant_id: str, now: float) -> list[Event]:
         """Their connection went away without `leave`.
@@ -167,6 +172,7 @@ class Call:
             *waiting,
             Returned(self.id, p.id),
             *self._to_others(p.id, PeerBack(p.id)),
+            *self.weak_link(p.id, False),  # a new connection is judged afresh
         ]
 
     def media_presence(self, participant_id: str, away: bool) -> list[Event]:
@@ -199,11 +205,27 @@ class Call:
         if p.audio_only == on:
             return []
         p.audio_only = on
-        notice = VideoPaused(p.id, on, "chosen")
+        if on or not p.weak_link:
+            notice = VideoPaused(p.id, on, "chosen")
+        else:  # video again, but their link is still too weak: it stays paused for that
+            notice = VideoPaused(p.id, True, "weak-connection")
         return [
             VideoWanted(self.id, p.id, not on),
             *[Send(o.id, notice) for o in self.in_call()],
+            *self._video_requests(),
         ]
+
+    def weak_link(self, participant_id: str, weak: bool) -> list[Event]:
+        """The media found their link too weak for video (or recovered): it paused (or
+        resumed) video to them. Everyone is told, unless they chose audio only anyway."""
+        p = self.participants.get(participant_id)
+        if p is None or p.place is not Place.CALL or p.weak_link == weak:
+            return []
+        p.weak_link = weak
+        if p.audio_only:
+            return []
+        notice = VideoPaused(p.id, weak, "weak-connection")
+        return [Send(o.id, notice) for o in self.in_call()] + self._video_requests()
 
     def require_member(self, participant_id: str) -> Participant:
         return self._member(participant_id)
@@ -219,6 +241,7 @@ class Call:
             Send(p.id, joined),
             *self._to_others(p.id, PeerJoined(p.info())),
             Entered(self.id, p.id),
+            *self._video_requests(),
         ]
 
     def _check_room(self) -> None:
@@ -243,6 +266,21 @@ class Call:
         if p is None or p.place is not Place.CALL:
             raise ProtocolError("not-in-call", "you are not in the call yet")
         return p
+
+    def _video_requests(self) -> list[Event]:
+        """Ask senders to stop their video while nobody can receive it, or to send again.
+
+        Someone with nobody else in the call keeps sending (a viewer may come).
+        """
+        events: list[Event] = []
+        people = self.in_call()
+        for sender in people:
+            viewers = [v for v in people if v.id != sender.id]
+            wanted = not viewers or any(not v.video_paused for v in viewers)
+            if wanted != sender.sending_video:
+                sender.sending_video = wanted
+                events.append(Send(sender.id, SendVideo(wanted)))
+        return events
 
     def _to_staff(self, message: Message) -> list[Event]:
         return [Send(s.id, message) for s in self.staff()]

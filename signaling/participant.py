@@ -30,6 +30,13 @@ class Participant:
     resume: str = ""  # the secret that lets this person back in after a drop
     away_since: float | None = None  # when their connection dropped, while they may return
     audio_only: bool = False  # they chose to receive no video
+    weak_link: bool = False  # their link is too weak for video: the server paused it
+    sending_video: bool = True  # last told: send video (or stop: nobody can receive it)
+
+    @property
+    def video_paused(self) -> bool:
+        """Whether they receive no video: by choice or for a weak link."""
+        return self.audio_only or self.weak_link
 
     def info(self) -> PeerInfo:
         return PeerInfo(

@@ -290,13 +290,23 @@ class PeerMuted(Message):
 class VideoPaused(Message):
     """To everyone in the call: video to `participant` is paused (or resumed); audio goes on.
 
-    `reason` is "chosen" (they asked for audio only).
+    `reason` is "chosen" (they asked for audio only) or "weak-connection" (their link could
+    not take video; the server resumes it when the link recovers).
     """
 
     type: ClassVar[str] = "video-paused"
     participant: str
     paused: bool
     reason: str = "chosen"
+
+
+@dataclass(frozen=True)
+class SendVideo(Message):
+    """To one participant: stop sending video (`on` false), since nobody in the call can
+    receive it now (all are on audio only), or send it again."""
+
+    type: ClassVar[str] = "send-video"
+    on: bool
 
 
 @dataclass(frozen=True)
@@ -356,6 +366,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         PeerBack,
         PeerMuted,
         VideoPaused,
+        SendVideo,
         Streams,
         Ended,
         Error,

@@ -17,6 +17,7 @@ from signaling.protocol import (
     PeerLeft,
     PeerMuted,
     ProtocolError,
+    SendVideo,
     VideoPaused,
     Waiting,
 )
@@ -346,12 +347,67 @@ def test_audio_only_is_told_to_everyone_and_asks_media_for_no_video(
     events = call.set_audio_only(admitted.id, True)
     assert VideoWanted(call.id, admitted.id, False) in events
     notice = VideoPaused(admitted.id, True, "chosen")
+    # Staff's only viewer takes no video: staff's browser may stop sending it.
     assert sorted(sent(events), key=str) == sorted(
-        [(staff.id, notice), (admitted.id, notice)], key=str
+        [(staff.id, notice), (admitted.id, notice), (staff.id, SendVideo(False))], key=str
     )
     assert call.set_audio_only(admitted.id, True) == []  # nothing changes
     back = call.set_audio_only(admitted.id, False)
     assert VideoWanted(call.id, admitted.id, True) in back
+    assert (staff.id, SendVideo(True)) in sent(back)
     with pytest.raises(ProtocolError) as lobby:
         call.set_audio_only("nobody", True)
     assert code(lobby) == "not-in-call"
+
+
+def test_a_weak_link_pauses_video_for_everyone_to_see_and_stops_a_sender_nobody_can_watch(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    paused = VideoPaused(admitted.id, True, "weak-connection")
+    events = call.weak_link(admitted.id, True)
+    assert sorted(sent(events), key=str) == sorted(
+        [(staff.id, paused), (admitted.id, paused), (staff.id, SendVideo(False))], key=str
+    )
+    assert not any(isinstance(e, VideoWanted) for e in events)  # the media decided it
+    assert call.weak_link(admitted.id, True) == []  # said once
+    resumed = VideoPaused(admitted.id, False, "weak-connection")
+    assert sorted(sent(call.weak_link(admitted.id, False)), key=str) == sorted(
+        [(staff.id, resumed), (admitted.id, resumed), (staff.id, SendVideo(True))], key=str
+    )
+    assert call.weak_link("nobody", True) == []
+
+
+def test_a_choice_of_audio_only_and_a_weak_link_do_not_contradict_each_other(
+    call: Call, staff: Participant, admitted: Participant
+) -> None:
+    call.set_audio_only(admitted.id, True)
+    # Paused by choice already: a weak link (or its recovery) changes nothing anyone sees.
+    assert call.weak_link(admitted.id, True) == []
+    # "Video again" while the link is still weak: paused it stays, now for the link.
+    again = call.set_audio_only(admitted.id, False)
+    assert VideoWanted(call.id, admitted.id, True) in again
+    weak = VideoPaused(admitted.id, True, "weak-connection")
+    assert sent(again) == [(staff.id, weak), (admitted.id, weak)]  # staff still stopped
+    assert not staff.sending_video
+
+
+def test_a_sender_keeps_sending_while_someone_can_watch_and_a_return_is_judged_afresh(
+    store: CallStore, call: Call, staff: Participant, admitted: Participant
+) -> None:
+    interpreter, _ = store.join_invite(invite(call, Role.INTERPRETER), "", now=3)
+    call.admit(staff.id, interpreter.id)
+    one = call.weak_link(admitted.id, True)
+    assert not any(isinstance(m, SendVideo) for _, m in sent(one))  # the interpreter watches
+    both = call.weak_link(interpreter.id, True)
+    # Staff's viewers are both on audio only; staff still watch the other two.
+    assert [(to, m) for to, m in sent(both) if isinstance(m, SendVideo)] == [
+        (staff.id, SendVideo(False))
+    ]
+    # The survivor's connection drops and comes back: the new one starts with video.
+    call.drop(admitted.id, now=10)
+    back = call.back(admitted.id, resume="fresh")
+    assert (interpreter.id, VideoPaused(admitted.id, False, "weak-connection")) in sent(back)
+    assert (staff.id, SendVideo(True)) in sent(back)
+    # The survivor leaves: the interpreter is the only viewer left, and takes no video.
+    gone = call.leave(admitted.id)
+    assert (staff.id, SendVideo(False)) in sent(gone)

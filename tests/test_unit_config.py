@@ -33,6 +33,8 @@ def test_defaults(config_home: Path) -> None:
         log_level="INFO",
         turn_urls=[],
         turn_secret="",
+        audio_only_below=150,
+        video_back_above=300,
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
@@ -122,6 +124,10 @@ def test_bad_durations(text: str) -> None:
         ("reconnect_grace", "-1"),
         ("turn_secret", "short"),
         ("turn_secret", "sixteen chars with spaces"),
+        ("audio_only_below", "29"),
+        ("audio_only_below", "slow"),
+        ("video_back_above", "5001"),
+        ("video_back_above", "300kbps"),
     ],
 )
 def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> None:
@@ -148,6 +154,13 @@ def test_bad_value_from_env_is_ignored_when_flag_is_given() -> None:
 def test_tls_cert_and_key_go_together(argv: list[str], environ: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="--tls-cert and --tls-key"):
         load(argv, environ)
+
+
+def test_video_comes_back_only_above_where_it_stopped() -> None:
+    config = load(["--audio-only-below", "100"], {"QUIETROOM_VIDEO_BACK_ABOVE": "250"})
+    assert (config.audio_only_below, config.video_back_above) == (100, 250)
+    with pytest.raises(ConfigError, match="--video-back-above must be higher"):
+        load(["--audio-only-below", "300"], {})
 
 
 def test_tls_cert_and_key_together_are_accepted() -> None:

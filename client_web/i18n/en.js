@@ -29,6 +29,8 @@ export default {
   videoBack: "Video again",
   audioOnlyNote: "audio only: video paused, audio continues",
   peerAudioOnly: "audio only",
+  weakNote: "video paused: weak connection; audio continues",
+  peerWeak: "video paused: weak connection",
   peerDropped: "They did not come back. Your plan:",
   planTitle: "If the call drops",
   planFor: {

@@ -1,0 +1,100 @@
+"""Audio-only fallback: when a viewer's link is too weak for video, and when it has recovered.
+
+Once a second the router looks at what each viewer's browser says it can receive (its REMB
+estimate) and how much of the video sent to it was lost (its receiver reports). A link
+that stays under `below_bps`, or loses `loss` of its video, for `weak_checks` checks in a
+row is weak: the router stops forwarding video to it and audio goes on alone. While video
+is paused, the router pads that viewer's video stream (RTP padding, no media), filling up
+to its estimate: a browser's estimate cannot grow much beyond 1.5 times what it receives,
+so without padding recovery could never be seen. A link whose estimate stays at or over
+`above_bps`, with little loss, for `recover_checks` checks has recovered and gets video
+again, starting with a keyframe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PAD_MAX = 255  # padding bytes one RTP packet can carry (the count is one byte)
+PROBE_SECONDS = 0.02  # how often paused viewers get padding
+AUDIO_BPS = 40_000  # what one person's audio takes, left out of the padding
+MIN_PAD_BPS = 20_000  # padding never stops while video is paused: the estimate must move
+MIN_PACKETS = 10  # fewer video packets than this in a check: loss is not judged
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    below_bps: int = 150_000
+    above_bps: int = 300_000
+    loss: float = 0.2  # share of video packets lost that counts as weak
+    weak_checks: int = 3
+    recover_checks: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.below_bps < self.above_bps:
+            raise ValueError("the recovery threshold must be above the fallback threshold")
+
+
+@dataclass
+class Loss:
+    """Loss of one outgoing video stream, from its receiver's reports."""
+
+    highest: int | None = None  # extended highest sequence number in the last report
+    lost: int = 0  # cumulative packets lost in the last report
+    checked: tuple[int, int] | None = None  # (highest, lost) when last judged
+
+    def reported(self, highest: int, lost: int) -> None:
+        self.highest, self.lost = highest, lost
+
+    def since_check(self) -> tuple[int, int]:
+        """(packets expected, packets lost) reported since the previous call."""
+        if self.highest is None:
+            return 0, 0
+        now = (self.highest, self.lost)
+        before, self.checked = self.checked, now
+        if before is None:
+            return 0, 0
+        expected = (now[0] - before[0]) & 0xFFFFFFFF
+        if expected >= 1 << 31:  # a report from before the previous one
+            return 0, 0
+        return expected, max(0, now[1] - before[1])
+
+
+@dataclass
+class LinkWatch:
+    """One viewer's link: weak or not, and how many checks in a row said otherwise."""
+
+    weak: bool = False
+    against: int = 0
+    pad_credit: float = 0.0  # padding bytes owed, carried between probe rounds
+
+    def check(self, estimate: int | None, loss: float | None, t: Thresholds) -> bool | None:
+        """Judge one check; the new state when it changes (True: weak), else None."""
+        if self.weak:
+            recovered = estimate is not None and estimate >= t.above_bps
+            recovered = recovered and (loss is None or loss < t.loss / 2)
+            flip, needed = recovered, t.recover_checks
+        else:
+            flip = (estimate is not None and estimate < t.below_bps) or (
+                loss is not None and loss >= t.loss
+            )
+            needed = t.weak_checks
+        self.against = self.against + 1 if flip else 0
+        if self.against < needed:
+            return None
+        self.weak, self.against, self.pad_credit = not self.weak, 0, 0.0
+        return self.weak
+
+    def padding(self, estimate: int | None, sources: int, seconds: float, t: Thresholds) -> int:
+        """Padding bytes to send now, `seconds` after the last round: the estimate (at most
+        the recovery threshold) less the audio already arriving."""
+        rate = min(estimate or 0, t.above_bps) - AUDIO_BPS * max(1, sources)
+        self.pad_credit += max(MIN_PAD_BPS, rate) * seconds / 8
+        whole = int(self.pad_credit)
+        self.pad_credit -= whole
+        return whole
+
+
+def loss_share(expected: int, lost: int) -> float | None:
+    """The share of `expected` packets lost, or None when too few to judge."""
+    return lost / expected if expected >= MIN_PACKETS else None

@@ -1,0 +1,140 @@
+"""Unit tests of the audio-only fallback: judging a viewer's link, padding, and the router.
+
+The router's edges are recorders (see test_unit_router): every packet it would send can be
+read back, and RTCP from a viewer is built as a browser would send it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from aiortc.rtp import RtcpPacket, RtcpReceiverInfo, RtcpRrPacket
+from test_unit_router import OPUS, VP8, member, remb_from, rtp
+
+from media import fallback
+from media.router import Router, Slot
+
+T = fallback.Thresholds(below_bps=150_000, above_bps=300_000, weak_checks=3, recover_checks=3)
+
+
+def test_a_link_is_weak_after_three_low_checks_in_a_row_and_back_after_three_high() -> None:
+    link = fallback.LinkWatch()
+    assert [link.check(100_000, None, T) for _ in range(2)] == [None, None]
+    assert link.check(400_000, None, T) is None  # one good check starts the count again
+    assert [link.check(149_999, None, T) for _ in range(3)] == [None, None, True]
+    # Between the thresholds is neither: no recovery (hysteresis).
+    assert [link.check(250_000, None, T) for _ in range(5)] == [None] * 5
+    assert [link.check(300_000, None, T) for _ in range(3)] == [None, None, False]
+    assert not link.weak
+
+
+def test_loss_makes_a_link_weak_and_recovery_needs_little_loss() -> None:
+    link = fallback.LinkWatch()
+    assert [link.check(None, 0.25, T) for _ in range(3)] == [None, None, True]
+    # A good estimate is not enough while a tenth of the padding is lost.
+    assert [link.check(500_000, 0.15, T) for _ in range(4)] == [None] * 4
+    assert [link.check(500_000, 0.02, T) for _ in range(3)] == [None, None, False]
+    # No estimate and too few packets to judge: nothing changes, either way.
+    assert [link.check(None, None, T) for _ in range(5)] == [None] * 5
+
+
+def test_thresholds_must_leave_room_for_hysteresis() -> None:
+    with pytest.raises(ValueError):
+        fallback.Thresholds(below_bps=300_000, above_bps=300_000)
+
+
+def test_loss_is_counted_between_checks_from_cumulative_reports() -> None:
+    loss = fallback.Loss()
+    assert loss.since_check() == (0, 0)  # no report yet
+    loss.reported(highest=1000, lost=5)
+    assert loss.since_check() == (0, 0)  # the first report only sets the start
+    loss.reported(highest=1100, lost=25)
+    assert loss.since_check() == (100, 20)
+    loss.reported(highest=1150, lost=20)  # late packets arrived: lost went down
+    assert loss.since_check() == (50, 0)
+    assert fallback.loss_share(100, 20) == 0.2
+    assert fallback.loss_share(fallback.MIN_PACKETS - 1, 5) is None
+
+
+def test_padding_fills_up_to_the_estimate_less_audio_and_never_stops() -> None:
+    link = fallback.LinkWatch()
+    # 200 kbit/s estimate, one person shown: 160 kbit/s of padding, 400 bytes per 20 ms.
+    assert link.padding(200_000, 1, 0.02, T) == 400
+    # Above the recovery threshold the padding stops growing.
+    assert link.padding(900_000, 1, 0.02, T) == (300_000 - fallback.AUDIO_BPS) * 0.02 / 8
+    # No estimate (or less than the audio): the minimum, carried over between rounds.
+    rounds = [link.padding(None, 1, 0.002, T) for _ in range(10)]
+    assert sum(rounds) == fallback.MIN_PAD_BPS * 0.02 / 8
+    assert rounds[0] == 5
+
+
+def rr(reporter: int, media_ssrc: int, highest: int, lost: int) -> Any:
+    report = RtcpReceiverInfo(
+        ssrc=media_ssrc,
+        fraction_lost=0,
+        packets_lost=lost,
+        highest_sequence=highest,
+        jitter=0,
+        lsr=0,
+        dlsr=0,
+    )
+    (packet,) = RtcpPacket.parse(bytes(RtcpRrPacket(ssrc=reporter, reports=[report])))
+    return packet
+
+
+def showing(slots: list[Slot], source: str) -> Slot:
+    return next(s for s in slots if s.source == source)
+
+
+async def test_a_weak_viewer_gets_audio_and_padding_and_video_again_with_a_keyframe() -> None:
+    router = Router(lambda *_: None, thresholds=T)
+    _, a_receiver, _ = member(router, "a")
+    b_wire, _, b_slots = member(router, "b")
+    router.forward("a", rtp(VP8, 10, 3000, ssrc=5))
+    slot = showing(b_slots, "a")
+    for _ in range(3):
+        await router.feedback("b", slot, remb_from(100_000, [slot.video.ssrc]))
+        changes = await router.check_links()
+    assert changes == [("b", True)]
+    # b's estimate no longer limits what a is asked to send: b gets none of its video.
+    assert router.target_for("a", time.monotonic()) is None
+
+    router.forward("a", rtp(VP8, 11, 6000, ssrc=5))  # not for b
+    router.forward("a", rtp(OPUS, 1, 960, ssrc=3))  # audio still is
+    assert [p.payload_type for p in b_wire.sent] == [120, 109]
+    assert router.probe()
+    time.sleep(0.02)
+    assert router.probe()
+    padding = b_wire.sent[2:]
+    assert padding and all(p.payload == b"" and p.ssrc == slot.video.ssrc for p in padding)
+    assert [p.sequence for p in padding] == list(range(11, 11 + len(padding)))
+
+    for _ in range(3):
+        await router.feedback("b", slot, remb_from(350_000, [slot.video.ssrc]))
+        changes = await router.check_links()
+    assert changes == [("b", False)]
+    assert a_receiver.pli == [5]  # a keyframe for the returning viewer
+    assert not router.probe()  # nobody left to pad
+    router.forward("a", rtp(VP8, 40, 90000, ssrc=5))
+    back = b_wire.sent[-1]
+    assert back.payload_type == 120 and back.payload
+    assert back.sequence == padding[-1].sequence + 1  # after the padding, no gap
+
+
+async def test_heavy_video_loss_pauses_video_and_a_chosen_audio_only_is_not_judged() -> None:
+    router = Router(lambda *_: None, thresholds=T)
+    member(router, "a")
+    _, _, b_slots = member(router, "b")
+    _, _, c_slots = member(router, "c")
+    await router.set_video("c", False)  # c chose audio only
+    b_slot, c_slot = showing(b_slots, "a"), showing(c_slots, "a")
+    highest = 1000
+    changes: list[tuple[str, bool]] = []
+    for _ in range(4):  # the first report only sets where counting starts
+        highest += 100
+        await router.feedback("b", b_slot, rr(9, b_slot.video.ssrc, highest, highest // 4))
+        await router.feedback("c", c_slot, rr(9, c_slot.video.ssrc, highest, highest // 2))
+        changes += await router.check_links()
+    assert changes == [("b", True)]
