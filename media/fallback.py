@@ -8,7 +8,8 @@ is paused, the router pads that viewer's video stream (RTP padding, no media), f
 to its estimate: a browser's estimate cannot grow much beyond 1.5 times what it receives,
 so without padding recovery could never be seen. A link whose estimate stays at or over
 `above_bps`, with little loss, for `recover_checks` checks has recovered and gets video
-again, starting with a keyframe.
+again, starting with a keyframe. (A browser's estimate grows by about 8 % a second, so from
+150 to 300 kbit/s takes some 10 seconds: waiting long to be sure would add to that.)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Thresholds:
     above_bps: int = 300_000
     loss: float = 0.2  # share of video packets lost that counts as weak
     weak_checks: int = 3
-    recover_checks: int = 3
+    recover_checks: int = 2
 
     def __post_init__(self) -> None:
         if not 0 < self.below_bps < self.above_bps:

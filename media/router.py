@@ -343,7 +343,10 @@ class Router:
                 if report.ssrc == slot.video.ssrc:
                     slot.video.loss.reported(report.highest_sequence, report.packets_lost)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            for outlet in (slot.audio, slot.video):
+            viewer = self.members.get(viewer_id)
+            # Video paused: a weak link gets no old video either (it only finishes frames).
+            outlets = (slot.audio, slot.video) if viewer and viewer.video_on else (slot.audio,)
+            for outlet in outlets:
                 if outlet.ssrc == packet.media_ssrc:
                     self.resent += outlet.resend(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
