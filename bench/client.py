@@ -25,6 +25,7 @@ from bench.encoded import Clip, opus_clip, vp8_clip
 from bench.sender import OutStream, Pacer
 from bench.stamp import delay_ms
 from media import rtpraw
+from media.stream_stats import ReceivedStats
 from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
 from signaling.protocol import (
@@ -112,8 +113,10 @@ class Participant:
     streams: dict[str, str] = field(default_factory=dict)  # mid -> participant shown
     participant: str = ""
     outgoing: list[OutStream] = field(default_factory=list)
+    incoming: dict[int, ReceivedStats] = field(default_factory=dict)  # by SSRC, for reports
     _inline: bool = False
     _reader: asyncio.Task[None] | None = None
+    _reports: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         url = self.base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
@@ -178,6 +181,8 @@ class Participant:
             self._inline = True
             wire = Wire(pc.getTransceivers()[0].receiver.transport)
             wire.receive_inline(partial(self._count_raw, by_ssrc))
+            reporter = pc.getTransceivers()[0].sender._ssrc
+            self._reports = asyncio.ensure_future(self._send_reports(wire, reporter))
             pacer = Pacer.of_running_loop()
             for t in sending:
                 stream = OutStream(
@@ -205,6 +210,8 @@ class Participant:
         pacer = Pacer.of_running_loop()
         for stream in self.outgoing:
             pacer.remove(stream)
+        if self._reports is not None:
+            self._reports.cancel()
         if self.ws is not None and not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.send(Leave())
@@ -226,7 +233,20 @@ class Participant:
     def _count_raw(self, by_ssrc: dict[int, str], data: bytes) -> None:
         packet = rtpraw.parse(data)
         if packet is not None and packet.ssrc in by_ssrc:
+            stats = self.incoming.get(packet.ssrc)
+            if stats is None:
+                stats = self.incoming[packet.ssrc] = ReceivedStats()
+            stats.received_packet(packet.ssrc, packet.sequence)  # padding counts too
             self._count(by_ssrc[packet.ssrc], packet.payload)
+
+    async def _send_reports(self, wire: Wire, reporter: int) -> None:
+        """Receiver reports about every stream received, once a second, as browsers send:
+        the server learns from them how much of its video is lost."""
+        while True:
+            await asyncio.sleep(1.0)
+            compound = b"".join(s.receiver_report(reporter) for s in self.incoming.values())
+            if compound:
+                wire.send_rtcp(compound)
 
     def _count(self, mid: str, payload: bytes) -> None:
         if payload:

@@ -10,6 +10,10 @@ so without padding recovery could never be seen. A link whose estimate stays at 
 `above_bps`, with little loss, for `recover_checks` checks has recovered and gets video
 again, starting with a keyframe. (A browser's estimate grows by about 8 % a second, so from
 150 to 300 kbit/s takes some 10 seconds: waiting long to be sure would add to that.)
+
+A viewer that reports no estimate is judged by loss alone: its padding starts low, grows by
+a quarter each check while it arrives and shrinks when it is lost; once the padding reaches
+`above_bps` without loss, video resumes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ PROBE_SECONDS = 0.02  # how often paused viewers get padding
 AUDIO_BPS = 40_000  # what one person's audio takes, left out of the padding
 MIN_PAD_BPS = 20_000  # padding never stops while video is paused: the estimate must move
 MIN_PACKETS = 10  # fewer video packets than this in a check: loss is not judged
+PROBE_START_BPS = 100_000  # without an estimate from the viewer: where padding starts
+PROBE_GROWTH = 1.25  # ... how it grows each check with under 2 % lost
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,13 @@ class LinkWatch:
     weak: bool = False
     against: int = 0
     pad_credit: float = 0.0  # padding bytes owed, carried between probe rounds
+    probed_bps: int = PROBE_START_BPS  # what padding has shown the link takes (no estimate)
 
     def check(self, estimate: int | None, loss: float | None, t: Thresholds) -> bool | None:
         """Judge one check; the new state when it changes (True: weak), else None."""
         if self.weak:
+            if estimate is None:  # the viewer says nothing: what the padding showed
+                estimate = self._probe_by_loss(loss, t) if loss is not None else None
             recovered = estimate is not None and estimate >= t.above_bps
             recovered = recovered and (loss is None or loss < t.loss / 2)
             flip, needed = recovered, t.recover_checks
@@ -84,12 +93,22 @@ class LinkWatch:
         if self.against < needed:
             return None
         self.weak, self.against, self.pad_credit = not self.weak, 0, 0.0
+        self.probed_bps = PROBE_START_BPS
         return self.weak
+
+    def _probe_by_loss(self, loss: float, t: Thresholds) -> int:
+        if loss < 0.02:
+            self.probed_bps = int(self.probed_bps * PROBE_GROWTH)
+        elif loss > t.loss / 2:
+            self.probed_bps = int(self.probed_bps * (1 - loss / 2))
+        self.probed_bps = max(MIN_PAD_BPS + AUDIO_BPS, min(self.probed_bps, t.above_bps))
+        return self.probed_bps
 
     def padding(self, estimate: int | None, sources: int, seconds: float, t: Thresholds) -> int:
         """Padding bytes to send now, `seconds` after the last round: the estimate (at most
-        the recovery threshold) less the audio already arriving."""
-        rate = min(estimate or 0, t.above_bps) - AUDIO_BPS * max(1, sources)
+        the recovery threshold; without one, what padding has shown) less the audio."""
+        basis = self.probed_bps if estimate is None else estimate
+        rate = min(basis, t.above_bps) - AUDIO_BPS * max(1, sources)
         self.pad_credit += max(MIN_PAD_BPS, rate) * seconds / 8
         whole = int(self.pad_credit)
         self.pad_credit -= whole

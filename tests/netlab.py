@@ -51,11 +51,39 @@ def _shape(netns: str, dev: str, kbit: int | None) -> None:
         _ip("-n", netns, "link", "show", dev)  # fail loudly if the dev is gone
         _run([*tc, "del", "dev", dev, "root"], check=False)  # none installed is fine
         return
+    _run([*tc, "replace", "dev", dev, "root", *_tbf(kbit)])
+
+
+def _tbf(kbit: int) -> list[str]:
+    """A tbf qdisc's arguments: `kbit` kbit/s, a queue of 50 ms, then drops."""
     if kbit <= 0:
         raise ValueError("kbit must be positive")
     burst = max(3200, kbit * 125 // 50)  # bytes: at least ~20 ms at full rate, >= 2 MTUs
-    shape = ["tbf", "rate", f"{kbit}kbit", "burst", str(burst), "latency", "50ms"]
-    _run([*tc, "replace", "dev", dev, "root", *shape])
+    return ["tbf", "rate", f"{kbit}kbit", "burst", str(burst), "latency", "50ms"]
+
+
+@contextlib.contextmanager
+def loopback_port_capped(port: int, kbit: int) -> Any:
+    """While inside: UDP that loopback delivers to `port` is shaped to `kbit` kbit/s (tbf),
+    everything else on loopback passes as before. For aiortc peers of the test process,
+    which live in the root namespace and talk over loopback."""
+    if not 0 < port < 65536:
+        raise ValueError("not a port")
+    shape = _tbf(kbit)
+    tc = ["tc", "qdisc"]
+    # htb (prio is not in every kernel): class 1:10 for everything, 1:20 for the port.
+    _run([*tc, "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10", "r2q", "1000"])
+    try:
+        for cls, rate in (("1:10", "10gbit"), ("1:20", f"{kbit}kbit")):
+            _run(["tc", "class", "add", "dev", "lo", "parent", "1:", "classid", cls, "htb",
+                  "rate", rate, "ceil", rate])  # fmt: skip
+        _run([*tc, "add", "dev", "lo", "parent", "1:20", "handle", "20:", *shape])
+        match = ["match", "ip", "protocol", "17", "0xff", "match", "ip", "dport", str(port)]
+        _run(["tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio",
+              "1", "u32", *match, "0xffff", "flowid", "1:20"])  # fmt: skip
+        yield
+    finally:
+        _run([*tc, "del", "dev", "lo", "root"], check=False)
 
 
 @dataclass

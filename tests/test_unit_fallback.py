@@ -64,10 +64,28 @@ def test_padding_fills_up_to_the_estimate_less_audio_and_never_stops() -> None:
     assert link.padding(200_000, 1, 0.02, T) == 400
     # Above the recovery threshold the padding stops growing.
     assert link.padding(900_000, 1, 0.02, T) == (300_000 - fallback.AUDIO_BPS) * 0.02 / 8
-    # No estimate (or less than the audio): the minimum, carried over between rounds.
-    rounds = [link.padding(None, 1, 0.002, T) for _ in range(10)]
+    # An estimate under the audio's: the minimum, carried over between rounds.
+    rounds = [link.padding(30_000, 1, 0.002, T) for _ in range(10)]
     assert sum(rounds) == fallback.MIN_PAD_BPS * 0.02 / 8
     assert rounds[0] == 5
+    # No estimate at all: what padding has shown the link takes, from where probing starts.
+    assert link.padding(None, 1, 0.02, T) == (fallback.PROBE_START_BPS - 40_000) * 0.02 / 8
+
+
+def test_without_an_estimate_padding_grows_while_it_arrives_and_video_comes_back() -> None:
+    link = fallback.LinkWatch()
+    assert [link.check(None, 0.5, T) for _ in range(3)] == [None, None, True]
+    assert link.probed_bps == fallback.PROBE_START_BPS
+    # Lost padding: it shrinks. Then it arrives: it grows by a quarter each check.
+    assert link.check(None, 0.3, T) is None and link.probed_bps == 85_000
+    assert link.check(None, None, T) is None and link.probed_bps == 85_000  # nothing to judge
+    grown = []
+    while (change := link.check(None, 0.0, T)) is None:
+        grown.append(link.probed_bps)
+        assert len(grown) < 20
+    assert change is False  # recovered
+    assert grown[:2] == [106_250, 132_812] and grown[-1] == T.above_bps
+    assert grown.count(T.above_bps) == T.recover_checks - 1
 
 
 def rr(reporter: int, media_ssrc: int, highest: int, lost: int) -> Any:
