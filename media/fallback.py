@@ -5,8 +5,9 @@ estimate) and how much of the video sent to it was lost (its receiver reports). 
 that stays under `below_bps`, or loses `loss` of its video, for `weak_checks` checks in a
 row is weak: the router stops forwarding video to it and audio goes on alone. While video
 is paused, the router pads that viewer's video stream (RTP padding, no media), filling up
-to its estimate: a browser's estimate cannot grow much beyond 1.5 times what it receives,
-so without padding recovery could never be seen. A link whose estimate stays at or over
+to its estimate: a browser's estimate cannot grow beyond 1.5 times what it receives on its
+video streams plus 10 kbit/s (audio without transport-wide feedback does not count), so
+without padding recovery could never be seen. A link whose estimate stays at or over
 `above_bps`, with little loss, for `recover_checks` checks has recovered and gets video
 again, starting with a keyframe. (A browser's estimate grows by about 8 % a second, so from
 150 to 300 kbit/s takes some 10 seconds: waiting long to be sure would add to that.)
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 PAD_MAX = 255  # padding bytes one RTP packet can carry (the count is one byte)
 PROBE_SECONDS = 0.02  # how often paused viewers get padding
-AUDIO_BPS = 40_000  # what one person's audio takes, left out of the padding
+AUDIO_BPS = 40_000  # what one person's audio takes, part of what probing by loss finds
 MIN_PAD_BPS = 20_000  # padding never stops while video is paused: the estimate must move
 MIN_PACKETS = 10  # fewer video packets than this in a check: loss is not judged
 PROBE_START_BPS = 100_000  # without an estimate from the viewer: where padding starts
@@ -105,11 +106,11 @@ class LinkWatch:
         return self.probed_bps
 
     def padding(self, estimate: int | None, sources: int, seconds: float, t: Thresholds) -> int:
-        """Padding bytes to send now, `seconds` after the last round: the estimate (at most
-        the recovery threshold; without one, what padding has shown) less the audio."""
-        basis = self.probed_bps if estimate is None else estimate
-        rate = min(basis, t.above_bps) - AUDIO_BPS * max(1, sources)
-        self.pad_credit += max(MIN_PAD_BPS, rate) * seconds / 8
+        """Padding bytes to send now, `seconds` after the last round, up to the recovery
+        threshold: the viewer's estimate (which counts video streams only: padding short of
+        it would hold it where it is), or without one what padding has shown, less audio."""
+        rate = estimate if estimate is not None else self.probed_bps - AUDIO_BPS * sources
+        self.pad_credit += max(MIN_PAD_BPS, min(rate, t.above_bps)) * seconds / 8
         whole = int(self.pad_credit)
         self.pad_credit -= whole
         return whole
