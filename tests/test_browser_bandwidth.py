@@ -4,10 +4,11 @@ video gets audio only until it recovers.
 Staff (the sender) and survivor in Chromium, each in its own namespace; the survivor's
 downlink is shaped with tbf.
 
-- 300 kbit/s: the survivor's browser reports what it can receive in REMB; the server asks
+- 600 kbit/s: the survivor's browser reports what it can receive in REMB; the server asks
   staff's browser for no more than that, and staff's video bitrate (its own outbound-rtp
-  statistics) settles under the cap while video goes on. (Chromium's fake camera sends
-  about 400 to 480 kbit/s here, so a 600 kbit/s cap would not bind.)
+  statistics) settles under the cap while video goes on, without falling back. Staff's
+  camera is a textured clip that climbs to about 1 Mbit/s (Chromium's own fake camera
+  stays under 500 kbit/s, which a 600 kbit/s cap would not bind).
 - 250 kbit/s: the survivor's estimate falls under the fallback threshold; the server stops
   forwarding video to the survivor, both pages say so, staff's browser stops sending video
   (nobody else could watch it), and the survivor's audio goes on without a gap. Once the
@@ -23,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import start_server
+from browser import start_server, textured_camera
 from netlab import NetLab, require_netns
 from test_browser_call import frames_decoded, receiving_from, staff_admits_survivor, wait_for
 
 pytestmark = pytest.mark.browser
 
-CAP_KBIT = 300
+CAP_KBIT = 600
 SETTLE_SECONDS = 15.0
 WEAK_CAP_KBIT = 250
 FALLBACK_SECONDS = 10.0  # cap set -> both pages say video is paused for a weak connection
@@ -95,11 +96,14 @@ def test_a_narrow_downlink_brings_the_senders_bitrate_under_it(
     requests: list[str] = []
     try:
         with sync_playwright() as p:
-            staff, survivor = staff_admits_survivor(p, hosts, tmp_path, server.url, requests)
+            camera = f"--use-file-for-fake-video-capture={textured_camera(tmp_path)}"
+            staff, survivor = staff_admits_survivor(
+                p, hosts, tmp_path, server.url, requests, staff_flags=(camera,)
+            )
             wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
 
             # Uncapped, the sender climbs well above the cap.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 45
             while (uncapped := video_kbps(staff)) < CAP_KBIT * 1.15:
                 assert time.monotonic() < deadline, f"sender stayed at {uncapped:.0f} kbit/s"
 
@@ -114,6 +118,7 @@ def test_a_narrow_downlink_brings_the_senders_bitrate_under_it(
             before = frames_decoded(survivor)
             assert video_kbps(staff, seconds=4) < CAP_KBIT
             wait_for(lambda: frames_decoded(survivor) > before + 10, what="video under the cap")
+            assert not says_weak(survivor) and not says_weak(staff)  # no fallback
     finally:
         server.stop()
     print(

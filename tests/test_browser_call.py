@@ -33,9 +33,11 @@ def lab() -> Iterator[NetLab]:
         yield lab
 
 
-def new_page(playwright: Any, lab_host: Any, tmp: Path, requests: list[str]) -> Any:
+def new_page(
+    playwright: Any, lab_host: Any, tmp: Path, requests: list[str], flags: tuple[str, ...] = ()
+) -> Any:
     browser = playwright.chromium.launch(
-        executable_path=str(lab_host.chromium_wrapper(tmp)), args=CHROMIUM_FLAGS
+        executable_path=str(lab_host.chromium_wrapper(tmp)), args=[*CHROMIUM_FLAGS, *flags]
     )
     context = browser.new_context(ignore_https_errors=True)
     context.add_init_script(RECORD_PEER_CONNECTIONS)
@@ -67,10 +69,12 @@ def staff_admits_survivor(
     origin: str,
     requests: list[str],
     plan: tuple[str, int] | None = None,
+    staff_flags: tuple[str, ...] = (),
 ) -> tuple[Any, Any]:
-    """Staff (host "staff") sign in, create a call (with `plan`: action and minutes), join
-    it and admit a survivor (host "surv") who joined from the link; both pages returned."""
-    staff = new_page(playwright, hosts["staff"], tmp, requests)
+    """Staff (host "staff", Chromium with `staff_flags`) sign in, create a call (with `plan`:
+    action and minutes), join it and admit a survivor (host "surv") who joined from the
+    link; both pages returned."""
+    staff = new_page(playwright, hosts["staff"], tmp, requests, staff_flags)
     open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
