@@ -14,6 +14,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb
 
 MIN_SHARE_BPS = 60_000  # never ask a sender for less than this (its audio and some video)
 ESTIMATE_SECONDS = 5.0  # a viewer's estimate older than this no longer counts
+HIGH_LOSS = 0.1  # more video lost than this lowers what a viewer's estimate allows
 
 
 def read_remb(packet: Any) -> int | None:
@@ -31,6 +32,15 @@ def remb(reporter_ssrc: int, bitrate: int, ssrcs: list[int]) -> bytes:
     """A REMB packet asking the sender of `ssrcs` for at most `bitrate` bits per second."""
     fci = pack_remb_fci(bitrate, ssrcs)
     return bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=reporter_ssrc, media_ssrc=0, fci=fci))
+
+
+def after_loss(estimate: int, loss: float | None) -> int:
+    """A viewer's estimate, lowered as a sender's own rate control would for the share of
+    video it reports lost: REMB comes from delay alone, and over 10 % lost (a lossy radio
+    link, say) means less should be sent, whatever the delay says."""
+    if loss is None or loss <= HIGH_LOSS:
+        return estimate
+    return int(estimate * (1 - loss / 2))
 
 
 def share(estimate: int, sources: int) -> int:

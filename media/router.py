@@ -152,6 +152,7 @@ class Member:
     estimate: int | None = None
     estimate_at: float = 0.0
     link: fallback.LinkWatch = field(default_factory=fallback.LinkWatch)
+    video_loss: float | None = None  # share of video sent to it lost, at the last check
 
     @property
     def video_on(self) -> bool:
@@ -240,9 +241,9 @@ class Router:
             for slot in member.showing.values():
                 more, less = slot.video.loss.since_check()
                 expected, lost = expected + more, lost + less
+            loss = member.video_loss = fallback.loss_share(expected, lost)
             if not member.wants_video or not member.showing:
                 continue
-            loss = fallback.loss_share(expected, lost)
             was_on = member.video_on
             weak = member.link.check(member.recent_estimate(now), loss, self.thresholds)
             if weak is not None:
@@ -357,11 +358,12 @@ class Router:
     def target_for(self, source_id: str, now: float) -> int | None:
         """The most `source_id` should send: its most limited viewer's share.
 
-        Each viewer's estimate is split between the people it is shown; viewers without a
-        recent estimate, or that get no video, do not limit it. None when no viewer has one.
+        Each viewer's estimate, lowered for heavy loss, is split between the people it is
+        shown; viewers without a recent estimate, or that get no video, do not limit it. None
+        when no viewer has one.
         """
         shares = [
-            bandwidth.share(estimate, len(v.showing))
+            bandwidth.share(bandwidth.after_loss(estimate, v.video_loss), len(v.showing))
             for v in self.members.values()
             if source_id in v.showing
             and v.video_on

@@ -157,3 +157,23 @@ async def test_heavy_video_loss_pauses_video_and_a_chosen_audio_only_is_not_judg
         await router.feedback("c", c_slot, rr(9, c_slot.video.ssrc, highest, highest // 2))
         changes += await router.check_links()
     assert changes == [("b", True)]
+
+
+async def test_a_viewers_heavy_loss_lowers_what_the_sender_is_asked_for() -> None:
+    router = Router(lambda *_: None, thresholds=T)
+    member(router, "a")
+    _, _, b_slots = member(router, "b")
+    slot = showing(b_slots, "a")
+    await router.feedback("b", slot, remb_from(1_000_000, [slot.video.ssrc]))
+    await router.feedback("b", slot, rr(9, slot.video.ssrc, 1000, 0))
+    await router.check_links()
+    assert router.target_for("a", time.monotonic()) == 1_000_000  # nothing lost
+    await router.feedback("b", slot, rr(9, slot.video.ssrc, 1100, 5))
+    await router.check_links()
+    assert router.target_for("a", time.monotonic()) == 1_000_000  # 5 %: delay decides
+    await router.feedback("b", slot, rr(9, slot.video.ssrc, 1200, 25))
+    await router.check_links()
+    assert router.target_for("a", time.monotonic()) == 1_000_000 * (1 - 0.2 / 2)  # 20 %
+    await router.feedback("b", slot, rr(9, slot.video.ssrc, 1300, 55))
+    await router.check_links()
+    assert router.target_for("a", time.monotonic()) == int(1_000_000 * (1 - 0.3 / 2))
