@@ -11,13 +11,19 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import aiohttp
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
@@ -30,6 +36,7 @@ from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
 from signaling.protocol import (
     Answer,
+    IceServer,
     Joined,
     Leave,
     Message,
@@ -138,10 +145,23 @@ class Participant:
             if message.type == kind:
                 return message
 
-    async def start_media(self, max_participants: int, send: bool = True) -> None:
-        """Offer own audio and video plus receive slots for everyone else, as a browser does."""
+    async def start_media(
+        self,
+        max_participants: int,
+        send: bool = True,
+        relays: Sequence[IceServer] = (),
+        relay_only: bool = False,
+    ) -> None:
+        """Offer own audio and video plus receive slots for everyone else, as a browser does;
+        through the TURN `relays` (from `joined`) only, with `relay_only`."""
+        servers = [RTCIceServer(r.urls, r.username, r.credential) for r in relays]
+        policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
         pc = self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+            RTCConfiguration(
+                iceServers=servers,
+                iceTransportPolicy=policy,
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            )
         )
         if send:
             pc.addTransceiver("audio", direction="sendonly")
