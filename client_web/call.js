@@ -89,6 +89,30 @@ export class Call extends EventTarget {
     this.signaling.send("offer", restart ? { sdp: offer.sdp, restart } : { sdp: offer.sdp });
   }
 
+  /**
+   * How long nothing (media or RTCP) has come from the server, in ms; null if the browser
+   * does not say. The server sends RTCP at least every 1.5 s while connected.
+   */
+  async silentMs() {
+    const stats = await this.pc.getStats();
+    /** @type {any} */
+    let pair = null;
+    stats.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) {
+        pair = stats.get(s.selectedCandidatePairId);
+      }
+    });
+    if (!pair) {
+      // Browsers without transport stats mark the pair in use instead.
+      stats.forEach((s) => {
+        const inUse = s.selected || (s.nominated && s.state === "succeeded");
+        if (s.type === "candidate-pair" && inUse) pair = s;
+      });
+    }
+    if (!pair || !pair.lastPacketReceivedTimestamp) return null;
+    return pair.timestamp - pair.lastPacketReceivedTimestamp;
+  }
+
   /** The media of one participant, from the slot that shows them. */
   streamOf(participant) {
     const tracks = this.pc

@@ -8,6 +8,8 @@ import t from "./i18n/en.js";
 import { Tiles, byId, controls, el, show } from "./ui.js";
 
 const RETRY_MS = 2000; // between attempts to get a socket back
+const LISTEN_MS = 1000; // how often the page checks that the server is still heard
+const SILENT_MS = 2500; // nothing from the server for this long: our own network is down
 const GIVE_UP_MS = 60 * 60 * 1000; // the longest grace a server may give
 
 /**
@@ -98,6 +100,23 @@ export class CallSession {
     this.renderControls(call, s);
     if (this.audioOnly) tiles.setMineVideoPaused("chosen");
     if (!this.sendVideo) call.sendVideo(false);
+
+    // The server sends RTCP at least every 1.5 s: silence means our own network is down,
+    // seconds before the connection state says so (Chromium takes 5 to 6 s). Someone
+    // else's outage does not count: the server goes on reporting on our media.
+    let unheard = false;
+    const listen = setInterval(async () => {
+      if (this.call !== call || this.over) {
+        clearInterval(listen);
+        return;
+      }
+      const silent = await call.silentMs();
+      if (silent === null || this.call !== call || this.reconnecting) return;
+      if (silent > SILENT_MS !== unheard) {
+        unheard = !unheard;
+        this.hooks.status(unheard);
+      }
+    }, LISTEN_MS);
 
     // A connection that fails for good (ICE gave up) is replaced; the socket stays.
     call.addEventListener("state", (event) => {

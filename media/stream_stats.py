@@ -20,6 +20,12 @@ def ntp_now() -> int:
     return int((time.time() + NTP_EPOCH) * (1 << 32))
 
 
+def empty_receiver_report(reporter: int) -> bytes:
+    """An RTCP receiver report without report blocks: "still here", when there is nothing
+    to report (RFC 3550 6.4.2 allows a count of zero)."""
+    return RR.pack(0x80, 201, 1, reporter)
+
+
 @dataclass
 class SentStats:
     """What one outgoing stream has sent, to tell its receiver in sender reports."""

@@ -58,6 +58,8 @@ def test_an_outage_is_bridged_and_a_survivor_gone_for_good_shows_the_plan(
             survivor.wait_for_selector("#call-status:not([hidden])", timeout=OUTAGE * 1000)
             survivor_told = time.monotonic() - down
             assert "Reconnecting" in survivor.inner_text("#call-status")
+            # Staff's own network is fine: their page does not say it is reconnecting.
+            assert staff.is_hidden("#call-status")
             assert "5 minutes" in survivor.inner_text("#call-status")  # the plan, counting down
             time.sleep(max(0.0, OUTAGE - (time.monotonic() - down)))
             before = {"staff": frames_decoded(staff), "surv": frames_decoded(survivor)}
