@@ -170,6 +170,7 @@ class Call:
         return [
             Send(p.id, joined),
             *waiting,
+            *self._paused_for(p.id),
             Returned(self.id, p.id),
             *self._to_others(p.id, PeerBack(p.id)),
             *self.weak_link(p.id, False),  # a new connection is judged afresh
@@ -239,6 +240,7 @@ class Call:
         )
         return [
             Send(p.id, joined),
+            *self._paused_for(p.id),
             *self._to_others(p.id, PeerJoined(p.info())),
             Entered(self.id, p.id),
             *self._video_requests(),
@@ -266,6 +268,17 @@ class Call:
         if p is None or p.place is not Place.CALL:
             raise ProtocolError("not-in-call", "you are not in the call yet")
         return p
+
+    def _paused_for(self, participant_id: str) -> list[Event]:
+        """Tell someone (new, or back) whose video is paused already."""
+        return [
+            Send(
+                participant_id,
+                VideoPaused(o.id, True, "chosen" if o.audio_only else "weak-connection"),
+            )
+            for o in self.in_call()
+            if o.id != participant_id and o.video_paused
+        ]
 
     def _video_requests(self) -> list[Event]:
         """Ask senders to stop their video while nobody can receive it, or to send again.

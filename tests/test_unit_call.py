@@ -411,3 +411,23 @@ def test_a_sender_keeps_sending_while_someone_can_watch_and_a_return_is_judged_a
     # The survivor leaves: the interpreter is the only viewer left, and takes no video.
     gone = call.leave(admitted.id)
     assert (staff.id, SendVideo(False)) in sent(gone)
+
+
+def test_someone_who_joins_or_returns_learns_whose_video_is_paused_already(
+    store: CallStore, call: Call, staff: Participant, admitted: Participant
+) -> None:
+    call.set_audio_only(admitted.id, True)
+    interpreter, _ = store.join_invite(invite(call, Role.INTERPRETER), "", now=3)
+    entered = call.admit(staff.id, interpreter.id)
+    assert (interpreter.id, VideoPaused(admitted.id, True, "chosen")) in sent(entered)
+    call.weak_link(interpreter.id, True)
+    call.drop(staff.id, now=4)
+    back = call.back(staff.id, resume="again")
+    told = [m for to, m in sent(back) if to == staff.id and isinstance(m, VideoPaused)]
+    assert sorted(told, key=str) == sorted(
+        [
+            VideoPaused(admitted.id, True, "chosen"),
+            VideoPaused(interpreter.id, True, "weak-connection"),
+        ],
+        key=str,
+    )
