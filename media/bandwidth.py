@@ -15,6 +15,11 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb
 MIN_SHARE_BPS = 60_000  # never ask a sender for less than this (its audio and some video)
 ESTIMATE_SECONDS = 5.0  # a viewer's estimate older than this no longer counts
 HIGH_LOSS = 0.1  # more video lost than this lowers what a viewer's estimate allows
+SOME_LOSS = 0.02  # this much video lost: the viewer's link is congested
+FALL = 0.97  # an estimate under this share of the previous one has fallen: congestion
+CONGESTED_SECONDS = 5.0  # an estimate counts as the link's limit this long after a fall
+STALE_RATIO = 1.5  # a link that carried more than this times the estimate (+10 kbit/s)...
+NO_LIMIT_BPS = 10_000_000  # the REMB that lifts an earlier limit (browsers keep the last)
 
 
 def read_remb(packet: Any) -> int | None:

@@ -21,7 +21,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from media import rtpraw
-from media.bandwidth import remb
+from media.bandwidth import NO_LIMIT_BPS, remb
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.stream_stats import empty_receiver_report
 from media.tap import detach_receiver, detach_sender
@@ -218,12 +218,13 @@ class ServerPeer:
         return int(self.pc.getTransceivers()[0].sender._ssrc)
 
     def _bandwidth_request(self) -> bytes:
-        """A REMB asking this participant's video for what its viewers can take, if known."""
+        """A REMB asking this participant's video for what its viewers can take, or for as
+        much as it likes when none is limited (a browser keeps the last REMB's limit)."""
         video = self.inlets.get("video")
-        target = self.router.target_for(self.pid, time.monotonic())
-        if video is None or video.ssrc is None or target is None:
+        if video is None or video.ssrc is None:
             return b""
-        return remb(video.report_ssrc, target, [video.ssrc])
+        target = self.router.target_for(self.pid, time.monotonic())
+        return remb(video.report_ssrc, target or NO_LIMIT_BPS, [video.ssrc])
 
     def _sender_for(self, outlet: Outlet) -> Any:
         return next(t.sender for t in self.pc.getTransceivers() if t.mid == outlet.mid)

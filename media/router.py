@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,10 +160,47 @@ class Member:
         """Whether video is forwarded to this member: wanted, and the link can take it."""
         return self.wants_video and not self.link.weak
 
+    estimate_fell_at: float = -math.inf  # when its estimate last went down
+    # video forwarded to it over the last check, less what it lost (bits per second)
+    delivered_bps: float = 0.0
+    delivered_octets: int = 0
+    delivered_at: float = 0.0
+
     def recent_estimate(self, now: float) -> int | None:
         if self.estimate is None or now - self.estimate_at >= bandwidth.ESTIMATE_SECONDS:
             return None
         return self.estimate
+
+    def limit(self, now: float) -> int | None:
+        """Its recent estimate, unless its link has just carried far more without loss.
+
+        A browser's estimate starts from what it received in its first seconds (little,
+        after a quiet start) and then grows by about 8 % a second: an estimate far under
+        what arrived is stale, not a limit (and limiting senders to it would keep it so).
+        """
+        estimate = self.recent_estimate(now)
+        carried = self.delivered_bps > bandwidth.STALE_RATIO * (estimate or 0) + 10_000
+        if estimate is None or (carried and (self.video_loss or 0.0) < bandwidth.SOME_LOSS):
+            return None
+        return estimate
+
+    def congested(self, now: float) -> bool:
+        """Whether its browser saw queues grow (its estimate fell) lately, or loses video.
+
+        An estimate falls only then: a low one that never fell may only mean little was
+        sent so far, which is no reason to stop video.
+        """
+        fell = now - self.estimate_fell_at < bandwidth.CONGESTED_SECONDS
+        return fell or (self.video_loss or 0.0) >= bandwidth.SOME_LOSS
+
+    def count_delivered(self, now: float) -> None:
+        """Work out `delivered_bps` since the last check (after `video_loss` is set)."""
+        octets = sum(slot.video.stats.octets for slot in self.showing.values())
+        seconds = now - self.delivered_at
+        if 0 < seconds < 10 and octets >= self.delivered_octets:
+            sent = (octets - self.delivered_octets) * 8 / seconds
+            self.delivered_bps = sent * (1 - (self.video_loss or 0.0))
+        self.delivered_octets, self.delivered_at = octets, now
 
 
 @dataclass(slots=True)
@@ -242,10 +280,16 @@ class Router:
                 more, less = slot.video.loss.since_check()
                 expected, lost = expected + more, lost + less
             loss = member.video_loss = fallback.loss_share(expected, lost)
+            member.count_delivered(now)
             if not member.wants_video or not member.showing:
                 continue
             was_on = member.video_on
-            weak = member.link.check(member.recent_estimate(now), loss, self.thresholds)
+            # Paused: any estimate shows recovery. Not yet: only a limit seen in congestion.
+            if member.link.weak:
+                estimate = member.recent_estimate(now)
+            else:
+                estimate = member.limit(now) if member.congested(now) else None
+            weak = member.link.check(estimate, loss, self.thresholds)
             if weak is not None:
                 changes.append((pid, weak))
                 await self._video_switched(pid, member, was_on)
@@ -338,7 +382,10 @@ class Router:
         if estimate is not None:
             viewer = self.members.get(viewer_id)
             if viewer is not None:
-                viewer.estimate, viewer.estimate_at = estimate, time.monotonic()
+                now = time.monotonic()
+                if viewer.estimate is not None and estimate < viewer.estimate * bandwidth.FALL:
+                    viewer.estimate_fell_at = now
+                viewer.estimate, viewer.estimate_at = estimate, now
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == slot.video.ssrc:
@@ -359,15 +406,13 @@ class Router:
         """The most `source_id` should send: its most limited viewer's share.
 
         Each viewer's estimate, lowered for heavy loss, is split between the people it is
-        shown; viewers without a recent estimate, or that get no video, do not limit it. None
-        when no viewer has one.
+        shown. Viewers that get no video, or whose estimate is not what their link holds it
+        to (see Member.limit), do not limit it. None when no viewer does.
         """
         shares = [
             bandwidth.share(bandwidth.after_loss(estimate, v.video_loss), len(v.showing))
             for v in self.members.values()
-            if source_id in v.showing
-            and v.video_on
-            and (estimate := v.recent_estimate(now)) is not None
+            if source_id in v.showing and v.video_on and (estimate := v.limit(now)) is not None
         ]
         return min(shares) if shares else None
 

@@ -113,8 +113,14 @@ async def test_a_weak_viewer_gets_audio_and_padding_and_video_again_with_a_keyfr
     b_wire, _, b_slots = member(router, "b")
     router.forward("a", rtp(VP8, 10, 3000, ssrc=5))
     slot = showing(b_slots, "a")
+    # A low estimate alone is not a weak link: it may only mean little was sent so far.
     for _ in range(3):
         await router.feedback("b", slot, remb_from(100_000, [slot.video.ssrc]))
+        assert await router.check_links() == []
+    # Once it falls (the browser saw queues grow), it is.
+    for _ in range(3):
+        await router.feedback("b", slot, remb_from(300_000, [slot.video.ssrc]))
+        await router.feedback("b", slot, remb_from(120_000, [slot.video.ssrc]))
         changes = await router.check_links()
     assert changes == [("b", True)]
     # b's estimate no longer limits what a is asked to send: b gets none of its video.
@@ -164,7 +170,8 @@ async def test_a_viewers_heavy_loss_lowers_what_the_sender_is_asked_for() -> Non
     member(router, "a")
     _, _, b_slots = member(router, "b")
     slot = showing(b_slots, "a")
-    await router.feedback("b", slot, remb_from(1_000_000, [slot.video.ssrc]))
+    await router.feedback("b", slot, remb_from(1_100_000, [slot.video.ssrc]))
+    await router.feedback("b", slot, remb_from(1_000_000, [slot.video.ssrc]))  # a fall
     await router.feedback("b", slot, rr(9, slot.video.ssrc, 1000, 0))
     await router.check_links()
     assert router.target_for("a", time.monotonic()) == 1_000_000  # nothing lost
@@ -177,3 +184,33 @@ async def test_a_viewers_heavy_loss_lowers_what_the_sender_is_asked_for() -> Non
     await router.feedback("b", slot, rr(9, slot.video.ssrc, 1300, 55))
     await router.check_links()
     assert router.target_for("a", time.monotonic()) == int(1_000_000 * (1 - 0.3 / 2))
+
+
+async def test_an_estimate_far_under_what_the_link_just_carried_is_stale() -> None:
+    router = Router(lambda *_: None, thresholds=T)
+    member(router, "a")
+    _, _, b_slots = member(router, "b")
+    slot = showing(b_slots, "a")
+    seq = 0
+
+    async def carry_100_kb_and_check() -> list[tuple[str, bool]]:
+        nonlocal seq
+        for _ in range(100):
+            router.forward("a", rtp(VP8, seq, 3000 * seq, ssrc=5, payload=bytes(1000)))
+            seq += 1
+        time.sleep(0.1)
+        return await router.check_links()
+
+    await router.check_links()  # where counting starts
+    assert await carry_100_kb_and_check() == []
+    delivered = router.members["b"].delivered_bps
+    assert 100 * 1000 * 8 / 0.2 < delivered < 100 * 1000 * 8 / 0.1  # 100 kB in ~0.1 s
+    # b's browser says 100 kbit/s (and it fell): the link carries some 8 Mbit/s without
+    # loss, so the estimate is stale. It limits nobody and pauses nothing.
+    for estimate in (120_000, 100_000):
+        await router.feedback("b", slot, remb_from(estimate, [slot.video.ssrc]))
+    assert router.members["b"].congested(time.monotonic())
+    assert router.target_for("a", time.monotonic()) is None
+    assert [await carry_100_kb_and_check() for _ in range(3)] == [[], [], []]
+    # Once the link carries no more than its estimate allows, the same estimate counts.
+    assert [await router.check_links() for _ in range(3)] == [[], [], [("b", True)]]
