@@ -172,26 +172,34 @@ class Member:
         return self.estimate
 
     def limit(self, now: float) -> int | None:
-        """Its recent estimate, unless its link has just carried far more without loss.
-
-        A browser's estimate starts from what it received in its first seconds (little,
-        after a quiet start) and then grows by about 8 % a second: an estimate far under
-        what arrived is stale, not a limit (and limiting senders to it would keep it so).
-        """
+        """Its recent estimate, unless that is stale (see `stale`) and has not just fallen."""
         estimate = self.recent_estimate(now)
-        carried = self.delivered_bps > bandwidth.STALE_RATIO * (estimate or 0) + 10_000
-        if estimate is None or (carried and (self.video_loss or 0.0) < bandwidth.SOME_LOSS):
+        if estimate is None or (not self.fell(now) and self.stale(estimate)):
             return None
         return estimate
 
-    def congested(self, now: float) -> bool:
-        """Whether its browser saw queues grow (its estimate fell) lately, or loses video.
+    def weakness(self, now: float) -> int | None:
+        """Its recent estimate, if that shows a congested link: it fell lately (a browser
+        lowers it only when it sees queues grow) or video is being lost, and it is not
+        stale. A low estimate that never fell may only mean little was sent so far."""
+        estimate = self.recent_estimate(now)
+        lossy = (self.video_loss or 0.0) >= bandwidth.SOME_LOSS
+        if estimate is None or not (self.fell(now) or lossy) or self.stale(estimate):
+            return None
+        return estimate
 
-        An estimate falls only then: a low one that never fell may only mean little was
-        sent so far, which is no reason to stop video.
+    def fell(self, now: float) -> bool:
+        return now - self.estimate_fell_at < bandwidth.CONGESTED_SECONDS
+
+    def stale(self, estimate: int) -> bool:
+        """Whether its link has just carried far more than `estimate` without loss.
+
+        A browser's estimate starts from what it received in its first seconds (little,
+        after a quiet start) and then grows by about 8 % a second, so it can lag far
+        behind what the link carries; limiting senders to it would keep it there.
         """
-        fell = now - self.estimate_fell_at < bandwidth.CONGESTED_SECONDS
-        return fell or (self.video_loss or 0.0) >= bandwidth.SOME_LOSS
+        carried = self.delivered_bps > bandwidth.STALE_RATIO * estimate + 10_000
+        return carried and (self.video_loss or 0.0) < bandwidth.SOME_LOSS
 
     def count_delivered(self, now: float) -> None:
         """Work out `delivered_bps` since the last check (after `video_loss` is set)."""
@@ -284,11 +292,8 @@ class Router:
             if not member.wants_video or not member.showing:
                 continue
             was_on = member.video_on
-            # Paused: any estimate shows recovery. Not yet: only a limit seen in congestion.
-            if member.link.weak:
-                estimate = member.recent_estimate(now)
-            else:
-                estimate = member.limit(now) if member.congested(now) else None
+            # Paused: any estimate shows recovery. Not yet: only one that shows congestion.
+            estimate = member.recent_estimate(now) if member.link.weak else member.weakness(now)
             weak = member.link.check(estimate, loss, self.thresholds)
             if weak is not None:
                 changes.append((pid, weak))

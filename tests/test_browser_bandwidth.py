@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from browser import start_server, textured_camera
-from netlab import NetLab, require_netns
+from netlab import Host, NetLab, require_netns
 from test_browser_call import frames_decoded, receiving_from, staff_admits_survivor, wait_for
 
 pytestmark = pytest.mark.browser
@@ -79,6 +79,17 @@ def lab() -> Iterator[NetLab]:
         yield lab
 
 
+@pytest.fixture
+def call_hosts(lab: NetLab, staff_path: Path) -> Iterator[tuple[dict[str, Host], str]]:
+    """Server, staff and survivor hosts, with the server running: the hosts and its URL."""
+    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
+    server = start_server(hosts["srv"], staff_path)
+    try:
+        yield hosts, server.url
+    finally:
+        server.stop()
+
+
 def video_kbps(page: Any, seconds: float = 2.0) -> float:
     """The page's outbound video bitrate over the next `seconds`."""
     start, at = page.evaluate(VIDEO_BYTES_SENT), time.monotonic()
@@ -87,40 +98,36 @@ def video_kbps(page: Any, seconds: float = 2.0) -> float:
 
 
 def test_a_narrow_downlink_brings_the_senders_bitrate_under_it(
-    lab: NetLab, tmp_path: Path, staff_path: Path
+    call_hosts: tuple[dict[str, Host], str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
-    server = start_server(hosts["srv"], staff_path)
+    hosts, url = call_hosts
     requests: list[str] = []
-    try:
-        with sync_playwright() as p:
-            camera = f"--use-file-for-fake-video-capture={textured_camera(tmp_path)}"
-            staff, survivor = staff_admits_survivor(
-                p, hosts, tmp_path, server.url, requests, staff_flags=(camera,)
-            )
-            wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
+    with sync_playwright() as p:
+        camera = f"--use-file-for-fake-video-capture={textured_camera(tmp_path)}"
+        staff, survivor = staff_admits_survivor(
+            p, hosts, tmp_path, url, requests, staff_flags=(camera,)
+        )
+        wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
 
-            # Uncapped, the sender climbs well above the cap.
-            deadline = time.monotonic() + 45
-            while (uncapped := video_kbps(staff)) < CAP_KBIT * 1.15:
-                assert time.monotonic() < deadline, f"sender stayed at {uncapped:.0f} kbit/s"
+        # Uncapped, the sender climbs well above the cap.
+        deadline = time.monotonic() + 45
+        while (uncapped := video_kbps(staff)) < CAP_KBIT * 1.15:
+            assert time.monotonic() < deadline, f"sender stayed at {uncapped:.0f} kbit/s"
 
-            hosts["surv"].limit_downlink(CAP_KBIT)
-            capped = time.monotonic()
-            rates = []
-            while (rate := video_kbps(staff)) >= CAP_KBIT:
-                rates.append(round(rate))
-                assert time.monotonic() - capped < SETTLE_SECONDS, f"still above: {rates}"
-            settled = time.monotonic() - capped
-            # It stays under, and video goes on for the survivor.
-            before = frames_decoded(survivor)
-            assert video_kbps(staff, seconds=4) < CAP_KBIT
-            wait_for(lambda: frames_decoded(survivor) > before + 10, what="video under the cap")
-            assert not says_weak(survivor) and not says_weak(staff)  # no fallback
-    finally:
-        server.stop()
+        hosts["surv"].limit_downlink(CAP_KBIT)
+        capped = time.monotonic()
+        rates = []
+        while (rate := video_kbps(staff)) >= CAP_KBIT:
+            rates.append(round(rate))
+            assert time.monotonic() - capped < SETTLE_SECONDS, f"still above: {rates}"
+        settled = time.monotonic() - capped
+        # It stays under, and video goes on for the survivor.
+        before = frames_decoded(survivor)
+        assert video_kbps(staff, seconds=4) < CAP_KBIT
+        wait_for(lambda: frames_decoded(survivor) > before + 10, what="video under the cap")
+        assert not says_weak(survivor) and not says_weak(staff)  # no fallback
     print(
         f"\nsender {uncapped:.0f} kbit/s uncapped; under the {CAP_KBIT} kbit/s cap "
         f"{settled:.1f} s after it was set (rates on the way: {rates})"
@@ -146,48 +153,44 @@ def says_weak(page: Any) -> bool:
 
 
 def test_a_downlink_too_narrow_for_video_gets_audio_only_until_it_recovers(
-    lab: NetLab, tmp_path: Path, staff_path: Path
+    call_hosts: tuple[dict[str, Host], str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
-    server = start_server(hosts["srv"], staff_path)
+    hosts, url = call_hosts
     requests: list[str] = []
-    try:
-        with sync_playwright() as p:
-            staff, survivor = staff_admits_survivor(p, hosts, tmp_path, server.url, requests)
-            wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
-            wait_for(lambda: frames_decoded(survivor) > 60, what="video for a few seconds")
-            assert not says_weak(survivor) and not says_weak(staff)
+    with sync_playwright() as p:
+        staff, survivor = staff_admits_survivor(p, hosts, tmp_path, url, requests)
+        wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
+        wait_for(lambda: frames_decoded(survivor) > 60, what="video for a few seconds")
+        assert not says_weak(survivor) and not says_weak(staff)
 
-            survivor.evaluate(LOG_AUDIO)
-            hosts["surv"].limit_downlink(WEAK_CAP_KBIT)
-            capped = time.monotonic()
-            wait_for(lambda: says_weak(survivor), FALLBACK_SECONDS, "the survivor told")
-            wait_for(lambda: says_weak(staff), FALLBACK_SECONDS - 1, "staff told")
-            fell_back = time.monotonic() - capped
-            assert fell_back < FALLBACK_SECONDS
-            # No video reaches the survivor, and staff's browser has stopped sending it.
-            time.sleep(1)
-            frames = frames_decoded(survivor)
-            assert video_kbps(staff, seconds=3) < 10
-            assert frames_decoded(survivor) <= frames + 2
-            audio_log = survivor.evaluate("window.__audio")
-            gap = longest_audio_gap_ms(audio_log)
-            assert len(audio_log) > 50 and audio_log[-1][1] > audio_log[0][1]
-            assert gap <= AUDIO_GAP_MS, f"the survivor's audio stopped for {gap:.0f} ms"
+        survivor.evaluate(LOG_AUDIO)
+        hosts["surv"].limit_downlink(WEAK_CAP_KBIT)
+        capped = time.monotonic()
+        wait_for(lambda: says_weak(survivor), FALLBACK_SECONDS, "the survivor told")
+        wait_for(lambda: says_weak(staff), FALLBACK_SECONDS - 1, "staff told")
+        fell_back = time.monotonic() - capped
+        assert fell_back < FALLBACK_SECONDS
+        # No video reaches the survivor, and staff's browser has stopped sending it.
+        time.sleep(1)
+        frames = frames_decoded(survivor)
+        assert video_kbps(staff, seconds=3) < 10
+        assert frames_decoded(survivor) <= frames + 2
+        audio_log = survivor.evaluate("window.__audio")
+        gap = longest_audio_gap_ms(audio_log)
+        assert len(audio_log) > 50 and audio_log[-1][1] > audio_log[0][1]
+        assert gap <= AUDIO_GAP_MS, f"the survivor's audio stopped for {gap:.0f} ms"
 
-            hosts["surv"].limit_downlink(None)
-            lifted = time.monotonic()
-            wait_for(
-                lambda: not says_weak(survivor) and frames_decoded(survivor) > frames + 10,
-                RECOVERY_SECONDS,
-                "video again",
-            )
-            recovered = time.monotonic() - lifted
-            wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
-    finally:
-        server.stop()
+        hosts["surv"].limit_downlink(None)
+        lifted = time.monotonic()
+        wait_for(
+            lambda: not says_weak(survivor) and frames_decoded(survivor) > frames + 10,
+            RECOVERY_SECONDS,
+            "video again",
+        )
+        recovered = time.monotonic() - lifted
+        wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
     print(
         f"\nfallback {fell_back:.1f} s after the {WEAK_CAP_KBIT} kbit/s cap; longest audio gap "
         f"{gap:.0f} ms; video back {recovered:.1f} s after the cap was lifted"

@@ -13,7 +13,7 @@ import pytest
 from aiortc.rtp import RtcpPacket, RtcpReceiverInfo, RtcpRrPacket
 from test_unit_router import OPUS, VP8, member, remb_from, rtp
 
-from media import fallback
+from media import bandwidth, fallback
 from media.router import Router, Slot
 
 T = fallback.Thresholds(below_bps=150_000, above_bps=300_000, weak_checks=3, recover_checks=3)
@@ -206,11 +206,15 @@ async def test_an_estimate_far_under_what_the_link_just_carried_is_stale() -> No
     delivered = router.members["b"].delivered_bps
     assert 100 * 1000 * 8 / 0.2 < delivered < 100 * 1000 * 8 / 0.1  # 100 kB in ~0.1 s
     # b's browser says 100 kbit/s (and it fell): the link carries some 8 Mbit/s without
-    # loss, so the estimate is stale. It limits nobody and pauses nothing.
+    # loss, so the estimate is stale. It pauses nothing.
     for estimate in (120_000, 100_000):
         await router.feedback("b", slot, remb_from(estimate, [slot.video.ssrc]))
-    assert router.members["b"].congested(time.monotonic())
-    assert router.target_for("a", time.monotonic()) is None
+    assert router.members["b"].fell(time.monotonic())
     assert [await carry_100_kb_and_check() for _ in range(3)] == [[], [], []]
-    # Once the link carries no more than its estimate allows, the same estimate counts.
+    # Just after its fall it limits the sender; once the fall is old, no more.
+    assert router.target_for("a", time.monotonic()) == 100_000
+    router.members["b"].estimate_fell_at -= bandwidth.CONGESTED_SECONDS
+    assert router.target_for("a", time.monotonic()) is None
+    # Once the link carries no more than its estimate allows, a fall counts.
+    await router.feedback("b", slot, remb_from(90_000, [slot.video.ssrc]))
     assert [await router.check_links() for _ in range(3)] == [[], [], [("b", True)]]
