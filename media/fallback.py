@@ -2,9 +2,10 @@
 
 Once a second the router looks at what each viewer's browser says it can receive (its REMB
 estimate) and how much of the video sent to it was lost (its receiver reports). A link
-that stays under `below_bps`, or loses `loss` of its video, for `weak_checks` checks in a
-row is weak: the router stops forwarding video to it and audio goes on alone. While video
-is paused, the router pads that viewer's video stream (RTP padding, no media), filling up
+that stays under `below_bps` for `weak_checks` checks in a row, or loses `loss` of its
+video for `loss_checks` (a sender needs a few seconds to adapt to a new limit), is weak:
+the router stops forwarding video to it and audio goes on alone. While video is paused,
+the router pads that viewer's video stream (RTP padding, no media), filling up
 to its estimate: a browser's estimate cannot grow beyond 1.5 times what it receives on its
 video streams plus 10 kbit/s (audio without transport-wide feedback does not count), so
 without padding recovery could never be seen. A link whose estimate stays at or over
@@ -35,7 +36,8 @@ class Thresholds:
     below_bps: int = 150_000
     above_bps: int = 300_000
     loss: float = 0.2  # share of video packets lost that counts as weak
-    weak_checks: int = 3
+    weak_checks: int = 3  # checks with a low estimate before video pauses
+    loss_checks: int = 5  # ... with heavy loss (a sender needs a few seconds to adapt)
     recover_checks: int = 2
 
     def __post_init__(self) -> None:
@@ -65,7 +67,8 @@ class Loss:
         expected = (now[0] - before[0]) & 0xFFFFFFFF
         if expected >= 1 << 31:  # a report from before the previous one
             return 0, 0
-        return expected, max(0, now[1] - before[1])
+        # Cumulative loss moves with late and resent packets too: never more than expected.
+        return expected, max(0, min(expected, now[1] - before[1]))
 
 
 @dataclass
@@ -74,6 +77,7 @@ class LinkWatch:
 
     weak: bool = False
     against: int = 0
+    lossy: int = 0  # checks in a row with heavy loss, while not weak
     pad_credit: float = 0.0  # padding bytes owed, carried between probe rounds
     probed_bps: int = PROBE_START_BPS  # what padding has shown the link takes (no estimate)
 
@@ -84,16 +88,16 @@ class LinkWatch:
                 estimate = self._probe_by_loss(loss, t) if loss is not None else None
             recovered = estimate is not None and estimate >= t.above_bps
             recovered = recovered and (loss is None or loss < t.loss / 2)
-            flip, needed = recovered, t.recover_checks
+            self.against = self.against + 1 if recovered else 0
+            done = self.against >= t.recover_checks
         else:
-            flip = (estimate is not None and estimate < t.below_bps) or (
-                loss is not None and loss >= t.loss
-            )
-            needed = t.weak_checks
-        self.against = self.against + 1 if flip else 0
-        if self.against < needed:
+            low = estimate is not None and estimate < t.below_bps
+            self.against = self.against + 1 if low else 0
+            self.lossy = self.lossy + 1 if loss is not None and loss >= t.loss else 0
+            done = self.against >= t.weak_checks or self.lossy >= t.loss_checks
+        if not done:
             return None
-        self.weak, self.against, self.pad_credit = not self.weak, 0, 0.0
+        self.weak, self.against, self.lossy, self.pad_credit = not self.weak, 0, 0, 0.0
         self.probed_bps = PROBE_START_BPS
         return self.weak
 

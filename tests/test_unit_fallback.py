@@ -32,7 +32,9 @@ def test_a_link_is_weak_after_three_low_checks_in_a_row_and_back_after_three_hig
 
 def test_loss_makes_a_link_weak_and_recovery_needs_little_loss() -> None:
     link = fallback.LinkWatch()
-    assert [link.check(None, 0.25, T) for _ in range(3)] == [None, None, True]
+    # Loss takes longer than a low estimate: a sender needs a few seconds to adapt.
+    assert [link.check(None, 0.25, T) for _ in range(4)] == [None] * 4
+    assert link.check(None, 0.25, T) is True
     # A good estimate is not enough while a tenth of the padding is lost.
     assert [link.check(500_000, 0.15, T) for _ in range(4)] == [None] * 4
     assert [link.check(500_000, 0.02, T) for _ in range(3)] == [None, None, False]
@@ -54,6 +56,8 @@ def test_loss_is_counted_between_checks_from_cumulative_reports() -> None:
     assert loss.since_check() == (100, 20)
     loss.reported(highest=1150, lost=20)  # late packets arrived: lost went down
     assert loss.since_check() == (50, 0)
+    loss.reported(highest=1160, lost=90)  # never more lost than expected
+    assert loss.since_check() == (10, 10)
     assert fallback.loss_share(100, 20) == 0.2
     assert fallback.loss_share(fallback.MIN_PACKETS - 1, 5) is None
 
@@ -75,7 +79,7 @@ def test_padding_fills_up_to_the_estimate_and_never_stops() -> None:
 
 def test_without_an_estimate_padding_grows_while_it_arrives_and_video_comes_back() -> None:
     link = fallback.LinkWatch()
-    assert [link.check(None, 0.5, T) for _ in range(3)] == [None, None, True]
+    assert [link.check(None, 0.5, T) for _ in range(5)] == [None] * 4 + [True]
     assert link.probed_bps == fallback.PROBE_START_BPS
     # Lost padding: it shrinks. Then it arrives: it grows by a quarter each check.
     assert link.check(None, 0.3, T) is None and link.probed_bps == 85_000
@@ -157,7 +161,7 @@ async def test_heavy_video_loss_pauses_video_and_a_chosen_audio_only_is_not_judg
     b_slot, c_slot = showing(b_slots, "a"), showing(c_slots, "a")
     highest = 1000
     changes: list[tuple[str, bool]] = []
-    for _ in range(4):  # the first report only sets where counting starts
+    for _ in range(6):  # the first report only sets where counting starts
         highest += 100
         await router.feedback("b", b_slot, rr(9, b_slot.video.ssrc, highest, highest // 4))
         await router.feedback("c", c_slot, rr(9, c_slot.video.ssrc, highest, highest // 2))
