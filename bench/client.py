@@ -31,6 +31,7 @@ from bench.encoded import Clip, opus_clip, vp8_clip
 from bench.sender import OutStream, Pacer
 from bench.stamp import delay_ms
 from media import rtpraw
+from media.bandwidth import read_remb
 from media.stream_stats import ReceivedStats
 from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
@@ -62,10 +63,6 @@ def ssrc_to_mid(sdp: str) -> dict[int, str]:
 
 
 CLIPS: dict[str, Callable[[], Clip]] = {"audio": opus_clip, "video": vp8_clip}
-
-
-async def _ignore_rtcp(packet: Any) -> None:
-    """The simulated sender loops its clip whatever the receiver reports."""
 
 
 class StaffApi:
@@ -121,6 +118,9 @@ class Participant:
     participant: str = ""
     outgoing: list[OutStream] = field(default_factory=list)
     incoming: dict[int, ReceivedStats] = field(default_factory=dict)  # by SSRC, for reports
+    mid_of: dict[int, str] = field(default_factory=dict)  # SSRC received -> its m-line
+    asked_bps: list[int] = field(default_factory=list)  # REMB limits the server sent
+    wire: Wire | None = None
     _inline: bool = False
     _reader: asyncio.Task[None] | None = None
     _reports: asyncio.Task[None] | None = None
@@ -183,7 +183,7 @@ class Participant:
         """
         pc = self.pc
         assert pc is not None
-        by_ssrc = ssrc_to_mid(remote_sdp)
+        by_ssrc = self.mid_of = ssrc_to_mid(remote_sdp)
         sending: list[Any] = []
         for t in pc.getTransceivers():
             if t.mid is None:
@@ -192,14 +192,14 @@ class Participant:
                 self.kinds[t.mid] = t.kind
                 detach_receiver(t.receiver, self._counter(t.mid))
             if "send" in t.direction:
-                detach_sender(t.sender, _ignore_rtcp)
+                detach_sender(t.sender, self._on_rtcp)
                 sending.append(t)
 
         def connected() -> None:
             if pc.connectionState != "connected" or self._inline:
                 return
             self._inline = True
-            wire = Wire(pc.getTransceivers()[0].receiver.transport)
+            wire = self.wire = Wire(pc.getTransceivers()[0].receiver.transport)
             wire.receive_inline(partial(self._count_raw, by_ssrc))
             reporter = pc.getTransceivers()[0].sender._ssrc
             self._reports = asyncio.ensure_future(self._send_reports(wire, reporter))
@@ -249,6 +249,12 @@ class Participant:
             self._count(mid, packet.payload)
 
         return count
+
+    async def _on_rtcp(self, packet: Any) -> None:
+        """The simulated sender loops its clip whatever it is told; REMB limits are noted."""
+        bitrate = read_remb(packet)
+        if bitrate is not None:
+            self.asked_bps.append(bitrate)
 
     def _count_raw(self, by_ssrc: dict[int, str], data: bytes) -> None:
         packet = rtpraw.parse(data)

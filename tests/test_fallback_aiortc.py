@@ -20,6 +20,8 @@ from netlab import loopback_port_capped, require_netns
 from test_call_aiortc import two_person_call, wait_until
 
 from bench.client import Participant
+from media import bandwidth
+from media.bandwidth import remb
 from signaling.protocol import SendVideo, VideoPaused
 
 CAP_KBIT = 150  # the bench's video alone is about 450 kbit/s
@@ -67,3 +69,44 @@ async def test_a_lossy_narrow_link_gets_audio_only_until_it_recovers(
         for person in (staff, survivor):
             await person.close()
     print(f"\naudio only {fell_back:.1f} s after the cap; video again {recovered:.1f} s after")
+
+
+async def test_a_viewers_estimate_reaches_the_sender_once_it_shows_congestion(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    """The survivor's peer reports estimates (REMB) as a browser does: staff's peer is sent
+    the survivor's limit, and a lifted one once that limit is stale."""
+    staff, survivor = await two_person_call(http, server)
+    try:
+        await wait_until(lambda: survivor.received("video", staff.participant) > 20)
+        assert survivor.wire is not None
+        video_of_staff = next(
+            ssrc
+            for ssrc, mid in survivor.mid_of.items()
+            if survivor.kinds.get(mid) == "video" and survivor.streams.get(mid) == staff.participant
+        )
+        reporter = 4242
+
+        def estimate(bps: int) -> None:
+            assert survivor.wire is not None
+            survivor.wire.send_rtcp(remb(reporter, bps, [video_of_staff]))
+
+        # Staff are asked for no more than the survivor's estimate (it shows one person).
+        estimate(2_000_000)
+        await wait_until(lambda: staff.asked_bps[-1:] == [2_000_000], timeout=5)
+        # It falls: the new, lower limit reaches staff at once.
+        estimate(100_000)
+        await wait_until(lambda: staff.asked_bps[-1:] == [100_000], timeout=5)
+        # Staff's peer ignores it and goes on at ~450 kbit/s, which the survivor's link
+        # carries without loss: once the fall is 5 s old, the estimate is stale and staff
+        # are told they may send again. (Nor did the survivor fall back meanwhile.)
+        for _ in range(40):
+            estimate(100_000)
+            await asyncio.sleep(0.25)
+            if staff.asked_bps[-1:] == [bandwidth.NO_LIMIT_BPS]:
+                break
+        assert staff.asked_bps[-1:] == [bandwidth.NO_LIMIT_BPS]
+        assert not any(m.type == "video-paused" for m in survivor.seen)
+    finally:
+        for person in (staff, survivor):
+            await person.close()
