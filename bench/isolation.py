@@ -14,6 +14,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from bench.redact import without_addresses
+
 ENV = "QUIETROOM_BENCH_NETNS"
 ADDRESS = "10.231.254.1"
 TIMEOUT = 30.0
@@ -47,7 +49,7 @@ def run_isolated(argv: Sequence[str]) -> int:
     except subprocess.CalledProcessError as exc:
         # ip's own complaint, not the command line (which holds the namespace's address)
         said = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        reason = said[-1] if said else f"ip exited with {exc.returncode}"
+        reason = without_addresses(said[-1]) if said else f"ip exited with {exc.returncode}"
         print(f"quietroom-bench: could not make a network namespace: {reason}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import ipaddress
 import json
-import re
 import secrets
 import shutil
 import signal
@@ -37,6 +35,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from bench import isolation
 from bench.client import Participant
 from bench.encoded import opus_clip, vp8_clip
+from bench.redact import without_addresses
 from bench.scenario import (
     JOIN_TIMEOUT,
     WARMUP_SECONDS,
@@ -50,25 +49,6 @@ from bench.scenario import (
 from media.router import FORWARDED_CODECS
 
 # Runs that might be an address (IPv4, IPv6, either with a port); ipaddress decides
-ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*")
-
-
-def without_addresses(text: str) -> str:
-    """`text` with every IP address (and any port after it) blanked out."""
-
-    def blank(match: re.Match[str]) -> str:
-        token = match.group(0)
-        for candidate in (token, token.rsplit(":", 1)[0], token.strip(":.")):
-            try:
-                ipaddress.ip_address(candidate)
-            except ValueError:
-                continue
-            return "<address>"
-        return token
-
-    return ADDRESS_LIKE.sub(blank, text)
-
-
 INSTALL_HINT = "janus is not installed: run `apt-get install -y janus` (Debian's Janus 1.1.2)"
 ECHOTEST = "janus.plugin.echotest"
 VIDEOCALL = "janus.plugin.videocall"

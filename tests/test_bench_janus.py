@@ -76,7 +76,7 @@ def test_comparison_ratios() -> None:
 
 
 def test_janus_log_lines_in_errors_have_no_addresses() -> None:
-    from bench.janus import without_addresses
+    from bench.redact import without_addresses
 
     line = "ICE 10.231.254.1:5000 fe80::1 ::1 [2001:db8::1]:80, Janus 1.1.2 at 12:34:56."
     assert without_addresses(line) == (
