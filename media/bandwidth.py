@@ -8,6 +8,8 @@ asked, with a REMB of the server's own, for no more than its most limited viewer
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
@@ -56,3 +58,67 @@ def share(estimate: int, sources: int) -> int:
     would be a trap: a receiver's estimate cannot grow much beyond what it receives.
     """
     return max(MIN_SHARE_BPS, estimate // max(1, sources))
+
+
+@dataclass
+class Downlink:
+    """What one viewer's browser says it can receive (REMB), what its link has carried, and
+    how far the one is to be trusted given the other."""
+
+    estimate: int | None = None  # bits per second, as last said
+    estimate_at: float = 0.0
+    fell_at: float = -math.inf  # when the estimate last went down
+    loss: float | None = None  # share of the video sent to it lost, at the last check
+    delivered_bps: float = 0.0  # video sent over the last check, less what was lost
+    delivered_octets: int = 0
+    delivered_at: float = 0.0
+
+    def heard(self, estimate: int, now: float) -> None:
+        """A REMB from the viewer."""
+        if self.estimate is not None and estimate < self.estimate * FALL:
+            self.fell_at = now
+        self.estimate, self.estimate_at = estimate, now
+
+    def count(self, octets: int, loss: float | None, now: float) -> None:
+        """Once a check: video payload sent to the viewer so far, and the share lost since."""
+        self.loss = loss
+        seconds = now - self.delivered_at
+        if 0 < seconds < 10 and octets >= self.delivered_octets:
+            sent = (octets - self.delivered_octets) * 8 / seconds
+            self.delivered_bps = sent * (1 - (loss or 0.0))
+        self.delivered_octets, self.delivered_at = octets, now
+
+    def recent(self, now: float) -> int | None:
+        if self.estimate is None or now - self.estimate_at >= ESTIMATE_SECONDS:
+            return None
+        return self.estimate
+
+    def limit(self, now: float) -> int | None:
+        """The recent estimate, unless that is stale (see `stale`) and has not just fallen."""
+        estimate = self.recent(now)
+        if estimate is None or (not self.fell(now) and self.stale(estimate)):
+            return None
+        return estimate
+
+    def weakness(self, now: float) -> int | None:
+        """The recent estimate, if that shows a congested link: it fell lately (a browser
+        lowers it only when it sees queues grow) or video is being lost, and it is not
+        stale. A low estimate that never fell may only mean little was sent so far."""
+        estimate = self.recent(now)
+        lossy = (self.loss or 0.0) >= SOME_LOSS
+        if estimate is None or not (self.fell(now) or lossy) or self.stale(estimate):
+            return None
+        return estimate
+
+    def fell(self, now: float) -> bool:
+        return now - self.fell_at < CONGESTED_SECONDS
+
+    def stale(self, estimate: int) -> bool:
+        """Whether the link has just carried far more than `estimate` without loss.
+
+        A browser's estimate starts from what it received in its first seconds (little,
+        after a quiet start) and then grows by about 8 % a second, so it can lag far
+        behind what the link carries; limiting senders to it would keep it there.
+        """
+        carried = self.delivered_bps > STALE_RATIO * estimate + 10_000
+        return carried and (self.loss or 0.0) < SOME_LOSS

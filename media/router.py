@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,66 +148,13 @@ class Member:
     quiet: int = 0
     sending: bool = False
     away: bool = False
-    # what this member last said it can receive (REMB, bits per second), and when
-    estimate: int | None = None
-    estimate_at: float = 0.0
     link: fallback.LinkWatch = field(default_factory=fallback.LinkWatch)
-    video_loss: float | None = None  # share of video sent to it lost, at the last check
+    downlink: bandwidth.Downlink = field(default_factory=bandwidth.Downlink)
 
     @property
     def video_on(self) -> bool:
         """Whether video is forwarded to this member: wanted, and the link can take it."""
         return self.wants_video and not self.link.weak
-
-    estimate_fell_at: float = -math.inf  # when its estimate last went down
-    # video forwarded to it over the last check, less what it lost (bits per second)
-    delivered_bps: float = 0.0
-    delivered_octets: int = 0
-    delivered_at: float = 0.0
-
-    def recent_estimate(self, now: float) -> int | None:
-        if self.estimate is None or now - self.estimate_at >= bandwidth.ESTIMATE_SECONDS:
-            return None
-        return self.estimate
-
-    def limit(self, now: float) -> int | None:
-        """Its recent estimate, unless that is stale (see `stale`) and has not just fallen."""
-        estimate = self.recent_estimate(now)
-        if estimate is None or (not self.fell(now) and self.stale(estimate)):
-            return None
-        return estimate
-
-    def weakness(self, now: float) -> int | None:
-        """Its recent estimate, if that shows a congested link: it fell lately (a browser
-        lowers it only when it sees queues grow) or video is being lost, and it is not
-        stale. A low estimate that never fell may only mean little was sent so far."""
-        estimate = self.recent_estimate(now)
-        lossy = (self.video_loss or 0.0) >= bandwidth.SOME_LOSS
-        if estimate is None or not (self.fell(now) or lossy) or self.stale(estimate):
-            return None
-        return estimate
-
-    def fell(self, now: float) -> bool:
-        return now - self.estimate_fell_at < bandwidth.CONGESTED_SECONDS
-
-    def stale(self, estimate: int) -> bool:
-        """Whether its link has just carried far more than `estimate` without loss.
-
-        A browser's estimate starts from what it received in its first seconds (little,
-        after a quiet start) and then grows by about 8 % a second, so it can lag far
-        behind what the link carries; limiting senders to it would keep it there.
-        """
-        carried = self.delivered_bps > bandwidth.STALE_RATIO * estimate + 10_000
-        return carried and (self.video_loss or 0.0) < bandwidth.SOME_LOSS
-
-    def count_delivered(self, now: float) -> None:
-        """Work out `delivered_bps` since the last check (after `video_loss` is set)."""
-        octets = sum(slot.video.stats.octets for slot in self.showing.values())
-        seconds = now - self.delivered_at
-        if 0 < seconds < 10 and octets >= self.delivered_octets:
-            sent = (octets - self.delivered_octets) * 8 / seconds
-            self.delivered_bps = sent * (1 - (self.video_loss or 0.0))
-        self.delivered_octets, self.delivered_at = octets, now
 
 
 @dataclass(slots=True)
@@ -287,13 +233,15 @@ class Router:
             for slot in member.showing.values():
                 more, less = slot.video.loss.since_check()
                 expected, lost = expected + more, lost + less
-            loss = member.video_loss = fallback.loss_share(expected, lost)
-            member.count_delivered(now)
+            loss = fallback.loss_share(expected, lost)
+            octets = sum(slot.video.stats.octets for slot in member.showing.values())
+            member.downlink.count(octets, loss, now)
             if not member.wants_video or not member.showing:
                 continue
             was_on = member.video_on
             # Paused: any estimate shows recovery. Not yet: only one that shows congestion.
-            estimate = member.recent_estimate(now) if member.link.weak else member.weakness(now)
+            downlink = member.downlink
+            estimate = downlink.recent(now) if member.link.weak else downlink.weakness(now)
             weak = member.link.check(estimate, loss, self.thresholds)
             if weak is not None:
                 changes.append((pid, weak))
@@ -314,7 +262,7 @@ class Router:
             if not member.wants_video or slot is None:
                 continue
             size = member.link.padding(
-                member.recent_estimate(now), len(member.showing), seconds, self.thresholds
+                member.downlink.recent(now), len(member.showing), seconds, self.thresholds
             )
             while size > 0:
                 chunk = min(size, fallback.PAD_MAX)
@@ -387,10 +335,7 @@ class Router:
         if estimate is not None:
             viewer = self.members.get(viewer_id)
             if viewer is not None:
-                now = time.monotonic()
-                if viewer.estimate is not None and estimate < viewer.estimate * bandwidth.FALL:
-                    viewer.estimate_fell_at = now
-                viewer.estimate, viewer.estimate_at = estimate, now
+                viewer.downlink.heard(estimate, time.monotonic())
         elif isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == slot.video.ssrc:
@@ -412,12 +357,14 @@ class Router:
 
         Each viewer's estimate, lowered for heavy loss, is split between the people it is
         shown. Viewers that get no video, or whose estimate is not what their link holds it
-        to (see Member.limit), do not limit it. None when no viewer does.
+        to (see Downlink.limit), do not limit it. None when no viewer does.
         """
         shares = [
-            bandwidth.share(bandwidth.after_loss(estimate, v.video_loss), len(v.showing))
+            bandwidth.share(bandwidth.after_loss(estimate, v.downlink.loss), len(v.showing))
             for v in self.members.values()
-            if source_id in v.showing and v.video_on and (estimate := v.limit(now)) is not None
+            if source_id in v.showing
+            and v.video_on
+            and (estimate := v.downlink.limit(now)) is not None
         ]
         return min(shares) if shares else None
 

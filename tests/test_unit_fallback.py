@@ -207,17 +207,17 @@ async def test_an_estimate_far_under_what_the_link_just_carried_is_stale() -> No
 
     await router.check_links()  # where counting starts
     assert await carry_100_kb_and_check() == []
-    delivered = router.members["b"].delivered_bps
+    delivered = router.members["b"].downlink.delivered_bps
     assert 100 * 1000 * 8 / 0.2 < delivered < 100 * 1000 * 8 / 0.1  # 100 kB in ~0.1 s
     # b's browser says 100 kbit/s (and it fell): the link carries some 8 Mbit/s without
     # loss, so the estimate is stale. It pauses nothing.
     for estimate in (120_000, 100_000):
         await router.feedback("b", slot, remb_from(estimate, [slot.video.ssrc]))
-    assert router.members["b"].fell(time.monotonic())
+    assert router.members["b"].downlink.fell(time.monotonic())
     assert [await carry_100_kb_and_check() for _ in range(3)] == [[], [], []]
     # Just after its fall it limits the sender; once the fall is old, no more.
     assert router.target_for("a", time.monotonic()) == 100_000
-    router.members["b"].estimate_fell_at -= bandwidth.CONGESTED_SECONDS
+    router.members["b"].downlink.fell_at -= bandwidth.CONGESTED_SECONDS
     assert router.target_for("a", time.monotonic()) is None
     # Once the link carries no more than its estimate allows, a fall counts.
     await router.feedback("b", slot, remb_from(90_000, [slot.video.ssrc]))

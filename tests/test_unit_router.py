@@ -183,11 +183,11 @@ async def test_a_sender_is_asked_for_what_its_most_limited_viewer_can_take() -> 
     assert router.target_for("b", time.monotonic()) == 300_000 // 2
     # c's link has just carried far more than it says, without loss: its estimate is stale
     # (it started low and grows slowly), no limit. With loss, it is one again.
-    router.members["c"].delivered_bps = 600_000
+    router.members["c"].downlink.delivered_bps = 600_000
     assert router.target_for("a", time.monotonic()) == 1_000_000 // 2
-    router.members["c"].video_loss = bandwidth.SOME_LOSS
+    router.members["c"].downlink.loss = bandwidth.SOME_LOSS
     assert router.target_for("a", time.monotonic()) == 300_000 // 2
-    router.members["c"].video_loss = 0.0
+    router.members["c"].downlink.loss = 0.0
     # An old estimate stops counting.
     later = time.monotonic() + bandwidth.ESTIMATE_SECONDS + 1
     assert router.target_for("a", later) is None
