@@ -206,15 +206,8 @@ class Call:
         if p.audio_only == on:
             return []
         p.audio_only = on
-        if on or not p.weak_link:
-            notice = VideoPaused(p.id, on, "chosen")
-        else:  # video again, but their link is still too weak: it stays paused for that
-            notice = VideoPaused(p.id, True, "weak-connection")
-        return [
-            VideoWanted(self.id, p.id, not on),
-            *[Send(o.id, notice) for o in self.in_call()],
-            *self._video_requests(),
-        ]
+        # Video again while their link is still too weak: it stays paused, for the link.
+        return [VideoWanted(self.id, p.id, not on), *self._video_changed(p, "chosen")]
 
     def weak_link(self, participant_id: str, weak: bool) -> list[Event]:
         """The media found their link too weak for video (or recovered): it paused (or
@@ -223,10 +216,7 @@ class Call:
         if p is None or p.place is not Place.CALL or p.weak_link == weak:
             return []
         p.weak_link = weak
-        if p.audio_only:
-            return []
-        notice = VideoPaused(p.id, weak, "weak-connection")
-        return [Send(o.id, notice) for o in self.in_call()] + self._video_requests()
+        return [] if p.audio_only else self._video_changed(p, "weak-connection")
 
     def require_member(self, participant_id: str) -> Participant:
         return self._member(participant_id)
@@ -272,13 +262,16 @@ class Call:
     def _paused_for(self, participant_id: str) -> list[Event]:
         """Tell someone (new, or back) whose video is paused already."""
         return [
-            Send(
-                participant_id,
-                VideoPaused(o.id, True, "chosen" if o.audio_only else "weak-connection"),
-            )
+            Send(participant_id, VideoPaused(o.id, True, o.pause_reason))
             for o in self.in_call()
             if o.id != participant_id and o.video_paused
         ]
+
+    def _video_changed(self, p: Participant, reason: str) -> list[Event]:
+        """Whether `p`'s video is paused may have changed (for `reason`): everyone is told,
+        and senders nobody can watch any more (or again) are asked to stop (or send)."""
+        notice = VideoPaused(p.id, p.video_paused, p.pause_reason or reason)
+        return [Send(o.id, notice) for o in self.in_call()] + self._video_requests()
 
     def _video_requests(self) -> list[Event]:
         """Ask senders to stop their video while nobody can receive it, or to send again.

@@ -38,6 +38,11 @@ class Participant:
         """Whether they receive no video: by choice or for a weak link."""
         return self.audio_only or self.weak_link
 
+    @property
+    def pause_reason(self) -> str:
+        """Why their video is paused ("chosen" wins), or "" when it is not."""
+        return "chosen" if self.audio_only else "weak-connection" if self.weak_link else ""
+
     def info(self) -> PeerInfo:
         return PeerInfo(
             participant=self.id,
