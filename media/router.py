@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -31,6 +32,7 @@ FORWARDED_CODECS = {"audio": "audio/opus", "video": "video/vp8"}
 TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame, one 30 fps video frame
 CLOCK_RATE = {"audio": 48000, "video": 90000}
 KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
+PACK = rtpraw.FIXED.pack
 
 OnStreams = Callable[[str, dict[str, str]], None]
 OnPresence = Callable[[str, bool], None]  # participant, away (no media) or back
@@ -92,10 +94,15 @@ class Outlet:
     def send(self, marker: int, source: int, sequence: int, timestamp: int, payload: bytes) -> None:
         """Send one packet of `source` (an SSRC) as the next packet of this stream."""
         seq, ts = self.rewriter.rewrite(source, sequence, timestamp)
-        raw = rtpraw.FIXED.pack(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload
-        self.stats.sent(ts, len(payload))
-        if self.cache is not None:
-            self.cache.add(seq, raw)
+        raw = PACK(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload
+        stats = self.stats  # SentStats.sent, inline: this runs for every packet
+        stats.packets += 1
+        stats.octets += len(payload)
+        stats.last_timestamp = ts
+        stats.last_sent_at = monotonic()
+        cache = self.cache
+        if cache is not None:
+            cache.add(seq, raw)
         self.wire.send_rtp(raw)
 
     def pad(self, size: int, seconds: float) -> None:

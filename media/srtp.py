@@ -2,39 +2,56 @@
 
 pylibsrtp's `Session.protect` checks its argument, allocates a length cell and raises on
 failure, for every packet. The forwarding path calls libsrtp per packet thousands of times a
-second, so `Crypt` binds one direction of an existing session (the one aiortc keyed after
-DTLS) to a buffer and a length cell made once, and reports failure as None.
+second, so a `Cell` binds one direction of an existing session (the one aiortc keyed after
+DTLS) to a buffer and a length cell made once, and failure is reported as None.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pylibsrtp
 from pylibsrtp._binding import ffi, lib
 
 MAX_PACKET = 1500
 TRAILER = 4 + 16 + 128  # SRTCP index + longest tag + longest MKI: room for any protect
+OK = lib.srtp_err_status_ok
 
 Crypt = Callable[[bytes], "bytes | None"]
 
 
-def _bind(session: pylibsrtp.Session, function: Any, room: int) -> Crypt:
-    cdata = ffi.new("char[]", MAX_PACKET + TRAILER)
-    buffer = ffi.buffer(cdata)
-    length = ffi.new("int *")
-    srtp = session._srtp[0]
-    ok = lib.srtp_err_status_ok
+class Cell(NamedTuple):
+    """One direction of a libsrtp session and the memory its calls work in.
 
-    def crypt(packet: bytes, session: pylibsrtp.Session = session) -> bytes | None:
-        # `session` is held here: libsrtp's state is freed with it
+    A packet of up to `room` bytes is copied into `buffer`, its size into `length`, then
+    `function(context, data, length)` rewrites it in place and returns OK or an error.
+    """
+
+    session: pylibsrtp.Session  # held here: libsrtp's state is freed with it
+    function: Any
+    context: Any
+    data: Any
+    buffer: Any
+    length: Any
+    room: int
+
+
+def _cell(session: pylibsrtp.Session, function: Any, room: int) -> Cell:
+    data = ffi.new("char[]", MAX_PACKET + TRAILER)
+    return Cell(session, function, session._srtp[0], data, ffi.buffer(data), ffi.new("int *"), room)
+
+
+def _crypt(cell: Cell) -> Crypt:
+    _, function, context, data, buffer, length, room = cell
+
+    def crypt(packet: bytes, cell: Cell = cell) -> bytes | None:
         size = len(packet)
         if size > room:
             return None
         buffer[0:size] = packet
         length[0] = size
-        if function(srtp, cdata, length) != ok:
+        if function(context, data, length) != OK:
             return None
         result: bytes = buffer[0 : length[0]]
         return result
@@ -42,15 +59,23 @@ def _bind(session: pylibsrtp.Session, function: Any, room: int) -> Crypt:
     return crypt
 
 
+def rtp_protect_cell(session: pylibsrtp.Session) -> Cell:
+    return _cell(session, lib.srtp_protect, MAX_PACKET)
+
+
+def rtp_unprotect_cell(session: pylibsrtp.Session) -> Cell:
+    return _cell(session, lib.srtp_unprotect, MAX_PACKET + TRAILER)
+
+
 def protector(session: pylibsrtp.Session) -> Crypt:
     """Encrypts and authenticates RTP packets; None for a packet libsrtp refuses."""
-    return _bind(session, lib.srtp_protect, MAX_PACKET)
+    return _crypt(rtp_protect_cell(session))
 
 
 def rtcp_protector(session: pylibsrtp.Session) -> Crypt:
-    return _bind(session, lib.srtp_protect_rtcp, MAX_PACKET)
+    return _crypt(_cell(session, lib.srtp_protect_rtcp, MAX_PACKET))
 
 
 def unprotector(session: pylibsrtp.Session) -> Crypt:
     """Checks and decrypts SRTP packets; None for a forged, replayed or broken one."""
-    return _bind(session, lib.srtp_unprotect, MAX_PACKET + TRAILER)
+    return _crypt(rtp_unprotect_cell(session))

@@ -33,17 +33,52 @@ class Wire:
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], None] | None = None
         self._addr: Any = None
+        self._rtp_cell: srtp.Cell | None = None
+        # Protects and sends one RTP packet; dropped if the connection is not up. Once keyed
+        # and on a direct UDP path, this is a sender bound to that path (see `_direct`).
+        self.send_rtp: OnRaw = self._send_rtp
 
     @property
     def ready(self) -> bool:
         return self.dtls._tx_srtp is not None and 1 in self.connection._nominated
 
-    def send_rtp(self, packet: bytes) -> None:
-        """Protect and send one RTP packet; dropped if the connection is not up."""
+    def _send_rtp(self, packet: bytes) -> None:
         keys = self._keys or self._keyed()
-        data = keys[0](packet) if keys is not None else None
+        if keys is None:
+            return
+        pair = self.connection._nominated.get(1)
+        if pair is not self._pair:
+            self._route(pair)
+        if self._sendto is not None and self._rtp_cell is not None:
+            self.send_rtp = self._direct(pair, self._sendto, self._addr, self._rtp_cell)
+            self.send_rtp(packet)
+            return
+        data = keys[0](packet)
         if data is not None:
             self._send(data)
+
+    def _direct(
+        self, pair: Any, sendto: Callable[[bytes, Any], None], addr: Any, cell: srtp.Cell
+    ) -> OnRaw:
+        """A sender for one nominated UDP pair: protects in place and sends, in one call per
+        packet. When the pair changes (an ICE restart), it hands back to `_send_rtp`."""
+        nominated = self.connection._nominated
+        _, protect, context, data, buffer, length, room = cell
+        ok = srtp.OK
+
+        def send_rtp(packet: bytes) -> None:
+            if nominated.get(1) is not pair:
+                self.send_rtp = self._send_rtp
+                self._send_rtp(packet)
+                return
+            size = len(packet)
+            if size <= room:
+                buffer[0:size] = packet
+                length[0] = size
+                if protect(context, data, length) == ok:
+                    sendto(buffer[0 : length[0]], addr)
+
+        return send_rtp
 
     def send_rtcp(self, packet: bytes) -> None:
         """Protect and send one (compound) RTCP packet; dropped if the connection is not up."""
@@ -57,6 +92,7 @@ class Wire:
         tx = self.dtls._tx_srtp
         if tx is not None:
             self._keys = (srtp.protector(tx), srtp.rtcp_protector(tx))
+            self._rtp_cell = srtp.rtp_protect_cell(tx)
         return self._keys
 
     def _send(self, data: bytes) -> None:
@@ -81,22 +117,27 @@ class Wire:
 
     def receive_inline(self, on_rtp: OnRaw) -> None:
         """From now on, decrypted RTP goes to `on_rtp` from the socket callback itself."""
-        unprotect = srtp.unprotector(self.dtls._rx_srtp)
+        cell = srtp.rtp_unprotect_cell(self.dtls._rx_srtp)
         for protocol in self.connection._protocols:
             if isinstance(protocol, StunProtocol):
-                _intercept(protocol, unprotect, on_rtp)
+                _intercept(protocol, cell, on_rtp)
 
 
-def _intercept(protocol: StunProtocol, unprotect: srtp.Crypt, on_rtp: OnRaw) -> None:
+def _intercept(protocol: StunProtocol, cell: srtp.Cell, on_rtp: OnRaw) -> None:
     stock = protocol.datagram_received
+    _, unprotect, context, data, buffer, length, room = cell
+    ok = srtp.OK
 
-    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+    def datagram_received(packet: bytes, addr: tuple[Any, ...]) -> None:
         # RTP (RFC 7983: first byte 128-191), but not RTCP (payload types 192-223)
-        if len(data) > 11 and 127 < data[0] < 192 and not 191 < data[1] < 224:
-            plain = unprotect(data)
-            if plain is not None:
-                on_rtp(plain)
+        size = len(packet)
+        if size > 11 and 127 < packet[0] < 192 and not 191 < packet[1] < 224:
+            if size <= room:  # else too big to be ours: dropped
+                buffer[0:size] = packet
+                length[0] = size
+                if unprotect(context, data, length) == ok:
+                    on_rtp(buffer[0 : length[0]])
             return
-        stock(data, addr)
+        stock(packet, addr)
 
     setattr(protocol, "datagram_received", datagram_received)  # noqa: B010 (one instance)
