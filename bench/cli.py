@@ -14,12 +14,13 @@ from bench import isolation, janus
 from bench.encoded import opus_clip, vp8_clip
 from bench.local import STAFF, LocalServer
 from bench.ramp import ramp, ramp_table
-from bench.report import comparison, ratios, table, write_json
+from bench.report import comparison, median_ratios, round_line, table, write_json
 from bench.scenario import Plan, run
 from media.ice import offer_addresses
 
 MAX_CALLS = 200
 MAX_DURATION = 3600.0
+MAX_ROUNDS = 9
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run a throwaway Quietroom, then a throwaway Janus, with the same scenario, calls"
         " and duration; print both tables and their ratios",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help=f"with --compare: rounds of both servers, in turn (1 to {MAX_ROUNDS}); ratios are"
+        " the median of the rounds' ratios",
     )
     parser.add_argument("--url", default="", help="server address, e.g. https://127.0.0.1:8443")
     parser.add_argument("--staff", default="", help="staff account name")
@@ -102,6 +110,8 @@ def check(args: argparse.Namespace) -> str | None:
             return f"--step-seconds must be between 1 and {MAX_DURATION:.0f} seconds"
     if args.plot and args.compare:
         return "--plot draws one server's figures: leave out --compare"
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        return f"--rounds must be between 1 and {MAX_ROUNDS}"
     if args.compare and args.target == "janus":
         return "--compare runs Quietroom then Janus: leave out --target"
     if args.target == "janus" or args.compare:
@@ -160,14 +170,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         offer_addresses(["127.0.0.1"])  # the server is on loopback: so are the participants
     try:
         if args.compare:
-            janus.binary()  # before the Quietroom half, so a missing Janus fails at once
-            quietroom = local_quietroom()
-            print(table(quietroom), end="\n\n", flush=True)
-            result = local_janus()
-            print(table(result), comparison(quietroom, result), sep="\n\n")
+            janus.binary()  # before the first round, so a missing Janus fails at once
+            rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for number in range(args.rounds):
+                # in turn, and the other way round every second round (Q J, J Q, ...), so
+                # what drifts on the machine while the rounds run weighs on both alike
+                order = [local_quietroom, local_janus]
+                if number % 2:
+                    order.reverse()
+                runs = {}
+                for start in order:
+                    result = start()
+                    print(table(result), end="\n\n", flush=True)
+                    runs[result["target"]] = result
+                pair = (runs["quietroom"], runs["janus"])
+                rounds.append(pair)
+                if args.rounds > 1:
+                    print(round_line(number + 1, args.rounds, *pair), end="\n\n", flush=True)
+            print(comparison(rounds))
             if args.json:
-                both = {"quietroom": quietroom, "janus": result}
-                write_json({**both, "ratios": ratios(quietroom, result)}, args.json)
+                write_json(
+                    {
+                        "quietroom": [q for q, _ in rounds],
+                        "janus": [j for _, j in rounds],
+                        "ratios": median_ratios(rounds),
+                    },
+                    args.json,
+                )
             return 0
         if args.target == "janus":
             result = local_janus()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -64,23 +65,58 @@ def ratios(quietroom: dict[str, Any], janus: dict[str, Any]) -> dict[str, dict[s
     }
 
 
-def comparison(quietroom: dict[str, Any], janus: dict[str, Any]) -> str:
-    """Both servers' figures with their ratios, one row per compared figure."""
-    both = ratios(quietroom, janus)
+Round = tuple[dict[str, Any], dict[str, Any]]  # Quietroom's and Janus's run, back to back
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return round(statistics.median(known), 3) if len(known) == len(values) else None
+
+
+def median_ratios(rounds: list[Round]) -> dict[str, dict[str, float | None]]:
+    """Each figure's ratios, the median over the rounds: a round's two runs ran back to back,
+    so its ratio is less swayed than either run by what else the machine was doing."""
+    each = [ratios(quietroom, janus) for quietroom, janus in rounds]
+    return {
+        key: {way: _median([one[key][way] for one in each]) for way in each[0][key]}
+        for _, key, _, _ in COMPARED
+    }
+
+
+def round_line(number: int, total: int, quietroom: dict[str, Any], janus: dict[str, Any]) -> str:
+    key = "server_cpu_us_per_packet"
+    share = ratios(quietroom, janus)[key]["quietroom/janus"]
+    return (
+        f"round {number} of {total}: server CPU per forwarded packet {quietroom[key]} us "
+        f"(quietroom), {janus[key]} us (janus), quietroom/janus {share}"
+    )
+
+
+def comparison(rounds: list[Round]) -> str:
+    """Both servers' figures with their ratios, one row per compared figure: over several
+    rounds, each server's median figure and the median of the rounds' ratios."""
+    both = median_ratios(rounds)
 
     def shown(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3g}x"
 
+    def figure(results: list[dict[str, Any]], key: str, unit: str, scale: float) -> str:
+        return f"{round(statistics.median(r[key] for r in results) * scale, 3)} {unit}"
+
+    quietroom, janus = [q for q, _ in rounds], [j for _, j in rounds]
+    first = quietroom[0]
     title = (
-        f"quietroom vs janus · {quietroom['scenario']} · {quietroom['calls']} calls · "
-        f"{quietroom['duration_s']} / {janus['duration_s']} s measured"
+        f"quietroom vs janus · {first['scenario']} · {first['calls']} calls · "
+        f"{first['duration_s']} / {janus[0]['duration_s']} s measured"
     )
+    if len(rounds) > 1:
+        title += f" · medians of {len(rounds)} rounds"
     header = ("", "quietroom", "janus", "janus/quietroom", "quietroom/janus")
     rows = [
         (
             name,
-            f"{round(quietroom[key] * scale, 3)} {unit}",
-            f"{round(janus[key] * scale, 3)} {unit}",
+            figure(quietroom, key, unit, scale),
+            figure(janus, key, unit, scale),
             shown(both[key]["janus/quietroom"]),
             shown(both[key]["quietroom/janus"]),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_bench_smoke import FIELDS
 
-from bench.report import comparison, ratios
+from bench.report import comparison, median_ratios, ratios
 
 
 def require_janus() -> None:
@@ -51,6 +51,7 @@ def test_bench_janus_run(tmp_path: Path, scenario: str, people: int) -> None:
         (["call", "--compare", "--participants", "4"], "only carries 1:1 calls"),
         (["echo", "--target", "janus", "--url", "https://127.0.0.1:1"], "leave out --url"),
         (["echo", "--compare", "--target", "janus"], "leave out --target"),
+        (["echo", "--compare", "--rounds", "0"], "--rounds must be between 1 and 9"),
     ],
 )
 def test_bench_janus_refuses(extra: list[str], message: str) -> None:
@@ -71,8 +72,24 @@ def test_comparison_ratios() -> None:
     assert both["server_cpu_us_per_packet"] == {"janus/quietroom": 0.5, "quietroom/janus": 2.0}
     assert both["server_rss_mb"] == {"janus/quietroom": 0.25, "quietroom/janus": 4.0}
     assert both["packet_loss"] == {"janus/quietroom": None, "quietroom/janus": None}
-    text = comparison(quietroom, janus)
+    text = comparison([(quietroom, janus)])
     assert "0.5x" in text and "4x" in text and "n/a" in text
+
+
+def test_rounds_give_the_median_ratio() -> None:
+    base = {
+        "scenario": "echo", "calls": 10, "duration_s": 20.0, "server_cpu_us_per_packet": 50.0,
+        "server_cpu_percent": 10.0, "server_rss_mb": 100.0, "latency_ms_p50": 1.0,
+        "latency_ms_p99": 2.0, "packet_loss": 0.0,
+    }  # fmt: skip
+    rounds = [
+        ({**base, "server_cpu_us_per_packet": q}, {**base, "server_cpu_us_per_packet": j})
+        for q, j in [(60.0, 40.0), (45.0, 50.0), (40.0, 80.0)]
+    ]
+    cpu = median_ratios(rounds)["server_cpu_us_per_packet"]
+    assert cpu == {"quietroom/janus": 0.9, "janus/quietroom": 1.111}  # 1.5, 0.9, 0.5
+    text = comparison(rounds)
+    assert "medians of 3 rounds" in text and "45.0 us" in text and "0.9x" in text
 
 
 def test_janus_log_lines_in_errors_have_no_addresses() -> None:
