@@ -61,13 +61,17 @@ def test_bench_janus_refuses(extra: list[str], message: str) -> None:
     assert done.returncode == 2 and message in done.stderr
 
 
+# One run's figures as the bench reports them (the fields `--compare` sets side by side)
+RUN = {
+    "scenario": "call", "calls": 10, "duration_s": 20.0, "server_cpu_us_per_packet": 40.0,
+    "server_cpu_percent": 30.0, "server_rss_mb": 100.0, "latency_ms_p50": 1.0,
+    "latency_ms_p99": 20.0, "packet_loss": 0.0,
+}  # fmt: skip
+
+
 def test_comparison_ratios() -> None:
-    quietroom = {
-        "scenario": "call", "calls": 10, "duration_s": 20.0, "server_cpu_us_per_packet": 40.0,
-        "server_cpu_percent": 30.0, "server_rss_mb": 100.0, "latency_ms_p50": 1.0,
-        "latency_ms_p99": 20.0, "packet_loss": 0.0,
-    }  # fmt: skip
-    janus = {**quietroom, "server_cpu_us_per_packet": 20.0, "server_rss_mb": 25.0}
+    quietroom = RUN
+    janus = {**RUN, "server_cpu_us_per_packet": 20.0, "server_rss_mb": 25.0}
     both = ratios(quietroom, janus)
     assert both["server_cpu_us_per_packet"] == {"janus/quietroom": 0.5, "quietroom/janus": 2.0}
     assert both["server_rss_mb"] == {"janus/quietroom": 0.25, "quietroom/janus": 4.0}
@@ -77,13 +81,8 @@ def test_comparison_ratios() -> None:
 
 
 def test_rounds_give_the_median_ratio() -> None:
-    base = {
-        "scenario": "echo", "calls": 10, "duration_s": 20.0, "server_cpu_us_per_packet": 50.0,
-        "server_cpu_percent": 10.0, "server_rss_mb": 100.0, "latency_ms_p50": 1.0,
-        "latency_ms_p99": 2.0, "packet_loss": 0.0,
-    }  # fmt: skip
     rounds = [
-        ({**base, "server_cpu_us_per_packet": q}, {**base, "server_cpu_us_per_packet": j})
+        ({**RUN, "server_cpu_us_per_packet": q}, {**RUN, "server_cpu_us_per_packet": j})
         for q, j in [(60.0, 40.0), (45.0, 50.0), (40.0, 80.0)]
     ]
     cpu = median_ratios(rounds)["server_cpu_us_per_packet"]

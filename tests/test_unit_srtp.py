@@ -5,18 +5,9 @@ from __future__ import annotations
 import os
 
 import pylibsrtp
+from srtp_sessions import session
 
 from media import rtpraw, srtp
-
-KEY = os.urandom(30)
-
-
-def session(direction: int) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(
-        key=KEY, srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80, ssrc_type=direction
-    )
-    policy.allow_repeat_tx = True
-    return pylibsrtp.Session(policy)
 
 
 def test_protected_packets_unprotect_to_the_same_bytes() -> None:

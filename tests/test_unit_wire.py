@@ -7,26 +7,16 @@ are small stand-ins; the SRTP sessions are real libsrtp sessions keyed alike on 
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pylibsrtp
 import pytest
 from aioice.ice import StunProtocol
+from srtp_sessions import session
 
 from media import rtpraw, srtp
 from media.wire import Wire
-
-KEY = os.urandom(30)
-
-
-def session(direction: int) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(
-        key=KEY, srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80, ssrc_type=direction
-    )
-    policy.allow_repeat_tx = True
-    return pylibsrtp.Session(policy)
 
 
 @dataclass
