@@ -42,7 +42,8 @@ def _cell(session: pylibsrtp.Session, function: Any, room: int) -> Cell:
     return Cell(session, function, session._srtp[0], data, ffi.buffer(data), ffi.new("int *"), room)
 
 
-def _crypt(cell: Cell) -> Crypt:
+def crypt(cell: Cell) -> Crypt:
+    """A function running `cell` over one packet: the result, or None if libsrtp refuses it."""
     _, function, context, data, buffer, length, room = cell
 
     def crypt(packet: bytes, cell: Cell = cell) -> bytes | None:
@@ -69,13 +70,13 @@ def rtp_unprotect_cell(session: pylibsrtp.Session) -> Cell:
 
 def protector(session: pylibsrtp.Session) -> Crypt:
     """Encrypts and authenticates RTP packets; None for a packet libsrtp refuses."""
-    return _crypt(rtp_protect_cell(session))
+    return crypt(rtp_protect_cell(session))
 
 
 def rtcp_protector(session: pylibsrtp.Session) -> Crypt:
-    return _crypt(_cell(session, lib.srtp_protect_rtcp, MAX_PACKET))
+    return crypt(_cell(session, lib.srtp_protect_rtcp, MAX_PACKET))
 
 
 def unprotector(session: pylibsrtp.Session) -> Crypt:
     """Checks and decrypts SRTP packets; None for a forged, replayed or broken one."""
-    return _crypt(rtp_unprotect_cell(session))
+    return crypt(rtp_unprotect_cell(session))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aioice.ice import StunProtocol
 
@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 OnRaw = Callable[[bytes], None]
 
 
+class Keys(NamedTuple):
+    """How one wire protects what it sends, once DTLS has keyed SRTP."""
+
+    rtp_cell: srtp.Cell  # for the direct sender, which protects in place
+    rtp: srtp.Crypt  # the same session, for a relayed path
+    rtcp: srtp.Crypt
+
+
 class Wire:
     """Send and receive SRTP for one bundled aiortc DTLS transport, without aiortc's loop."""
 
@@ -29,11 +37,10 @@ class Wire:
         self.dtls = dtls
         self.connection = dtls.transport._connection  # aioice Connection
         self._tasks: set[asyncio.Future[None]] = set()
-        self._keys: tuple[srtp.Crypt, srtp.Crypt] | None = None  # RTP, RTCP protectors
+        self._keys: Keys | None = None
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], None] | None = None
         self._addr: Any = None
-        self._rtp_cell: srtp.Cell | None = None
         # Protects and sends one RTP packet; dropped if the connection is not up. Once keyed
         # and on a direct UDP path, this is a sender bound to that path (see `_direct`).
         self.send_rtp: OnRaw = self._send_rtp
@@ -49,11 +56,11 @@ class Wire:
         pair = self.connection._nominated.get(1)
         if pair is not self._pair:
             self._route(pair)
-        if self._sendto is not None and self._rtp_cell is not None:
-            self.send_rtp = self._direct(pair, self._sendto, self._addr, self._rtp_cell)
+        if self._sendto is not None:
+            self.send_rtp = self._direct(pair, self._sendto, self._addr, keys.rtp_cell)
             self.send_rtp(packet)
             return
-        data = keys[0](packet)
+        data = keys.rtp(packet)
         if data is not None:
             self._send(data)
 
@@ -83,16 +90,16 @@ class Wire:
     def send_rtcp(self, packet: bytes) -> None:
         """Protect and send one (compound) RTCP packet; dropped if the connection is not up."""
         keys = self._keys or self._keyed()
-        data = keys[1](packet) if keys is not None else None
+        data = keys.rtcp(packet) if keys is not None else None
         if data is not None:
             self._send(data)
 
-    def _keyed(self) -> tuple[srtp.Crypt, srtp.Crypt] | None:
+    def _keyed(self) -> Keys | None:
         """The SRTP protectors, bound once DTLS has keyed the session (None until then)."""
         tx = self.dtls._tx_srtp
         if tx is not None:
-            self._keys = (srtp.protector(tx), srtp.rtcp_protector(tx))
-            self._rtp_cell = srtp.rtp_protect_cell(tx)
+            cell = srtp.rtp_protect_cell(tx)
+            self._keys = Keys(cell, srtp.crypt(cell), srtp.rtcp_protector(tx))
         return self._keys
 
     def _send(self, data: bytes) -> None:
