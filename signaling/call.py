@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
+    MAX_CHAT_CHARS,
+    ChatLine,
+    CheckInAsk,
+    CheckInReply,
     Denied,
     DisruptionPlan,
     Ended,
@@ -16,14 +20,19 @@ from signaling.protocol import (
     Message,
     PeerAway,
     PeerBack,
+    PeerCantTalk,
     PeerJoined,
     PeerLeft,
+    PeerMode,
     PeerMuted,
     ProtocolError,
     SendVideo,
     VideoPaused,
     Waiting,
 )
+
+CHAT_BURST = 5  # chat lines one person may send ...
+CHAT_WINDOW = 10.0  # ... within this many seconds
 
 
 @dataclass
@@ -38,6 +47,8 @@ class Call:
     ended: bool = False
     echo: bool = False  # a connection test: one person, their own media looped back
     plan: DisruptionPlan = field(default_factory=DisruptionPlan)
+    check_in_minutes: int = 15  # staff are reminded to check in this often (0: never)
+    chat_count: int = 0  # chat lines relayed so far: the next line's id (no text is kept)
 
     @property
     def lobby_limit(self) -> int:
@@ -119,7 +130,7 @@ class Call:
 
     # ------------------------------------------------------------ anyone
 
-    def leave(self, participant_id: str, dropped: bool = False) -> list[Event]:
+    def leave(self, participant_id: str, dropped: bool = False, quick: bool = False) -> list[Event]:
         p = self.participants.pop(participant_id, None)
         if p is None:
             return []
@@ -129,7 +140,7 @@ class Call:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]
         return [
-            *self._to_others(p.id, PeerLeft(p.id, dropped)),
+            *self._to_others(p.id, PeerLeft(p.id, dropped, quick)),
             Departed(self.id, p.id),
             *self._video_requests(),
         ]
@@ -152,16 +163,7 @@ class Call:
         p = self._member(participant_id)
         p.away_since = None
         p.resume = resume
-        others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(
-            p.id,
-            p.role.value,
-            self.max_participants,
-            others,
-            plan=self.plan,
-            resume=resume,
-            resumed=True,
-        )
+        joined = self._joined(p, resumed=True)
         waiting = [
             Send(p.id, LobbyWaiting(w.id, w.name, w.role.value))
             for w in self.in_lobby()
@@ -205,9 +207,69 @@ class Call:
         p = self._member(participant_id)
         if p.audio_only == on:
             return []
-        p.audio_only = on
-        # Video again while their link is still too weak: it stays paused, for the link.
-        return [VideoWanted(self.id, p.id, not on), *self._video_changed(p, "chosen")]
+        return self.set_mode(p.id, "audio" if on else "video")
+
+    def set_mode(self, participant_id: str, mode: str) -> list[Event]:
+        """They switch their way to talk: the others are told; audio and text only receive no
+        video (everyone is told that their video is paused, by choice)."""
+        p = self._member(participant_id)
+        if p.mode == mode:
+            return []
+        was_audio_only = p.audio_only
+        p.mode = mode
+        events: list[Event] = [*self._to_others(p.id, PeerMode(p.id, mode))]
+        if p.audio_only != was_audio_only:
+            # Video again while their link is still too weak: it stays paused, for the link.
+            events += [VideoWanted(self.id, p.id, not p.audio_only)]
+            events += self._video_changed(p, "chosen")
+        return events
+
+    def chat(self, participant_id: str, text: str, now: float) -> list[Event]:
+        """Relay a chat line to everyone in the call now (its sender too). Nothing is kept:
+        not the text, not who said what; only a count for the line's id."""
+        p = self._member(participant_id)
+        text = clean_chat(text)
+        if not text:
+            raise ProtocolError("chat-empty", "the message is empty")
+        if len(text) > MAX_CHAT_CHARS:
+            raise ProtocolError(
+                "chat-too-long", f"a message holds at most {MAX_CHAT_CHARS} characters"
+            )
+        p.chat_sent = [t for t in p.chat_sent if now - t < CHAT_WINDOW]
+        if len(p.chat_sent) >= CHAT_BURST:
+            raise ProtocolError(
+                "chat-rate",
+                f"at most {CHAT_BURST} messages in {CHAT_WINDOW:g} seconds: wait a little",
+            )
+        p.chat_sent.append(now)
+        self.chat_count += 1
+        line = ChatLine(p.id, p.name, p.role.value, text, self.chat_count)
+        return [Send(o.id, line) for o in self.in_call()]
+
+    def cant_talk(self, participant_id: str, on: bool) -> list[Event]:
+        """They can't talk now (or are back): the others are told at once."""
+        p = self._member(participant_id)
+        if p.role is Role.STAFF:
+            raise ProtocolError("forbidden", "staff pause the call with mute and camera instead")
+        if p.cant_talk == on:
+            return []
+        p.cant_talk = on
+        return self._to_others(p.id, PeerCantTalk(p.id, on))
+
+    def check_in(self, by: str) -> list[Event]:
+        """Staff ask everyone else in the call whether it is still comfortable and safe."""
+        self._require_staff(by)
+        guests = [p for p in self.in_call() if p.role is not Role.STAFF]
+        if not guests:
+            raise ProtocolError("nobody-to-ask", "nobody but staff is in the call")
+        return [Send(p.id, CheckInAsk()) for p in guests]
+
+    def answer_check_in(self, participant_id: str, answer: str) -> list[Event]:
+        """Someone answers a check-in: staff hear it at once."""
+        p = self._member(participant_id)
+        if p.role is Role.STAFF:
+            raise ProtocolError("forbidden", "staff ask, the others answer")
+        return self._to_staff(CheckInReply(p.id, answer))
 
     def weak_link(self, participant_id: str, weak: bool) -> list[Event]:
         """The media found their link too weak for video (or recovered): it paused (or
@@ -224,17 +286,29 @@ class Call:
     # ------------------------------------------------------------ helpers
 
     def _enter(self, p: Participant) -> list[Event]:
-        others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(
-            p.id, p.role.value, self.max_participants, others, plan=self.plan, resume=p.resume
-        )
+        joined = self._joined(p, resumed=False)
+        chosen = self._video_changed(p, "chosen") if p.audio_only else self._video_requests()
         return [
             Send(p.id, joined),
             *self._paused_for(p.id),
             *self._to_others(p.id, PeerJoined(p.info())),
             Entered(self.id, p.id),
-            *self._video_requests(),
+            *chosen,
         ]
+
+    def _joined(self, p: Participant, resumed: bool) -> Joined:
+        """What someone entering (or coming back to) the call is told."""
+        return Joined(
+            p.id,
+            p.role.value,
+            self.max_participants,
+            [o.info() for o in self.in_call() if o.id != p.id],
+            plan=self.plan,
+            resume=p.resume,
+            resumed=resumed,
+            mode=p.mode,
+            check_in_minutes=self.check_in_minutes if p.role is Role.STAFF else 0,
+        )
 
     def _check_room(self) -> None:
         if len(self.in_call()) >= self.max_participants:
@@ -293,3 +367,11 @@ class Call:
 
     def _to_others(self, participant_id: str, message: Message) -> list[Event]:
         return [Send(p.id, message) for p in self.in_call() if p.id != participant_id]
+
+
+def clean_chat(text: str) -> str:
+    """A chat line as typed, trimmed, with control characters gone (line breaks kept)."""
+    kept = "".join(
+        ch if ch.isprintable() or ch == "\n" else " " if ch.isspace() else "" for ch in text
+    )
+    return "\n".join(line.rstrip() for line in kept.strip().splitlines())

@@ -25,6 +25,7 @@ class CallRules:
     max_participants: int = 4
     max_calls_per_staff: int = 20
     max_calls: int = 500
+    check_in_minutes: int = 15  # how often staff are reminded to check in, unless a call says
 
 
 def clean_name(name: str) -> str:
@@ -45,7 +46,13 @@ class CallStore:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def create(self, owner: str, now: float, plan: DisruptionPlan | None = None) -> Call:
+    def create(
+        self,
+        owner: str,
+        now: float,
+        plan: DisruptionPlan | None = None,
+        check_in_minutes: int | None = None,
+    ) -> Call:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
         if len(self.owned_by(owner)) >= self.rules.max_calls_per_staff:
@@ -59,6 +66,9 @@ class CallStore:
             max_participants=self.rules.max_participants,
             invites=invites,
             plan=plan or DisruptionPlan(),
+            check_in_minutes=(
+                self.rules.check_in_minutes if check_in_minutes is None else check_in_minutes
+            ),
         )
         self._calls[call.id] = call
         for token in invites:
@@ -85,10 +95,12 @@ class CallStore:
         self._where[person.id] = call.id
         return person, events
 
-    def join_invite(self, token: str, name: str, now: float) -> tuple[Participant, list[Event]]:
+    def join_invite(
+        self, token: str, name: str, now: float, mode: str = "video"
+    ) -> tuple[Participant, list[Event]]:
         call = self._call_for_invite(token, now)
         person = Participant(
-            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY
+            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
         )
         self._new_resume(person)
         events = call.add_to_lobby(person)
