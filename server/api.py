@@ -11,10 +11,11 @@ from aiohttp import web
 
 from server import staff_file
 from server.auth import COOKIE, check_password, require_staff, staff_of
+from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call
 from signaling.plan import parse_plan
-from signaling.protocol import DisruptionPlan, ProtocolError
+from signaling.protocol import MAX_CHECK_IN_MINUTES, DisruptionPlan, ProtocolError
 
 MAX_BODY = 4096
 
@@ -128,19 +129,37 @@ def describe(request: web.Request, call: Call, now: float) -> dict[str, Any]:
         "in_call": len(call.in_call()),
         "waiting": len(call.in_lobby()),
         "plan": dataclasses.asdict(call.plan),
+        "check_in_minutes": call.check_in_minutes,
     }
+
+
+def check_in_minutes(body: dict[str, Any]) -> int | None:
+    """The call's own check-in reminder interval, if the body sets one."""
+    if "check_in_minutes" not in body:
+        return None
+    value = body["check_in_minutes"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(web.HTTPBadRequest, "bad-field", "'check_in_minutes' must be a whole number")
+    if not 0 <= value <= MAX_CHECK_IN_MINUTES:
+        raise error(
+            web.HTTPBadRequest,
+            "bad-field",
+            f"'check_in_minutes' must be between 0 (no reminder) and {MAX_CHECK_IN_MINUTES}",
+        )
+    return value
 
 
 async def create_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
-    body = await read_json(request, {}, optional={"plan": dict})
+    body = await read_json(request, {}, optional={"plan": dict, "check_in_minutes": int})
     try:
         plan = parse_plan(body["plan"]) if "plan" in body else DisruptionPlan()
     except ProtocolError as exc:
         raise error(web.HTTPBadRequest, exc.code, exc.reason) from None
+    minutes = check_in_minutes(body)
     now = time.time()
     try:
-        call = request.app[STATE].store.create(staff, now, plan)
+        call = request.app[STATE].store.create(staff, now, plan, minutes)
     except ProtocolError as exc:
         raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
     return web.json_response(describe(request, call, now), status=201)
@@ -164,8 +183,22 @@ async def end_call(request: web.Request) -> web.Response:
     return web.json_response({"ended": True})
 
 
+async def welcome(request: web.Request) -> web.Response:
+    """What survivor pages show from the organization: consent and handout texts, and where
+    the quick exit goes. Nothing here is secret or about a call."""
+    config = request.app[STATE].config
+    return web.json_response(
+        {
+            "consent": by_language(config.consent_file),
+            "handout": by_language(config.handout_file),
+            "exit_url": config.exit_url,
+        }
+    )
+
+
 def routes() -> list[web.RouteDef]:
     return [
+        web.get("/api/welcome", welcome),
         web.post("/api/login", login),
         web.post("/api/logout", logout),
         web.post("/api/token", api_token),

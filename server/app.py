@@ -79,6 +79,7 @@ def create_app(config: Config) -> web.Application:
             web.get("/", root),
             page("staff.html"),
             page("join.html"),
+            page("guide.html"),
             web.get("/ws", websocket),
             *api.routes(),
             web.static("/static", WEB_ROOT, follow_symlinks=False),

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from server.org_texts import parse_text_files
+
 
 class ConfigError(Exception):
     """A setting with a value that cannot be used; the message names the setting."""
@@ -81,6 +83,20 @@ def parse_kbps(text: str) -> int:
     if not 30 <= value <= 5000:
         raise ValueError("must be between 30 and 5000 (kbit/s)")
     return value
+
+
+def parse_check_in(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 120:
+        raise ValueError("must be between 0 (no reminder) and 120 minutes")
+    return value
+
+
+def parse_exit_url(text: str) -> str:
+    """Where the quick exit goes: a public https page, so nothing of the call shows."""
+    if not re.fullmatch(r"https://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s\"'<>\\]*)?", text.strip()):
+        raise ValueError("expected an https address such as https://www.example.org/")
+    return text.strip()
 
 
 def parse_bool(text: str) -> bool:
@@ -202,6 +218,32 @@ OPTIONS: list[Option] = [
         "kbit/s: a viewer on audio only for a weak link gets video again once it can take this",
     ),
     Option(
+        "consent_file",
+        {},
+        parse_text_files,
+        "the organization's consent text shown before a survivor joins: a plain-text file "
+        "for every language, or en=PATH,fr=PATH",
+    ),
+    Option(
+        "handout_file",
+        {},
+        parse_text_files,
+        "the organization's own text on the printable handout (/guide): PATH or en=PATH,fr=PATH",
+    ),
+    Option(
+        "exit_url",
+        "https://www.google.com/search?q=weather",
+        parse_exit_url,
+        "where 'leave quickly' takes a survivor: a neutral public page (https)",
+    ),
+    Option(
+        "check_in_minutes",
+        15,
+        parse_check_in,
+        "remind staff to check in with the survivor this often, unless a call sets its own "
+        "(0: no reminder)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -230,6 +272,10 @@ class Config:
     turn_secret: str
     audio_only_below: int
     video_back_above: int
+    consent_file: dict[str, str]
+    handout_file: dict[str, str]
+    exit_url: str
+    check_in_minutes: int
     media_workers: int
 
     @classmethod
@@ -241,6 +287,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         default = default_staff_file() if option.name == "staff_file" else option.default
         shown = ",".join(default) if isinstance(default, list) else default
+        if isinstance(default, dict):
+            shown = "none"
         switch = isinstance(option.default, bool)
         parser.add_argument(
             option.flag,

@@ -53,6 +53,7 @@ class State:
             ttl_seconds=config.call_expiry,
             max_participants=config.max_participants,
             max_calls_per_staff=config.calls_per_staff,
+            check_in_minutes=config.check_in_minutes,
         )
         state: State
 

@@ -20,6 +20,10 @@ from signaling.protocol import (
     Answer,
     AudioOnly,
     Candidate,
+    CantTalk,
+    ChatSend,
+    CheckIn,
+    CheckInAnswer,
     Deny,
     End,
     Error,
@@ -32,6 +36,7 @@ from signaling.protocol import (
     Preview,
     ProtocolError,
     Resume,
+    SetMode,
     parse_client_message,
 )
 
@@ -78,6 +83,11 @@ class Connection:
             Candidate: self.on_candidate,
             Mute: self.on_mute,
             AudioOnly: self.on_audio_only,
+            SetMode: self.on_mode,
+            ChatSend: self.on_chat,
+            CantTalk: self.on_cant_talk,
+            CheckIn: self.on_check_in,
+            CheckInAnswer: self.on_check_in_answer,
             Leave: self.on_leave,
             End: self.on_end,
         }
@@ -152,7 +162,7 @@ class Connection:
                 raise ProtocolError("bad-field", "a connection test needs an invite token")
             person, events = store.join_echo(message.invite, now)
         elif message.invite:
-            person, events = store.join_invite(message.invite, message.name, now)
+            person, events = store.join_invite(message.invite, message.name, now, message.mode)
         elif message.call:
             if self.staff is None:
                 raise ProtocolError("unauthorized", "sign in as staff to join by call id")
@@ -222,13 +232,29 @@ class Connection:
     async def on_audio_only(self, message: AudioOnly) -> None:
         await self.state.apply(self.my_call().set_audio_only(self.me(), message.on))
 
+    async def on_mode(self, message: SetMode) -> None:
+        await self.state.apply(self.my_call().set_mode(self.me(), message.mode))
+
+    async def on_chat(self, message: ChatSend) -> None:
+        # The text is relayed, never logged: not here, not in an error.
+        await self.state.apply(self.my_call().chat(self.me(), message.text, time.monotonic()))
+
+    async def on_cant_talk(self, message: CantTalk) -> None:
+        await self.state.apply(self.my_call().cant_talk(self.me(), message.on))
+
+    async def on_check_in(self, message: CheckIn) -> None:
+        await self.state.apply(self.my_call().check_in(self.me()))
+
+    async def on_check_in_answer(self, message: CheckInAnswer) -> None:
+        await self.state.apply(self.my_call().answer_check_in(self.me(), message.answer))
+
     async def on_leave(self, message: Leave) -> None:
         if self.participant is None:
             return
         call = self.state.store.call_of(self.participant)
         if call is None:
             return
-        await self.state.apply(call.leave(self.participant))
+        await self.state.apply(call.leave(self.participant, quick=message.quick))
 
     async def on_end(self, message: End) -> None:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
