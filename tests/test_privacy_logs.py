@@ -20,7 +20,24 @@ from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_unti
 
 from bench.client import Participant
 from server import logs
-from signaling.protocol import Candidate, Deny, Join, Joined, Leave, LobbyWaiting, Mute, Resume
+from signaling.protocol import (
+    Candidate,
+    CantTalk,
+    ChatLine,
+    ChatSend,
+    CheckIn,
+    CheckInAnswer,
+    CheckInReply,
+    Deny,
+    Error,
+    Join,
+    Joined,
+    Leave,
+    LobbyWaiting,
+    Mute,
+    Resume,
+    SetMode,
+)
 
 SURVIVOR = "Hannah Quinn"
 INTERPRETER = "Ines Ortega"
@@ -28,6 +45,13 @@ TURNED_AWAY = "Olga Petrova"
 NAMES = (SURVIVOR, INTERPRETER, TURNED_AWAY)
 WRONG_PASSWORD = "not the right password"
 GUESSED_INVITE = "GuessedInviteToken0123456789abcdefXYZ"
+# What survivor and staff type in the chat: none of it may reach a log line.
+CHAT_TEXTS = (
+    "He reads my messages every night",
+    "Meet me by the library side door",
+    "Is Tuesday at noon safe for you?",
+)
+OVERLONG_CHAT = "Overflowing secret " + "x" * 1000
 
 IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])|::1\b")
@@ -105,7 +129,11 @@ def server_logging(level: str) -> Iterator[io.StringIO]:
 async def test_a_whole_call_logs_nothing_identifying(
     staff_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    secrets = [STAFF_NAME, STAFF_PASSWORD, WRONG_PASSWORD, GUESSED_INVITE]
+    secrets = [STAFF_NAME, STAFF_PASSWORD, WRONG_PASSWORD, GUESSED_INVITE, OVERLONG_CHAT[:19]]
+    secrets += [
+        *CHAT_TEXTS,
+        *(word for text in CHAT_TEXTS for word in text.split() if len(word) > 4),
+    ]
     secrets += [*NAMES, *(part for name in NAMES for part in name.split())]
     people: list[Participant] = []
     with server_logging("DEBUG") as out:
@@ -176,6 +204,23 @@ async def test_a_whole_call_logs_nothing_identifying(
             await survivor.send(Mute(audio=False, video=True))
             await staff.expect("peer-muted")
             await interpreter.expect("peer-muted")
+            # Chat, its refusals, a check-in and "can't talk now": no text reaches the log.
+            for sender, text in zip((survivor, survivor, staff), CHAT_TEXTS, strict=True):
+                await sender.send(ChatSend(text))
+                line = await interpreter.expect("chat")
+                assert isinstance(line, ChatLine) and line.text == text
+            await survivor.send(ChatSend(OVERLONG_CHAT))
+            refusal = await survivor.expect("error")
+            assert isinstance(refusal, Error) and refusal.code == "chat-too-long"
+            await survivor.send(SetMode("text"))
+            await staff.expect("peer-mode")
+            await staff.send(CheckIn())
+            await survivor.expect("check-in")
+            await survivor.send(CheckInAnswer("go"))
+            answer = await staff.expect("check-in-answer")
+            assert isinstance(answer, CheckInReply) and answer.answer == "go"
+            await survivor.send(CantTalk(True))
+            await staff.expect("peer-cant-talk")
             # The interpreter's socket drops and they come back: no resume secret is logged.
             first = [m for m in interpreter.seen if isinstance(m, Joined)][-1].resume
             assert interpreter.ws is not None
