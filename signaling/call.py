@@ -16,7 +16,6 @@ from signaling.protocol import (
     Ended,
     Joined,
     LobbyLeft,
-    LobbyWaiting,
     Message,
     PeerAway,
     PeerBack,
@@ -75,9 +74,7 @@ class Call:
         self.participants[participant.id] = participant
         events = self._enter(participant)
         # Anyone already waiting is shown to the staff member who just came in.
-        events += [
-            Send(participant.id, LobbyWaiting(p.id, p.name, p.role.value)) for p in self.in_lobby()
-        ]
+        events += [Send(participant.id, p.lobby_notice()) for p in self.in_lobby()]
         return events
 
     def add_echo(self, participant: Participant) -> list[Event]:
@@ -93,7 +90,7 @@ class Call:
             raise ProtocolError("lobby-full", "too many people are waiting for this call")
         participant.place = Place.LOBBY
         self.participants[participant.id] = participant
-        notice = LobbyWaiting(participant.id, participant.name, participant.role.value)
+        notice = participant.lobby_notice()
         return [Send(participant.id, Waiting(participant.id)), *self._to_staff(notice)]
 
     # ------------------------------------------------------------ staff actions
@@ -164,11 +161,7 @@ class Call:
         p.away_since = None
         p.resume = resume
         joined = self._joined(p, resumed=True)
-        waiting = [
-            Send(p.id, LobbyWaiting(w.id, w.name, w.role.value))
-            for w in self.in_lobby()
-            if p.role is Role.STAFF
-        ]
+        waiting = [Send(p.id, w.lobby_notice()) for w in self.in_lobby() if p.role is Role.STAFF]
         return [
             Send(p.id, joined),
             *waiting,

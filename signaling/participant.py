@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from signaling.protocol import PeerInfo
+from signaling.protocol import LobbyWaiting, PeerInfo
 
 
 class Role(enum.StrEnum):
@@ -60,3 +60,7 @@ class Participant:
             mode=self.mode,
             cant_talk=self.cant_talk,
         )
+
+    def lobby_notice(self) -> LobbyWaiting:
+        """What staff see of them while they wait: the name they typed and their way to talk."""
+        return LobbyWaiting(self.id, self.name, self.role.value, self.mode)

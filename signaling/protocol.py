@@ -278,6 +278,7 @@ class LobbyWaiting(Message):
     participant: str
     name: str
     role: str
+    mode: str = "video"  # the way to talk they chose
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from signaling.protocol import (
     CheckInAsk,
     CheckInReply,
     Joined,
+    LobbyWaiting,
     PeerCantTalk,
     PeerJoined,
     PeerLeft,
@@ -75,7 +76,8 @@ def refused(action: object) -> str:
 def test_joining_by_audio_or_text_gets_no_video_and_staff_see_the_choice(
     store: CallStore, call: Call, staff: Participant, mode: str
 ) -> None:
-    person, _ = store.join_invite(invite(call, Role.SURVIVOR), "", now=2, mode=mode)
+    person, waiting = store.join_invite(invite(call, Role.SURVIVOR), "", now=2, mode=mode)
+    assert (staff.id, LobbyWaiting(person.id, "", "survivor", mode)) in sent(waiting)
     events = call.admit(staff.id, person.id)
     joined = next(m for to, m in sent(events) if to == person.id and isinstance(m, Joined))
     assert joined.mode == mode
