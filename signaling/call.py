@@ -132,7 +132,7 @@ class Call:
         if p is None:
             return []
         if p.place is Place.LOBBY:
-            return [*self._to_staff(LobbyLeft(p.id)), Departed(self.id, p.id)]
+            return [*self._to_staff(LobbyLeft(p.id, quick)), Departed(self.id, p.id)]
         if self.echo:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]

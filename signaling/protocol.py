@@ -287,6 +287,7 @@ class LobbyLeft(Message):
 
     type: ClassVar[str] = "lobby-left"
     participant: str
+    quick: bool = False  # they used the quick exit while waiting
 
 
 @dataclass(frozen=True)

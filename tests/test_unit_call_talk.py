@@ -11,6 +11,7 @@ from signaling.protocol import (
     CheckInAsk,
     CheckInReply,
     Joined,
+    LobbyLeft,
     LobbyWaiting,
     PeerCantTalk,
     PeerJoined,
@@ -205,3 +206,10 @@ def test_quick_exit_is_told_apart_from_an_ordinary_leave(
     assert (interpreter.id, PeerLeft(survivor.id, False, True)) in sent(quick)
     plain = call.leave(interpreter.id)
     assert sent(plain) == [(staff.id, PeerLeft(interpreter.id, False, False))]
+
+
+def test_quick_exit_from_the_lobby_is_told_to_staff_too(
+    store: CallStore, call: Call, staff: Participant
+) -> None:
+    person, _ = store.join_invite(invite(call, Role.SURVIVOR), "", now=2)
+    assert sent(call.leave(person.id, quick=True)) == [(staff.id, LobbyLeft(person.id, True))]
