@@ -1,4 +1,5 @@
-"""The `quietroom` command: `serve` runs the server, `staff` manages staff accounts."""
+"""The `quietroom` command: `serve` runs the server, `check-config` checks its settings,
+`staff` manages staff accounts."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from server import logs, staff_file
 from server.app import create_app
 from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
+from server.state import STATE
 from server.tls import server_context
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the server. Every option can also be set with its QUIETROOM_* variable.",
     )
     add_arguments(serve)
+
+    check = commands.add_parser(
+        "check-config",
+        help="check the settings (and the org file) without starting anything",
+        description="Check every setting as 'serve' would, the org file included, and say "
+        "what is wrong; nothing is started or written.",
+    )
+    add_arguments(check)
 
     staff = commands.add_parser("staff", help="manage staff accounts")
     staff.add_argument(
@@ -93,7 +103,15 @@ def install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_serve(config: Config) -> int:
+def run_check(config: Config) -> int:
+    where = f"the settings and {config.org_file}" if config.org_file else "the settings"
+    print(f"{where} are valid")
+    if not config.hours.always_open:
+        print(f"contact hours are set, in the time zone {config.hours.zone}")
+    return 0
+
+
+def run_serve(config: Config, reload: Callable[[], Config]) -> int:
     logs.setup(config.log_level)
     ssl_context = None
     if not config.plain_http:
@@ -110,12 +128,15 @@ def run_serve(config: Config) -> int:
         base = config.public_url or f"{scheme}://{host}:{site_port}"
         print(f"Quietroom is running. Staff sign in at {base}/staff", flush=True)
 
-    asyncio.run(serve_forever(config, ssl_context, announce))
+    asyncio.run(serve_forever(config, ssl_context, announce, reload))
     return 0
 
 
 async def serve_forever(
-    config: Config, ssl_context: ssl.SSLContext | None, announce: Callable[[int], None]
+    config: Config,
+    ssl_context: ssl.SSLContext | None,
+    announce: Callable[[int], None],
+    reload: Callable[[], Config] | None = None,
 ) -> None:
     # Signals are handled before anything is announced, so a stop right after start is clean.
     stop = asyncio.Event()
@@ -123,6 +144,8 @@ async def serve_forever(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(config)
+    if reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload_settings, app, reload)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     try:
@@ -136,6 +159,17 @@ async def serve_forever(
         await runner.cleanup()
 
 
+def reload_settings(app: web.Application, reload: Callable[[], Config]) -> None:
+    """SIGHUP: read the settings again; a bad file is refused and the old settings stay."""
+    try:
+        fresh = reload()
+    except ConfigError as exc:
+        logger.warning("settings not reloaded, the previous ones stay: %s", exc)
+        return
+    app[STATE].reload(fresh)
+    logger.info("settings reloaded")
+
+
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     env = dict(os.environ if environ is None else environ)
     args = build_parser().parse_args(argv)
@@ -144,10 +178,12 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     try:
         config = from_namespace(args, env)
     except ConfigError as exc:
-        print(f"quietroom serve: {exc}", file=sys.stderr)
+        print(f"quietroom {args.command}: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-config":
+        return run_check(config)
     try:
-        return run_serve(config)
+        return run_serve(config, lambda: from_namespace(args, env))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:

@@ -7,11 +7,24 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from server.org_file import (
+    OrgFileError,
+    hours,
+    org_name,
+    plan,
+    read_org_file,
+    text,
+    text_or_number,
+    texts_by_language,
+    whole_number,
+)
 from server.org_texts import parse_text_files
+from signaling.hours import Hours
+from signaling.protocol import DisruptionPlan
 
 
 class ConfigError(Exception):
@@ -162,6 +175,13 @@ class Option:
 
 
 OPTIONS: list[Option] = [
+    Option(
+        "org_file",
+        "",
+        str,
+        "the organization's settings file (TOML, only read; reloaded on SIGHUP): hours, "
+        "texts, call rules; flags and variables win over it",
+    ),
     Option("host", "127.0.0.1", str, "address the HTTPS server listens on"),
     Option("port", 8443, parse_port, "TCP port of the HTTPS server (0: any free port)"),
     Option("tls_cert", "", str, "PEM certificate file (empty: a self-signed one made in memory)"),
@@ -244,12 +264,48 @@ OPTIONS: list[Option] = [
         "(0: no reminder)",
     ),
     Option(
+        "organization",
+        "",
+        org_name,
+        "the organization's name on survivor pages (empty: pages name no organization)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
         "media worker processes: auto (one per core), or a number; 0 = in this process",
     ),
 ]
+
+
+# Settings only the org file sets (tables, no flag): their defaults.
+FILE_ONLY: dict[str, Any] = {"hours": Hours(), "default_plan": DisruptionPlan()}
+
+# The org file's keys: key -> (setting, how its TOML value is checked).
+ORG_FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "organization": ("organization", org_name),
+    "exit_url": ("exit_url", text(parse_exit_url)),
+    "check_in_minutes": ("check_in_minutes", whole_number(parse_check_in)),
+    "call_expiry": ("call_expiry", text_or_number(parse_duration)),
+    "max_participants": ("max_participants", whole_number(parse_participants)),
+    "consent": ("consent_file", texts_by_language),
+    "handout": ("handout_file", texts_by_language),
+    "drop_plan": ("default_plan", plan),
+    "hours": ("hours", hours),
+}
+
+# What a reload of the org file (SIGHUP) may change while the server runs.
+RELOADABLE = (
+    "organization",
+    "exit_url",
+    "check_in_minutes",
+    "call_expiry",
+    "max_participants",
+    "consent_file",
+    "handout_file",
+    "default_plan",
+    "hours",
+)
 
 
 @dataclass(frozen=True)
@@ -276,7 +332,11 @@ class Config:
     handout_file: dict[str, str]
     exit_url: str
     check_in_minutes: int
+    organization: str
     media_workers: int
+    org_file: str = ""
+    hours: Hours = field(default_factory=Hours)
+    default_plan: DisruptionPlan = field(default_factory=DisruptionPlan)
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:
@@ -309,14 +369,30 @@ def load(argv: Sequence[str], environ: Mapping[str, str], **overrides: Any) -> C
     return from_namespace(args, environ, **overrides)
 
 
+def org_file_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the org file sets, if one is given (flag, then variable)."""
+    path = getattr(args, "org_file", None) or environ.get("QUIETROOM_ORG_FILE", "")
+    if not path:
+        return {}
+    try:
+        return read_org_file(path, ORG_FILE_KEYS)
+    except OrgFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def from_namespace(
     args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any
 ) -> Config:
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(FILE_ONLY)
+    from_file = org_file_values(args, environ)
+    values.update({k: v for k, v in from_file.items() if k in FILE_ONLY})
     for option in OPTIONS:
         raw, source = getattr(args, option.name, None), option.flag
         if raw is None and option.env in environ:
             raw, source = environ[option.env], option.env
+        if raw is None and option.name in from_file:
+            values[option.name] = from_file[option.name]
+            continue
         if raw is None:
             value = default_staff_file() if option.name == "staff_file" else option.default
             if isinstance(value, str) and option.parse is parse_workers:

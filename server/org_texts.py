@@ -20,6 +20,11 @@ def read_text(path: str) -> str:
         raise ValueError(f"{path} is not UTF-8 text") from None
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"{path} is longer than {MAX_TEXT_CHARS} characters")
+    return clean_text(text)
+
+
+def clean_text(text: str) -> str:
+    """Plain text as pages show it: control characters dropped, line breaks and tabs kept."""
     kept = "".join(ch for ch in text.replace("\r\n", "\n") if ch.isprintable() or ch in "\n\t")
     return kept.strip()
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
-from server.config import Config
+from server.config import RELOADABLE, Config
 from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
@@ -49,12 +49,7 @@ class State:
 
     @classmethod
     def create(cls, config: Config) -> State:
-        rules = CallRules(
-            ttl_seconds=config.call_expiry,
-            max_participants=config.max_participants,
-            max_calls_per_staff=config.calls_per_staff,
-            check_in_minutes=config.check_in_minutes,
-        )
+        rules = call_rules(config)
         state: State
 
         def on_streams(pid: str, slots: dict[str, str]) -> None:
@@ -82,6 +77,14 @@ class State:
             hub=hub,
         )
         return state
+
+    def reload(self, fresh: Config) -> None:
+        """Take the reloadable settings of `fresh` (the org file read again): new calls, pages
+        and links follow them; running calls and their media go on as they are."""
+        self.config = dataclasses.replace(
+            self.config, **{name: getattr(fresh, name) for name in RELOADABLE}
+        )
+        self.store.rules = call_rules(self.config)
 
     def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
         self.send_soon(pid, Streams(slots))
@@ -132,6 +135,15 @@ class State:
             return message
         servers = ice_servers(self.config.turn_urls, self.config.turn_secret, call.expires_at)
         return dataclasses.replace(message, ice_servers=servers)
+
+
+def call_rules(config: Config) -> CallRules:
+    return CallRules(
+        ttl_seconds=config.call_expiry,
+        max_participants=config.max_participants,
+        max_calls_per_staff=config.calls_per_staff,
+        check_in_minutes=config.check_in_minutes,
+    )
 
 
 STATE = web.AppKey("state", State)

@@ -29,11 +29,11 @@ def parse_span(text: str) -> Span:
     """'09:00-17:00' (24-hour times; '24:00' ends at midnight)."""
     match = SPAN.fullmatch(text)
     if not match:
-        raise HoursError(f"{text[:20]!r} is not a span of time such as 09:00-17:00")
+        raise HoursError("a span is not two 24-hour times such as 09:00-17:00")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if end > 24 * 60 or end <= start:
-        raise HoursError(f"{text[:20]!r} must end after it starts, on the same day")
+        raise HoursError("a span must end after it starts, on the same day (24:00 at the latest)")
     return Span(start, end)
 
 
@@ -41,7 +41,9 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise HoursError(f"{name[:40]!r} is not a time zone of the IANA database") from None
+        raise HoursError(
+            "time_zone is not a time zone of the IANA database (such as America/Toronto)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,10 @@ def parse_hours(table: dict[str, object]) -> Hours:
         spans = table.get(day, [])
         if not isinstance(spans, list) or not all(isinstance(s, str) for s in spans):
             raise HoursError(f'{day} must be a list of spans such as ["09:00-17:00"]')
-        parsed = sorted((parse_span(s) for s in spans), key=lambda s: s.start)
+        try:
+            parsed = sorted((parse_span(s) for s in spans), key=lambda s: s.start)
+        except HoursError as exc:
+            raise HoursError(f"{day}: {exc}") from None
         for a, b in itertools.pairwise(parsed):
             if b.start < a.end:
                 raise HoursError(f"the spans of {day} overlap")
@@ -141,7 +146,7 @@ def parse_hours(table: dict[str, object]) -> Hours:
         try:
             dates.add(item if isinstance(item, dt.date) else dt.date.fromisoformat(item))
         except ValueError:
-            raise HoursError(f"{str(item)[:20]!r} is not a date such as 2026-12-25") from None
+            raise HoursError("holidays must be dates such as 2026-12-25") from None
     return Hours(zone, tuple(week), frozenset(dates))
 
 

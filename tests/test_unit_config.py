@@ -39,6 +39,7 @@ def test_defaults(config_home: Path) -> None:
         handout_file={},
         exit_url="https://www.google.com/search?q=weather",
         check_in_minutes=15,
+        organization="",
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config

@@ -79,7 +79,7 @@ def test_no_hours_means_always_open() -> None:
     ("table", "why"),
     [
         ({"time_zone": "Mars/Olympus"}, "IANA"),
-        ({"monday": ["9-5"]}, "span"),
+        ({"monday": ["9-5"]}, "24-hour times"),
         ({"monday": ["17:00-09:00"]}, "end after"),
         ({"monday": ["09:00-12:00", "11:00-13:00"]}, "overlap"),
         ({"monday": "09:00-17:00"}, "list"),
