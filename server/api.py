@@ -15,7 +15,7 @@ from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call
 from signaling.plan import parse_plan
-from signaling.protocol import MAX_CHECK_IN_MINUTES, DisruptionPlan, ProtocolError
+from signaling.protocol import MAX_CHECK_IN_MINUTES, ProtocolError
 
 MAX_BODY = 4096
 
@@ -151,15 +151,16 @@ def check_in_minutes(body: dict[str, Any]) -> int | None:
 
 async def create_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
+    state = request.app[STATE]
     body = await read_json(request, {}, optional={"plan": dict, "check_in_minutes": int})
     try:
-        plan = parse_plan(body["plan"]) if "plan" in body else DisruptionPlan()
+        plan = parse_plan(body["plan"]) if "plan" in body else state.config.default_plan
     except ProtocolError as exc:
         raise error(web.HTTPBadRequest, exc.code, exc.reason) from None
     minutes = check_in_minutes(body)
     now = time.time()
     try:
-        call = request.app[STATE].store.create(staff, now, plan, minutes)
+        call = state.store.create(staff, now, plan, minutes)
     except ProtocolError as exc:
         raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
     return web.json_response(describe(request, call, now), status=201)
@@ -168,8 +169,16 @@ async def create_call(request: web.Request) -> web.Response:
 async def list_calls(request: web.Request) -> web.Response:
     staff = require_staff(request)
     now = time.time()
-    calls = request.app[STATE].store.owned_by(staff)
-    return web.json_response({"calls": [describe(request, c, now) for c in calls]})
+    state = request.app[STATE]
+    calls = state.store.owned_by(staff)
+    # What a new call starts with, so the staff page's form shows the organization's defaults.
+    defaults = {
+        "plan": dataclasses.asdict(state.config.default_plan),
+        "check_in_minutes": state.config.check_in_minutes,
+    }
+    return web.json_response(
+        {"calls": [describe(request, c, now) for c in calls], "defaults": defaults}
+    )
 
 
 async def end_call(request: web.Request) -> web.Response:
@@ -192,6 +201,7 @@ async def welcome(request: web.Request) -> web.Response:
             "consent": by_language(config.consent_file),
             "handout": by_language(config.handout_file),
             "exit_url": config.exit_url,
+            "organization": config.organization,
         }
     )
 

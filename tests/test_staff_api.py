@@ -94,6 +94,7 @@ async def test_welcome_gives_the_organizations_texts_and_the_exit(
             "consent": {"en": "", "fr": "Votre appel reste privé."},
             "handout": {"en": "", "fr": ""},
             "exit_url": "https://example.org/",
+            "organization": "",
         }
     finally:
         await runner.cleanup()
@@ -110,6 +111,12 @@ async def test_a_call_sets_its_own_check_in_interval(
         assert (await r.json())["check_in_minutes"] == 5
     async with http.post(url, json={}, headers=api.headers) as r:
         assert (await r.json())["check_in_minutes"] == 15  # the server's default
+    async with http.get(url, headers=api.headers) as r:
+        defaults = (await r.json())["defaults"]
+    assert defaults == {
+        "plan": {"action": "staff-calls-back", "minutes": 10, "note": ""},
+        "check_in_minutes": 15,
+    }
     for bad in (121, -1, True, "5", 2.5):
         async with http.post(url, json={"check_in_minutes": bad}, headers=api.headers) as r:
             assert r.status == 400, bad
