@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -13,11 +14,13 @@ from server import staff_file
 from server.auth import COOKIE, check_password, require_staff, staff_of
 from server.org_texts import by_language
 from server.state import STATE
-from signaling.call import Call
+from signaling.call import Call, iso_time
+from signaling.hours import Window
 from signaling.plan import parse_plan
 from signaling.protocol import MAX_CHECK_IN_MINUTES, ProtocolError
 
 MAX_BODY = 4096
+MAX_WINDOW_SECONDS = 7 * 24 * 3600
 
 
 def error(status: type[web.HTTPException], code: str, reason: str) -> web.HTTPException:
@@ -118,6 +121,7 @@ def base_url(request: web.Request) -> str:
 
 
 def describe(request: web.Request, call: Call, now: float) -> dict[str, Any]:
+    opens = call.opens_at(request.app[STATE].store.rules.hours, now)
     links = {
         role.value: f"{base_url(request)}/join#{token}" for token, role in call.invites.items()
     }
@@ -130,7 +134,46 @@ def describe(request: web.Request, call: Call, now: float) -> dict[str, Any]:
         "waiting": len(call.in_lobby()),
         "plan": dataclasses.asdict(call.plan),
         "check_in_minutes": call.check_in_minutes,
+        "practice": call.practice,
+        "window": None
+        if call.window is None
+        else {"start": iso_time(call.window.start), "end": iso_time(call.window.end)},
+        "open_anyway": call.open_anyway,
+        "open_now": opens is None,
+        "opens_at": "" if opens is None else iso_time(opens),
     }
+
+
+def moment(value: Any, name: str) -> float:
+    """An ISO 8601 time with its offset (e.g. 2026-12-07T14:00:00-05:00) as epoch seconds."""
+    try:
+        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise error(
+            web.HTTPBadRequest,
+            "bad-field",
+            f"'{name}' must be a time with its offset, such as 2026-12-07T14:00:00-05:00",
+        )
+    return parsed.timestamp()
+
+
+def window(body: dict[str, Any], now: float) -> Window | None:
+    """The call's own time, if the body sets one: links open only from start to end."""
+    if "window" not in body:
+        return None
+    value = body["window"]
+    if not isinstance(value, dict) or set(value) != {"start", "end"}:
+        raise error(web.HTTPBadRequest, "bad-field", "'window' must have a start and an end")
+    start, end = moment(value["start"], "window.start"), moment(value["end"], "window.end")
+    if not start < end <= start + MAX_WINDOW_SECONDS or end <= now:
+        raise error(
+            web.HTTPBadRequest,
+            "bad-field",
+            "'window' must end after it starts, in the future, at most 7 days later",
+        )
+    return Window(start, end)
 
 
 def check_in_minutes(body: dict[str, Any]) -> int | None:
@@ -152,15 +195,20 @@ def check_in_minutes(body: dict[str, Any]) -> int | None:
 async def create_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
     state = request.app[STATE]
-    body = await read_json(request, {}, optional={"plan": dict, "check_in_minutes": int})
+    body = await read_json(
+        request,
+        {},
+        optional={"plan": dict, "check_in_minutes": int, "practice": bool, "window": dict},
+    )
     try:
         plan = parse_plan(body["plan"]) if "plan" in body else state.config.default_plan
     except ProtocolError as exc:
         raise error(web.HTTPBadRequest, exc.code, exc.reason) from None
     minutes = check_in_minutes(body)
     now = time.time()
+    practice = bool(body.get("practice", False))
     try:
-        call = state.store.create(staff, now, plan, minutes)
+        call = state.store.create(staff, now, plan, minutes, practice, window(body, now))
     except ProtocolError as exc:
         raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
     return web.json_response(describe(request, call, now), status=201)
@@ -179,6 +227,20 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.json_response(
         {"calls": [describe(request, c, now) for c in calls], "defaults": defaults}
     )
+
+
+async def change_call(request: web.Request) -> web.Response:
+    """Staff open a call's links outside the hours (or close them again)."""
+    staff = require_staff(request)
+    body = await read_json(request, {"open_anyway": bool})
+    state, now = request.app[STATE], time.time()
+    call = state.store.get(request.match_info["call"])
+    if call is None or call.owner != staff or call.is_expired(now):
+        raise error(
+            web.HTTPNotFound, "no-call", "there is no such call of yours (it may have ended)"
+        )
+    call.open_anyway = body["open_anyway"]
+    return web.json_response(describe(request, call, now))
 
 
 async def end_call(request: web.Request) -> web.Response:
@@ -215,5 +277,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/me", me),
         web.post("/api/calls", create_call),
         web.get("/api/calls", list_calls),
+        web.patch("/api/calls/{call}", change_call),
         web.delete("/api/calls/{call}", end_call),
     ]

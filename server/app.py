@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client_web"
 SWEEP_SECONDS = 1.0
+HOURS_REMINDER_SECONDS = 600.0  # staff hear that the hours end this long before
 
 
 def page(name: str) -> web.RouteDef:
@@ -51,6 +52,7 @@ async def sweep(state: State) -> None:
         if gone:
             logger.info("a participant did not come back within the grace period")
         await state.apply(gone)
+        await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
         state.sessions.sweep(now)
         state.api_tokens.sweep(now)
 

@@ -143,6 +143,7 @@ def call_rules(config: Config) -> CallRules:
         max_participants=config.max_participants,
         max_calls_per_staff=config.calls_per_staff,
         check_in_minutes=config.check_in_minutes,
+        hours=config.hours,
     )
 
 

@@ -162,6 +162,10 @@ class Connection:
                 raise ProtocolError("bad-field", "a connection test needs an invite token")
             person, events = store.join_echo(message.invite, now)
         elif message.invite:
+            closed = store.closed(message.invite, now)
+            if closed is not None:  # outside the call's hours: say when it opens, nothing more
+                await self.send(closed)
+                return
             person, events = store.join_invite(message.invite, message.name, now, message.mode)
         elif message.call:
             if self.staff is None:
@@ -200,7 +204,11 @@ class Connection:
             await self.state.apply(call.drop(self.participant, time.time()))
 
     async def on_preview(self, message: Preview) -> None:
-        await self.send(Plan(self.state.store.plan_for_invite(message.invite, time.time())))
+        store, now = self.state.store, time.time()
+        await self.send(Plan(store.plan_for_invite(message.invite, now)))
+        closed = store.closed(message.invite, now)
+        if closed is not None:
+            await self.send(closed)
 
     async def on_admit(self, message: Admit) -> None:
         await self.state.apply(self.my_call().admit(self.me(), message.participant))

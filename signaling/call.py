@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
+from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
     MAX_CHAT_CHARS,
@@ -14,6 +17,7 @@ from signaling.protocol import (
     Denied,
     DisruptionPlan,
     Ended,
+    HoursEnding,
     Joined,
     LobbyLeft,
     Message,
@@ -48,6 +52,39 @@ class Call:
     plan: DisruptionPlan = field(default_factory=DisruptionPlan)
     check_in_minutes: int = 15  # staff are reminded to check in this often (0: never)
     chat_count: int = 0  # chat lines relayed so far: the next line's id (no text is kept)
+    practice: bool = False  # a practice run: links open at any time, pages say "practice"
+    window: Window | None = None  # the call's own time; None: the organization's hours
+    open_anyway: bool = False  # staff opened the links outside the hours
+    reminded_of: float | None = None  # the closing time staff were last reminded of
+
+    def opens_at(self, hours: Hours, now: float) -> float | None:
+        """None when its links are open now; otherwise when they open (inf: not again)."""
+        if self.practice or self.open_anyway:
+            return None
+        if self.window is not None:
+            if self.window.is_open(now):
+                return None
+            return self.window.start if now < self.window.start else math.inf
+        opens = hours.next_opening(now)
+        if opens == now:
+            return None
+        return math.inf if opens is None else opens
+
+    def closes_at(self, hours: Hours, now: float) -> float | None:
+        """When the time of its links ends, if it ends (the call itself goes on)."""
+        if self.practice:
+            return None
+        if self.window is not None:
+            return self.window.end if self.window.is_open(now) else None
+        return hours.closes_at(now)
+
+    def hours_ending(self, hours: Hours, now: float, before: float) -> list[Event]:
+        """Remind staff in the call, once, when the hours end within `before` seconds."""
+        ends = self.closes_at(hours, now)
+        if ends is None or ends - now > before or ends == self.reminded_of or not self.staff():
+            return []
+        self.reminded_of = ends
+        return self._to_staff(HoursEnding(iso_time(ends)))
 
     @property
     def lobby_limit(self) -> int:
@@ -301,6 +338,7 @@ class Call:
             resumed=resumed,
             mode=p.mode,
             check_in_minutes=self.check_in_minutes if p.role is Role.STAFF else 0,
+            practice=self.practice,
         )
 
     def _check_room(self) -> None:
@@ -368,3 +406,10 @@ def clean_chat(text: str) -> str:
         ch if ch.isprintable() or ch == "\n" else " " if ch.isspace() else "" for ch in text
     )
     return "\n".join(line.rstrip() for line in kept.strip().splitlines())
+
+
+def iso_time(moment: float) -> str:
+    """A moment as ISO 8601 in UTC, as pages read it ('' for never)."""
+    if math.isinf(moment):
+        return ""
+    return dt.datetime.fromtimestamp(round(moment), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

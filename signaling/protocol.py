@@ -238,6 +238,24 @@ class Plan(Message):
 
 
 @dataclass(frozen=True)
+class Closed(Message):
+    """The link is outside its call's hours: it opens at `opens_at` (ISO 8601, UTC), or ""
+    when no opening is planned (the call's own time is over). Nobody is told of the visit."""
+
+    type: ClassVar[str] = "closed"
+    opens_at: str = ""
+
+
+@dataclass(frozen=True)
+class HoursEnding(Message):
+    """To staff in a call: the organization's hours (or the call's own time) end at `at`
+    (ISO 8601, UTC), in ten minutes or less. The call is not cut."""
+
+    type: ClassVar[str] = "hours-ending"
+    at: str
+
+
+@dataclass(frozen=True)
 class Waiting(Message):
     """You are in the lobby until staff admits you."""
 
@@ -261,6 +279,7 @@ class Joined(Message):
     resumed: bool = False  # this is a comeback: start media again with a new offer
     mode: str = "video"  # your own way to talk
     check_in_minutes: int = 0  # staff: remind to check in this often (0: no reminder)
+    practice: bool = False  # a practice call, to rehearse: nobody is a real survivor
 
 
 @dataclass(frozen=True)
@@ -461,6 +480,8 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
     for cls in (
         Plan,
+        Closed,
+        HoursEnding,
         Waiting,
         Joined,
         Denied,
@@ -503,6 +524,8 @@ TEXT_LIMITS: dict[str, int] = {
     "text": MAX_CHAT_CHARS,
     "mode": 8,
     "answer": 8,
+    "opens_at": 32,
+    "at": 32,
 }
 # Fields whose text must be one of a few values.
 CHOICES: dict[str, tuple[str, ...]] = {"mode": MODES, "answer": CHECK_IN_ANSWERS}

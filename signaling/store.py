@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from signaling.call import Call
+from signaling.call import Call, iso_time
 from signaling.events import CallGone, Departed, Event
+from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
-from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, ProtocolError
+from signaling.protocol import MAX_NAME_CHARS, Closed, DisruptionPlan, ProtocolError
 
 TokenFactory = Callable[[int], str]
 
@@ -26,6 +27,7 @@ class CallRules:
     max_calls_per_staff: int = 20
     max_calls: int = 500
     check_in_minutes: int = 15  # how often staff are reminded to check in, unless a call says
+    hours: Hours = field(default_factory=Hours)  # when links open (no hours: always)
 
 
 def clean_name(name: str) -> str:
@@ -52,6 +54,8 @@ class CallStore:
         now: float,
         plan: DisruptionPlan | None = None,
         check_in_minutes: int | None = None,
+        practice: bool = False,
+        window: Window | None = None,
     ) -> Call:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
@@ -69,6 +73,8 @@ class CallStore:
             check_in_minutes=(
                 self.rules.check_in_minutes if check_in_minutes is None else check_in_minutes
             ),
+            practice=practice,
+            window=window,
         )
         self._calls[call.id] = call
         for token in invites:
@@ -95,10 +101,17 @@ class CallStore:
         self._where[person.id] = call.id
         return person, events
 
+    def closed(self, token: str, now: float) -> Closed | None:
+        """What a link opened outside its call's hours is told (None: it is open now)."""
+        opens = self._call_for_invite(token, now).opens_at(self.rules.hours, now)
+        return None if opens is None else Closed(iso_time(opens))
+
     def join_invite(
         self, token: str, name: str, now: float, mode: str = "video"
     ) -> tuple[Participant, list[Event]]:
         call = self._call_for_invite(token, now)
+        if call.opens_at(self.rules.hours, now) is not None:
+            raise ProtocolError("closed", "this link is outside the hours of its call")
         person = Participant(
             self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
         )
@@ -189,6 +202,13 @@ class CallStore:
         for call in list(self._calls.values()):
             events += call.end(None, reason)
         self.forget(events)
+        return events
+
+    def hours_ending(self, now: float, before: float) -> list[Event]:
+        """Staff of calls whose hours end within `before` seconds are reminded, once."""
+        events: list[Event] = []
+        for call in self._calls.values():
+            events += call.hours_ending(self.rules.hours, now, before)
         return events
 
     def expire(self, now: float) -> list[Event]:
