@@ -36,6 +36,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "tests" / "screenshots"
 MEDIA_TIMEOUT = 30.0  # seconds from admitting the survivor until media flows
+PHONE, LAPTOP = (390, 844), (1280, 800)
 CONSENT = {
     "en": "Riverside Shelter: <b>we</b> keep nothing.\nCall us back on the usual number.",
     "fr": "Refuge Riverside : <b>nous</b> ne gardons rien.\nRappelez-nous au numéro habituel.",
@@ -128,6 +129,27 @@ VISIBLE_TEXT = """
     }
   }
   return parts.join(" ");
+}
+"""
+
+
+# Which of the shown elements matching each selector are not wholly on screen (unscrolled).
+OUT_OF_VIEW = """
+(selectors) => {
+  const out = [];
+  for (const selector of selectors) {
+    const all = [...document.querySelectorAll(selector)].filter(e => e.checkVisibility());
+    if (!all.length) out.push(selector + ": none shown");
+    for (const e of all) {
+      const r = e.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1 || r.left < 0 || r.top < 0 ||
+          r.right > innerWidth || r.bottom > innerHeight) {
+        out.push(`${selector} at ${Math.round(r.left)},${Math.round(r.top)} ` +
+                 `${Math.round(r.width)}x${Math.round(r.height)} in ${innerWidth}x${innerHeight}`);
+      }
+    }
+  }
+  return out;
 }
 """
 
@@ -232,6 +254,10 @@ class Survivor:
 
     async def wait_shown(self, selector: str, what: str, timeout: float = 15.0) -> None:
         await self.ff.wait_for(shown(selector), timeout=timeout, what=what)
+
+    async def out_of_view(self, *selectors: str) -> list[str]:
+        out: list[str] = await self.ff.call(f"() => ({OUT_OF_VIEW})({json.dumps(list(selectors))})")
+        return out
 
     async def gum_calls(self) -> list[Any]:
         calls: list[Any] = await self.ff.evaluate("window.__gum")
@@ -415,6 +441,7 @@ async def survivor_in_call(
     mode: str,
     language: str,
     exit_url: str,
+    viewport: tuple[int, int] = LAPTOP,
 ) -> AsyncIterator[tuple[Survivor, Participant, str]]:
     """Firefox (in `language`) on the survivor link, through consent and the lobby, admitted
     by staff (an aiortc peer sending audio and video); yields the page, staff and the
@@ -428,8 +455,9 @@ async def survivor_in_call(
             await firefox.subscribe("network.beforeRequestSent")
             await firefox.add_preload_script(RECORD_PEER_CONNECTIONS)
             await firefox.add_preload_script(RECORD_GET_USER_MEDIA)
-            await firefox.set_viewport(1280, 800)
-            page = Survivor(firefox, "Fern" if language == "en" else "Fougère", mode)
+            await firefox.set_viewport(*viewport)
+            size = "phone" if viewport == PHONE else "laptop"
+            page = Survivor(firefox, "Fern" if language == "en" else "Fougère", f"{mode}-{size}")
             await firefox.navigate(link)
             lang = await firefox.evaluate("document.documentElement.lang")
             assert lang.split("-")[0] == language, lang
@@ -480,7 +508,7 @@ async def test_survivor_path_in_firefox_with_video(
     exit_page: ExitSite,
 ) -> None:
     server = welcoming_server
-    async with survivor_in_call(server, http, tmp_path, "video", "en", exit_page.url) as (
+    async with survivor_in_call(server, http, tmp_path, "video", "en", exit_page.url, PHONE) as (
         page,
         staff,
         sid,
@@ -498,7 +526,19 @@ async def test_survivor_path_in_firefox_with_video(
             )
 
         await until(flowing, "media both ways")
+
+        async def video_frames() -> int:
+            rows = await ff.call(INBOUND_STATS)
+            return sum(int(r["framesDecoded"]) for r in rows if r["kind"] == "video")
+
         await page.shot("call")
+        # On a phone: the other person's video, every control and the quick exit, unscrolled.
+        await ff.evaluate("document.activeElement?.blur(); window.scrollTo(0, 0)")
+        remote_video = (
+            "#tiles video:not([hidden])"  # the tiles; the survivor's own is checked with them
+        )
+        out = await page.out_of_view("#quick-exit", "#controls button", remote_video)
+        assert not out, f"not on screen at phone size: {out}"
         secrets = await chat_both_ways(page, staff, sid)
 
         # I can't talk now: staff told, a neutral screen, nothing heard, camera off, mic muted.
@@ -555,12 +595,28 @@ async def test_survivor_path_in_firefox_with_video(
         await seen(
             staff, "peer-mode", mark, where=lambda m: m.participant == sid and m.mode == "audio"
         )
+        # Audio only: the survivor's camera is off and no video comes to the page any more.
+        await ff.wait_for(
+            f"({TRACKS})().every(t => !t.local || t.kind !== 'video' || t.state === 'ended')",
+            what="the camera to stop on audio only",
+        )
+        await asyncio.sleep(1.0)
+        frames = await video_frames()
+        await asyncio.sleep(2.0)
+        assert await video_frames() - frames < 5, "video still comes to an audio-only page"
         mark = len(staff.seen)
         elapsed, _ = await check_in(page, staff, sid, "text")
         times.append(elapsed)
         await seen(
             staff, "peer-mode", mark, where=lambda m: m.participant == sid and m.mode == "text"
         )
+        # Text only: no microphone or camera, and nothing plays out loud.
+        await ff.wait_for(
+            f"({TRACKS})().every(t => !t.local || t.state === 'ended')",
+            what="the microphone and camera to stop on text only",
+        )
+        remote = await page.remote_media()
+        assert all(m["muted"] for m in remote), remote
         print(f"check-in to prompt: {[round(t * 1000) for t in times]} ms")
 
         await quick_exit(page, staff, sid, exit_page, server, secrets, by_key=True)
@@ -610,6 +666,23 @@ async def test_survivor_path_in_firefox_without_video(
         await page.shot("call")
         secrets = await chat_both_ways(page, staff, sid)
         if mode == "audio":
+            # Can't talk now from the keyboard (Alt+Shift+H), and back.
+            mark = len(staff.seen)
+            await ff.press("H", "ALT", "SHIFT")
+            got = await seen(staff, "peer-cant-talk", mark, where=lambda m: m.participant == sid)
+            assert got.on is True  # type: ignore[attr-defined]
+            await page.wait_shown("#cant-talk", "the neutral screen")
+            remote = await page.remote_media()
+            assert remote and all(m["muted"] for m in remote), remote
+            local = [t for t in await page.tracks() if t["local"] and t["state"] == "live"]
+            assert not [t for t in local if t["enabled"]], local
+            mark = len(staff.seen)
+            await ff.evaluate(click('#cant-talk [data-action="back"]'))
+            got = await seen(staff, "peer-cant-talk", mark, where=lambda m: m.participant == sid)
+            assert got.on is False  # type: ignore[attr-defined]
+            await page.wait_shown("#call", "the call again")
+            local = [t for t in await page.tracks() if t["local"] and t["state"] == "live"]
+            assert [t["kind"] for t in local if t["enabled"]] == ["audio"], local
             # "I need to go": staff get the answer, and the page hangs up.
             mark = len(staff.seen)
             await check_in(page, staff, sid, "go")
@@ -620,6 +693,23 @@ async def test_survivor_path_in_firefox_without_video(
             live = [t for t in await page.tracks() if t["state"] != "ended"]
             assert not live, live
         else:
+            # Too many lines at once: the server refuses, the page says so in its language.
+            mark = len(staff.seen)
+            burst = [f"ligne {i} du message" for i in range(5)]
+            for line in burst:
+                await page.say(line)
+            await ff.wait_for(
+                "document.querySelector('#chat-error').textContent.trim()",
+                what="the chat error",
+            )
+            shown_error = await ff.evaluate("document.querySelector('#chat-error').textContent")
+            expected = await ff.evaluate(
+                "import('/static/i18n/fr.js').then(m => m.default.errors['chat-rate'])"
+            )
+            assert expected and shown_error.strip() == expected, (shown_error, expected)
+            relayed = [m for m in staff.seen[mark:] if m.type == "chat"]
+            assert len(relayed) == 4, relayed  # 5 in 10 s, the first one included
+            secrets += burst
             await check_in(page, staff, sid, "ok")
             assert await page.gum_calls() == [], "text only asked for camera or microphone"
             await quick_exit(page, staff, sid, exit_page, server, secrets, by_key=False)
