@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server import staff_file
-from server.auth import COOKIE, check_password, require_staff, staff_of
+from server.auth import COOKIE, check_password, is_admin, require_staff, sign_in_of, staff_of
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -109,10 +109,70 @@ async def api_token(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """Who is signed in, whether an admin, and whether this sign-in confirmed readiness."""
     staff = staff_of(request)
-    if staff is None:
+    sign_in = sign_in_of(request)
+    if staff is None or sign_in is None:
         raise error(web.HTTPUnauthorized, "unauthorized", "sign in first")
-    return web.json_response({"staff": staff})
+    sessions, token = sign_in
+    admin = is_admin(request.app[STATE], staff)
+    return web.json_response({"staff": staff, "admin": admin, "ready": sessions.is_ready(token)})
+
+
+READINESS = ("quiet_place", "headphones", "work_device")
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Staff confirm the readiness checklist, once per sign-in: a quiet, secluded place;
+    headphones; the organization's device and account."""
+    require_staff(request)
+    body = await read_json(request, dict.fromkeys(READINESS, bool))
+    unchecked = [name for name in READINESS if not body[name]]
+    if unchecked:
+        raise error(web.HTTPBadRequest, "not-ready", f"'{unchecked[0]}' is not confirmed")
+    sign_in = sign_in_of(request)
+    assert sign_in is not None
+    sign_in[0].confirm_ready(sign_in[1])
+    return web.json_response({"ready": True})
+
+
+def require_admin(request: web.Request) -> str:
+    staff = require_staff(request)
+    if not is_admin(request.app[STATE], staff):
+        raise error(web.HTTPForbidden, "forbidden", "only an admin account can do this")
+    return staff
+
+
+async def admin_calls(request: web.Request) -> web.Response:
+    """How many calls run, for an admin: no owner, no names, no links."""
+    require_admin(request)
+    state, now = request.app[STATE], time.time()
+    calls = [c for c in state.store.all_calls() if not c.echo]
+    return web.json_response(
+        {
+            "running": len(calls),
+            "calls": [
+                {
+                    "id": c.id,
+                    "in_call": len(c.in_call()),
+                    "waiting": len(c.in_lobby()),
+                    "practice": c.practice,
+                    "expires_in": max(0, int(c.expires_at - now)),
+                }
+                for c in calls
+            ],
+        }
+    )
+
+
+async def admin_end_call(request: web.Request) -> web.Response:
+    require_admin(request)
+    state = request.app[STATE]
+    call = state.store.get(request.match_info["call"])
+    if call is None or call.echo:
+        raise error(web.HTTPNotFound, "no-call", "there is no such call (it may have ended)")
+    await state.apply(state.store.end(call.id, call.owner, time.time()))
+    return web.json_response({"ended": True})
 
 
 def base_url(request: web.Request) -> str:
@@ -275,6 +335,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/logout", logout),
         web.post("/api/token", api_token),
         web.get("/api/me", me),
+        web.post("/api/ready", ready),
+        web.get("/api/admin/calls", admin_calls),
+        web.delete("/api/admin/calls/{call}", admin_end_call),
         web.post("/api/calls", create_call),
         web.get("/api/calls", list_calls),
         web.patch("/api/calls/{call}", change_call),

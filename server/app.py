@@ -53,6 +53,7 @@ async def sweep(state: State) -> None:
             logger.info("a participant did not come back within the grace period")
         await state.apply(gone)
         await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
+        await state.check_staff_file()
         state.sessions.sweep(now)
         state.api_tokens.sweep(now)
 
@@ -61,6 +62,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     if isinstance(state.hub, WorkerPool):
         await state.hub.start(state.config.ice_addresses, state.config.log_level)
+    await state.check_staff_file()  # what the staff file looks like at start
     task = asyncio.create_task(sweep(state))
     yield
     task.cancel()

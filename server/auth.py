@@ -9,10 +9,28 @@ from aiohttp import web
 
 from server import staff_file
 from server.state import STATE, State
+from signaling.staff_sessions import StaffSessions
 
 COOKIE = "qr_staff"
 # argon2id is deliberately slow and memory-hungry: check one password at a time.
 _checking = asyncio.Semaphore(1)
+
+
+def sign_in_of(request: web.Request) -> tuple[StaffSessions, str] | None:
+    """Where the request's sign-in lives (browser sessions or API tokens) and its token."""
+    state = request.app[STATE]
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return state.api_tokens, header[7:].strip()
+    cookie = request.cookies.get(COOKIE)
+    return (state.sessions, cookie) if cookie else None
+
+
+def is_admin(state: State, staff: str) -> bool:
+    try:
+        return staff in staff_file.admins(state.staff_file)
+    except staff_file.StaffFileError:
+        return False
 
 
 def staff_of(request: web.Request) -> str | None:

@@ -59,6 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    role = add.add_mutually_exclusive_group()
+    role.add_argument(
+        "--admin",
+        action="store_const",
+        const=True,
+        dest="admin",
+        help="an admin sees how many calls run (not whose) and may end any call",
+    )
+    role.add_argument(
+        "--no-admin", action="store_const", const=False, dest="admin", help="not an admin"
+    )
+    passwd = actions.add_parser("passwd", help="set a new password for a staff account")
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     actions.add_parser("list", help="list staff accounts")
     remove = actions.add_parser("remove", help="remove a staff account")
     remove.add_argument("name")
@@ -79,11 +95,19 @@ def run_staff(args: argparse.Namespace, environ: dict[str, str]) -> int:
     try:
         if args.action == "add":
             staff_file.check_name(args.name)
-            staff_file.add(path, args.name, read_password(args.password_stdin))
-            print(f"staff account {args.name!r} saved in {path}")
+            staff_file.add(path, args.name, read_password(args.password_stdin), args.admin)
+            role = " (admin)" if args.name in staff_file.admins(path) else ""
+            print(f"staff account {args.name!r}{role} saved in {path}")
+        elif args.action == "passwd":
+            if args.name not in staff_file.read(path):
+                print(f"no staff account named {args.name!r}", file=sys.stderr)
+                return 1
+            staff_file.passwd(path, args.name, read_password(args.password_stdin))
+            print(f"new password saved for {args.name!r}")
         elif args.action == "list":
-            for name in sorted(staff_file.read(path)):
-                print(name)
+            accounts, admin_names = staff_file.load(path)
+            for name in sorted(accounts):
+                print(f"{name} (admin)" if name in admin_names else name)
         elif args.action == "remove":
             if not staff_file.remove(path, args.name):
                 print(f"no staff account named {args.name!r}", file=sys.stderr)

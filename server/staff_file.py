@@ -40,10 +40,20 @@ def check_password(password: str) -> bytes:
 
 def read(path: Path) -> dict[str, str]:
     """Name -> hash; a missing file means no staff yet."""
+    return load(path)[0]
+
+
+def admins(path: Path) -> set[str]:
+    """The accounts with the admin role (they see how many calls run and may end any)."""
+    return load(path)[1]
+
+
+def load(path: Path) -> tuple[dict[str, str], set[str]]:
+    """Name -> hash, and the admin names; a missing file means no staff yet."""
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, set()
     except OSError as exc:
         raise StaffFileError(f"cannot read the staff file: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -55,18 +65,24 @@ def read(path: Path) -> dict[str, str]:
             isinstance(k, str) and isinstance(v, str) for k, v in staff.items()
         ):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+        roles = body.get("admins", [])
+        if not isinstance(roles, list) or not all(isinstance(n, str) for n in roles):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise StaffFileError("the staff file is not in the expected format") from None
-    return dict(staff)
+    return dict(staff), {n for n in roles if n in staff}
 
 
-def write(path: Path, staff: dict[str, str]) -> None:
+def write(path: Path, staff: dict[str, str], admin_names: set[str] | None = None) -> None:
     """Replace the file atomically, readable by its owner only."""
+    body: dict[str, object] = {"staff": dict(sorted(staff.items()))}
+    if admin_names:
+        body["admins"] = sorted(admin_names & set(staff))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=".staff-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"staff": dict(sorted(staff.items()))}, f, indent=1)
+            json.dump(body, f, indent=1)
             f.write("\n")
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
@@ -75,18 +91,37 @@ def write(path: Path, staff: dict[str, str]) -> None:
         raise
 
 
-def add(path: Path, name: str, password: str) -> None:
-    staff = read(path)
-    staff[check_name(name)] = nacl.pwhash.argon2id.str(check_password(password)).decode()
-    write(path, staff)
+def add(path: Path, name: str, password: str, admin: bool | None = None) -> None:
+    """Add an account (or set a new password); `admin` sets its role, None keeps it."""
+    staff, admin_names = load(path)
+    staff[check_name(name)] = hashed(password)
+    if admin is True:
+        admin_names.add(name)
+    elif admin is False:
+        admin_names.discard(name)
+    write(path, staff, admin_names)
+
+
+def passwd(path: Path, name: str, password: str) -> bool:
+    """A new password for an existing account; False if there is no such account."""
+    staff, admin_names = load(path)
+    if name not in staff:
+        return False
+    staff[name] = hashed(password)
+    write(path, staff, admin_names)
+    return True
+
+
+def hashed(password: str) -> str:
+    return nacl.pwhash.argon2id.str(check_password(password)).decode()
 
 
 def remove(path: Path, name: str) -> bool:
-    staff = read(path)
+    staff, admin_names = load(path)
     if name not in staff:
         return False
     del staff[name]
-    write(path, staff)
+    write(path, staff, admin_names - {name})
     return True
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
+from server import staff_file
 from server.config import RELOADABLE, Config
 from server.turn import ice_servers
 from server.workers import WorkerPool
@@ -32,6 +33,9 @@ class Socket(Protocol):
 
     async def close(self) -> None: ...
 
+    async def revoke(self) -> None:
+        """Their staff account is gone: leave the call (no coming back) and close."""
+
 
 @dataclass
 class State:
@@ -41,6 +45,8 @@ class State:
     api_tokens: StaffSessions  # script sign-ins (bearer)
     hub: MediaHub | WorkerPool
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
+    staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
+    staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -77,6 +83,32 @@ class State:
             hub=hub,
         )
         return state
+
+    async def check_staff_file(self) -> None:
+        """When the staff file changes ('quietroom staff remove'), removed accounts are signed
+        out everywhere at once and their open sockets leave and close."""
+        try:
+            stat = self.staff_file.stat()
+            mark = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            mark = (0, 0)
+        if mark == self.staff_mark:
+            return
+        first = self.staff_mark is None
+        self.staff_mark = mark
+        if first:
+            return
+        try:
+            accounts = set(staff_file.read(self.staff_file))
+        except staff_file.StaffFileError:
+            return  # a file being rewritten by hand: judge it when it changes again
+        gone = {name for name in self.staff_sockets.values() if name not in accounts}
+        for name in gone:
+            self.sessions.close_staff(name)
+            self.api_tokens.close_staff(name)
+        for socket, name in list(self.staff_sockets.items()):
+            if name in gone:
+                await socket.revoke()
 
     def reload(self, fresh: Config) -> None:
         """Take the reloadable settings of `fresh` (the org file read again): new calls, pages

@@ -109,8 +109,19 @@ class Connection:
 
     # -------------------------------------------------------------- loop
 
+    async def revoke(self) -> None:
+        if self.participant is not None:
+            call = self.state.store.call_of(self.participant)
+            if call is not None:
+                await self.state.apply(call.leave(self.participant))
+        self.participant = None
+        await self.send(Error("unauthorized", "this staff account was removed"))
+        await self.close()
+
     async def run(self) -> None:
         self.log.debug("signaling connection opened (staff: %s)", self.staff is not None)
+        if self.staff is not None:
+            self.state.staff_sockets[self] = self.staff
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
@@ -120,6 +131,7 @@ class Connection:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
+            self.state.staff_sockets.pop(self, None)
             await self.on_drop()
             self.log.debug("signaling connection closed")
 

@@ -81,6 +81,9 @@ class CallStore:
             self._invites[token] = call.id
         return call
 
+    def all_calls(self) -> list[Call]:
+        return list(self._calls.values())
+
     def owned_by(self, owner: str) -> list[Call]:
         return [c for c in self._calls.values() if c.owner == owner]
 

@@ -41,7 +41,7 @@ async def test_cookie_sign_in_is_httponly_secure_strict(
     # (aiohttp's cookie jar keeps no cookies for IP addresses: send it back by hand)
     pair = cookie.split(";", 1)[0]
     async with http.get(f"{server.base}/api/me", headers={"Cookie": pair}) as r:
-        assert (await r.json()) == {"staff": STAFF_NAME}
+        assert (await r.json()) == {"staff": STAFF_NAME, "admin": False, "ready": False}
 
 
 async def test_oversized_body_is_a_json_413(

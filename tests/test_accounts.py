@@ -1,0 +1,139 @@
+"""Staff accounts through the real server and the CLI: a new password, the admin role (how
+many calls run, ending any call), the readiness checklist once per sign-in, and removal
+signing an account out at once, its open sockets closed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import loopback_config, start_server
+from test_call_aiortc import admitted_guest, invite_of, wait_until
+
+from bench.client import Participant, StaffApi
+from server import staff_file
+from server.cli import main
+from signaling.protocol import Error, Join, PeerLeft
+
+PASSWORD = "a long enough password"
+READY = {"quiet_place": True, "headphones": True, "work_device": True}
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Path:
+    path = tmp_path / "staff.json"
+    staff_file.add(path, "worker", PASSWORD)
+    staff_file.add(path, "boss", PASSWORD, admin=True)
+    return path
+
+
+def test_passwd_and_admin_from_the_command_line(
+    accounts: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"QUIETROOM_STAFF_FILE": str(accounts)}
+    monkeypatch.setattr("sys.stdin", io.StringIO("a brand new password\n"))
+    assert main(["staff", "passwd", "worker", "--password-stdin"], env) == 0
+    assert staff_file.verify(accounts, "worker", "a brand new password")
+    assert not staff_file.verify(accounts, "worker", PASSWORD)
+    assert main(["staff", "passwd", "nobody", "--password-stdin"], env) == 1
+    assert main(["staff", "list"], env) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == ["boss (admin)", "worker"]
+    # A new password keeps the role; --no-admin takes it away.
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+    assert main(["staff", "add", "boss", "--password-stdin"], env) == 0
+    assert staff_file.admins(accounts) == {"boss"}
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+    assert main(["staff", "add", "boss", "--no-admin", "--password-stdin"], env) == 0
+    assert staff_file.admins(accounts) == set()
+
+
+async def test_an_admin_sees_how_many_calls_run_and_can_end_any(
+    accounts: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(accounts))
+    try:
+        worker, boss = StaffApi(http, server.base), StaffApi(http, server.base)
+        await worker.sign_in("worker", PASSWORD)
+        await boss.sign_in("boss", PASSWORD)
+        call = await worker.create_call()
+        url = f"{server.base}/api/admin/calls"
+        async with http.get(url, headers=worker.headers) as r:
+            assert r.status == 403 and (await r.json())["error"] == "forbidden"
+        async with http.get(url, headers=boss.headers) as r:
+            seen = await r.json()
+        assert seen["running"] == 1 and seen["calls"][0]["id"] == call["id"]
+        assert "worker" not in str(seen) and "links" not in seen["calls"][0]  # not whose
+        async with http.delete(f"{url}/{call['id']}", headers=worker.headers) as r:
+            assert r.status == 403
+        async with http.delete(f"{url}/{call['id']}", headers=boss.headers) as r:
+            assert r.status == 200
+        async with http.get(f"{server.base}/api/calls", headers=worker.headers) as r:
+            assert (await r.json())["calls"] == []
+        async with http.delete(f"{url}/{call['id']}", headers=boss.headers) as r:
+            assert r.status == 404
+    finally:
+        await runner.cleanup()
+
+
+async def test_readiness_is_confirmed_once_per_sign_in(
+    accounts: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(accounts))
+    try:
+        api = StaffApi(http, server.base)
+        await api.sign_in("worker", PASSWORD)
+        me = f"{server.base}/api/me"
+        async with http.get(me, headers=api.headers) as r:
+            assert (await r.json()) == {"staff": "worker", "admin": False, "ready": False}
+        half = {**READY, "headphones": False}
+        async with http.post(f"{server.base}/api/ready", json=half, headers=api.headers) as r:
+            assert r.status == 400 and (await r.json())["error"] == "not-ready"
+        async with http.post(f"{server.base}/api/ready", json=READY, headers=api.headers) as r:
+            assert r.status == 200
+        async with http.get(me, headers=api.headers) as r:
+            assert (await r.json())["ready"] is True
+        again = StaffApi(http, server.base)  # a new sign-in asks again
+        await again.sign_in("worker", PASSWORD)
+        async with http.get(me, headers=again.headers) as r:
+            assert (await r.json())["ready"] is False
+    finally:
+        await runner.cleanup()
+
+
+async def test_removing_an_account_closes_its_open_sockets_at_once(
+    accounts: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(accounts))
+    people: list[Participant] = []
+    try:
+        api = StaffApi(http, server.base)
+        await api.sign_in("worker", PASSWORD)
+        call = await api.create_call()
+        staff = Participant(http, server.base, headers=api.headers)
+        people.append(staff)
+        await staff.connect()
+        await staff.send(Join(call=str(call["id"])))
+        await staff.expect("joined")
+        idle = Participant(http, server.base, headers=api.headers)  # open, not joined
+        people.append(idle)
+        await idle.connect()
+        survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+        people.append(survivor)
+        await asyncio.sleep(1.2)  # the server has seen the file as it is
+
+        staff_file.remove(accounts, "worker")
+        refused = await staff.expect("error", timeout=5)
+        assert isinstance(refused, Error) and refused.code == "unauthorized"
+        left = await survivor.expect("peer-left", timeout=5)
+        assert isinstance(left, PeerLeft) and not left.dropped  # gone for good, not "away"
+        await wait_until(lambda: staff.ws is not None and staff.ws.closed, timeout=5)
+        await wait_until(lambda: idle.ws is not None and idle.ws.closed, timeout=5)
+        async with http.get(f"{server.base}/api/calls", headers=api.headers) as r:
+            assert r.status == 401
+    finally:
+        for person in people:
+            await person.close()
+        await runner.cleanup()
