@@ -130,6 +130,18 @@ class CallStore:
     def join_echo(self, token: str, now: float) -> tuple[Participant, list[Event]]:
         """A connection test for someone holding a valid invite."""
         call = self._call_for_invite(token, now)
+        return self._echo(call, call.invites[token], now)
+
+    def join_echo_staff(
+        self, owner: str, call_id: str, now: float
+    ) -> tuple[Participant, list[Event]]:
+        """A connection test for staff, before they join one of their calls."""
+        call = self._calls.get(call_id)
+        if call is None or call.owner != owner or call.is_expired(now):
+            raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
+        return self._echo(call, Role.STAFF, now)
+
+    def _echo(self, call: Call, role: Role, now: float) -> tuple[Participant, list[Event]]:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
         echo = Call(
@@ -142,7 +154,7 @@ class CallStore:
             echo=True,
         )
         self._calls[echo.id] = echo
-        person = Participant(self._token(ID_BYTES), call.invites[token], "", Place.CALL)
+        person = Participant(self._token(ID_BYTES), role, "", Place.CALL)
         self._where[person.id] = echo.id
         return person, echo.add_echo(person)
 
