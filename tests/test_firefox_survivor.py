@@ -353,6 +353,14 @@ async def check_in(
     await staff.send(json.dumps({"type": "check-in"}))
     await page.wait_shown("#check-in", "the check-in prompt", timeout=10)
     elapsed = time.monotonic() - started
+    said = await page.ff.evaluate(
+        "import(`/static/i18n/${document.documentElement.lang.split('-')[0]}.js`)"
+        ".then(m => m.default.announce.checkIn)"
+    )
+    await page.ff.wait_for(
+        f"document.querySelector('#announce').textContent.includes({json.dumps(said)})",
+        what="the check-in said in the live region",
+    )
     if answer == "ok":
         await page.shot("check-in")
     await page.ff.evaluate(click(f'#check-in [data-answer="{answer}"]'))
@@ -466,6 +474,14 @@ async def survivor_in_call(
             )
             assert CONSENT[language] in org
             assert await firefox.evaluate("document.querySelector('#org-consent b') === null")
+            # The switch on the page changes the language, the org's text with it, and back.
+            other = "fr" if language == "en" else "en"
+            for now in (other, language):
+                await firefox.evaluate(click('[data-action="language"]'))
+                lang = await firefox.evaluate("document.documentElement.lang")
+                assert lang.split("-")[0] == now, lang
+                org = await firefox.evaluate("document.querySelector('#org-consent').textContent")
+                assert CONSENT[now] in org, org
             mark = len(staff.seen)
             await page.consent_and_join(mode)
             waiting = await seen(staff, "lobby-waiting", mark, timeout=15)
@@ -695,7 +711,7 @@ async def test_survivor_path_in_firefox_without_video(
         else:
             # Too many lines at once: the server refuses, the page says so in its language.
             mark = len(staff.seen)
-            burst = [f"ligne {i} du message" for i in range(5)]
+            burst = [f"ligne {i} du message" for i in range(6)]
             for line in burst:
                 await page.say(line)
             await ff.wait_for(
@@ -708,7 +724,7 @@ async def test_survivor_path_in_firefox_without_video(
             )
             assert expected and shown_error.strip() == expected, (shown_error, expected)
             relayed = [m for m in staff.seen[mark:] if m.type == "chat"]
-            assert len(relayed) == 4, relayed  # 5 in 10 s, the first one included
+            assert 4 <= len(relayed) <= 5, relayed  # 5 in 10 s (maybe the first line too)
             secrets += burst
             await check_in(page, staff, sid, "ok")
             assert await page.gum_calls() == [], "text only asked for camera or microphone"
