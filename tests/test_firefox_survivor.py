@@ -382,6 +382,7 @@ async def quick_exit(
     server: RunningServer,
     secrets: list[str],
     by_key: bool,
+    told: str = "peer-left",
 ) -> None:
     """Leave quickly (Esc or the button) and check what is left: no live track, no chat and
     no name in the page, a replaced history entry, Back not returning, staff told."""
@@ -396,7 +397,7 @@ async def quick_exit(
         await ff.evaluate(click("#quick-exit"))
     await asyncio.wait_for(exit.asked.wait(), 10)
     # The exit page is on its way: the call page is still there, being left.
-    left = await seen(staff, "peer-left", mark, where=lambda m: m.participant == survivor_id)
+    left = await seen(staff, told, mark, where=lambda m: m.participant == survivor_id)
     assert left.quick is True, left  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
     while True:
@@ -450,6 +451,7 @@ async def survivor_in_call(
     language: str,
     exit_url: str,
     viewport: tuple[int, int] = LAPTOP,
+    admit: bool = True,
 ) -> AsyncIterator[tuple[Survivor, Participant, str]]:
     """Firefox (in `language`) on the survivor link, through consent and the lobby, admitted
     by staff (an aiortc peer sending audio and video); yields the page, staff and the
@@ -490,13 +492,14 @@ async def survivor_in_call(
             survivor_id = waiting.participant
             await page.wait_shown("#lobby", "the lobby")
             await page.shot("lobby")
-            await staff.send(Admit(survivor_id))
-            await page.wait_shown("#call", "the call")
-            joined = await seen(
-                staff, "peer-joined", mark, where=lambda m: m.peer.participant == survivor_id
-            )
-            assert joined.peer.mode == mode, joined  # type: ignore[attr-defined]
-            await staff.start_media(max_participants=4)
+            if admit:
+                await staff.send(Admit(survivor_id))
+                await page.wait_shown("#call", "the call")
+                joined = await seen(
+                    staff, "peer-joined", mark, where=lambda m: m.peer.participant == survivor_id
+                )
+                assert joined.peer.mode == mode, joined  # type: ignore[attr-defined]
+                await staff.start_media(max_participants=4)
             yield page, staff, survivor_id
             # Every request the page made went to the server or to the exit page.
             urls = page_requests(firefox)
@@ -729,3 +732,24 @@ async def test_survivor_path_in_firefox_without_video(
             await check_in(page, staff, sid, "ok")
             assert await page.gum_calls() == [], "text only asked for camera or microphone"
             await quick_exit(page, staff, sid, exit_page, server, secrets, by_key=False)
+
+
+async def test_quick_exit_from_the_lobby_in_firefox(
+    welcoming_server: RunningServer,
+    http: aiohttp.ClientSession,
+    tmp_path: Path,
+    exit_page: ExitSite,
+) -> None:
+    """Waiting to be let in, with the camera preview on: Esc leaves as quickly, staff are
+    told it was the quick exit, and the camera is off."""
+    server = welcoming_server
+    async with survivor_in_call(
+        server, http, tmp_path, "video", "en", exit_page.url, PHONE, admit=False
+    ) as (page, staff, sid):
+        await page.ff.wait_for(
+            f"({TRACKS})().some(t => t.local && t.kind === 'video' && t.state === 'live')",
+            what="the camera preview in the lobby",
+        )
+        out = await page.out_of_view("#quick-exit")
+        assert not out, f"not on screen at phone size: {out}"
+        await quick_exit(page, staff, sid, exit_page, server, [], by_key=True, told="lobby-left")
