@@ -46,11 +46,11 @@ async def sweep(state: State) -> None:
         now = time.time()
         events = state.store.expire(now)
         if events:
-            logger.info("calls expired")
+            logger.debug("calls expired")
         await state.apply(events)
         gone = state.store.away_too_long(now, state.config.reconnect_grace)
         if gone:
-            logger.info("a participant did not come back within the grace period")
+            logger.debug("a participant did not come back within the grace period")
         await state.apply(gone)
         await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
         await state.check_staff_file()

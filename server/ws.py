@@ -12,7 +12,7 @@ from aiohttp import WSMsgType, web
 
 from media.peer import MediaError
 from server.auth import staff_of
-from server.logs import ConnectionLog
+from server.logs import ConnectionLog, LogBudget
 from server.state import STATE, State
 from signaling.call import Call
 from signaling.protocol import (
@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 # aiohttp closes the socket above this size; up to it, we answer with an error instead.
 SOCKET_LIMIT = 1024 * 1024
+# Per-connection events go to DEBUG only; refusals (which anyone can cause) and handler
+# faults are also limited there, server-wide.
+REFUSALS = LogBudget()
+FAULTS = LogBudget()
 RATE_PER_SECOND = 20.0
 RATE_BURST = 200.0
 
@@ -143,10 +147,12 @@ class Connection:
             message = parse_client_message(text)
             await self.handlers[type(message)](message)
         except (ProtocolError, MediaError) as exc:
-            self.log.info("message refused: %s", exc.code)
+            if REFUSALS.allow():
+                self.log.debug("message refused: %s", exc.code)
             await self.send(Error(exc.code, exc.reason))
         except Exception as exc:
-            self.log.warning("message handler failed: %s", type(exc).__name__)
+            if FAULTS.allow():
+                self.log.warning("message handler failed: %s", type(exc).__name__)
             await self.send(Error("internal", "the server could not handle this message"))
 
     # -------------------------------------------------------------- helpers
@@ -191,7 +197,7 @@ class Connection:
             raise ProtocolError("bad-field", "join needs an invite token or a call id")
         self.participant = person.id
         self.state.sockets[person.id] = self
-        self.log.info("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
+        self.log.debug("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
         await self.state.apply(events)
 
     async def on_resume(self, message: Resume) -> None:
@@ -204,7 +210,7 @@ class Connection:
             await old.close()
         self.participant = person.id
         self.state.sockets[person.id] = self
-        self.log.info("came back as %s", person.role.value)
+        self.log.debug("came back as %s", person.role.value)
         await self.state.apply(events)
 
     async def on_drop(self) -> None:
