@@ -5,13 +5,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import time
 from typing import Any
 
 from aiohttp import web
 
 from server import staff_file
-from server.auth import COOKIE, check_password, is_admin, require_staff, sign_in_of, staff_of
+from server.auth import (
+    COOKIE,
+    SignInBusy,
+    check_password,
+    is_admin,
+    require_staff,
+    sign_in_of,
+    source_of,
+    staff_of,
+)
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -61,17 +71,36 @@ async def read_json(
     return body
 
 
+def slow_down(seconds: float, code: str, reason: str) -> web.HTTPException:
+    """429 with Retry-After: sign-in is limited for this source or account, or busy."""
+    body = json.dumps({"error": code, "reason": reason})
+    return web.HTTPTooManyRequests(
+        text=body,
+        content_type="application/json",
+        headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+    )
+
+
 async def credentials(request: web.Request) -> str:
     body = await read_json(request, {"name": str, "password": str})
     name, password = body["name"], body["password"]
     if len(name) > 40 or len(password) > staff_file.MAX_PASSWORD:
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
+    state, source = request.app[STATE], source_of(request)
+    limits = state.sign_in_limits
+    wait = limits.retry_after(source, name, time.time())
+    if wait > 0:
+        raise slow_down(wait, "slow-down", "too many failed sign-ins: wait and try again")
     try:
-        ok = await check_password(request.app[STATE], name, password)
+        ok = await check_password(state, name, password, source)
+    except SignInBusy:
+        raise slow_down(1, "busy", "sign-in is busy: try again in a moment") from None
     except staff_file.StaffFileError as exc:
         raise error(web.HTTPServiceUnavailable, "staff-file", str(exc)) from None
     if not ok:
+        limits.failed(source, name, time.time())
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
+    limits.succeeded(source, name)
     return str(name)
 
 

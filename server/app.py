@@ -55,6 +55,7 @@ async def sweep(state: State) -> None:
         await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
         await state.check_staff_file()
         state.sessions.sweep(now)
+        state.sign_in_limits.sweep(now)
         state.api_tokens.sweep(now)
 
 

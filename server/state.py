@@ -20,6 +20,7 @@ from server.workers import WorkerPool
 from signaling.call import Call
 from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
 from signaling.protocol import Joined, Message, Streams
+from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
 
@@ -46,6 +47,7 @@ class State:
     hub: MediaHub | WorkerPool
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
     staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
