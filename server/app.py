@@ -15,6 +15,7 @@ from media.ice import offer_addresses
 from server import api
 from server.config import Config
 from server.headers import private_headers
+from server.origin import own_pages_only
 from server.state import STATE, State
 from server.workers import WorkerPool
 from server.ws import websocket
@@ -76,7 +77,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(config: Config) -> web.Application:
     offer_addresses(config.ice_addresses)
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[own_pages_only])
     app.on_response_prepare.append(private_headers)
     app[STATE] = State.create(config)
     app.add_routes(

@@ -6,13 +6,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from media.peer import MediaError
 from server.auth import staff_of
 from server.logs import ConnectionLog, LogBudget
+from server.origin import forbidden, same_origin
 from server.state import STATE, State
 from signaling.call import Call
 from signaling.protocol import (
@@ -290,20 +290,9 @@ class Connection:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
 
 
-def same_origin(request: web.Request) -> bool:
-    """Browsers always send Origin on a WebSocket: only our own pages may open one."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser (scripts, the bench)
-    return urlsplit(origin).netloc == request.host
-
-
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
-        raise web.HTTPForbidden(
-            text='{"error":"forbidden","reason":"cross-origin WebSocket"}',
-            content_type="application/json",
-        )
+        raise forbidden()
     ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
     await ws.prepare(request)
     await Connection(request.app[STATE], ws, staff_of(request)).run()
