@@ -90,14 +90,17 @@ async def credentials(request: web.Request) -> str:
     limits = state.sign_in_limits
     wait = limits.retry_after(source, name, time.time())
     if wait > 0:
+        state.metrics.count("sign_in_failures")
         raise slow_down(wait, "slow-down", "too many failed sign-ins: wait and try again")
     try:
         ok = await check_password(state, name, password, source)
     except SignInBusy:
+        state.metrics.count("sign_in_failures")
         raise slow_down(1, "busy", "sign-in is busy: try again in a moment") from None
     except staff_file.StaffFileError as exc:
         raise error(web.HTTPServiceUnavailable, "staff-file", str(exc)) from None
     if not ok:
+        state.metrics.count("sign_in_failures")
         limits.failed(source, name, time.time())
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
     limits.succeeded(source, name)

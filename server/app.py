@@ -36,6 +36,36 @@ def page(name: str) -> web.RouteDef:
     return web.get("/" + name.removesuffix(".html"), handler)
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """Whether the server and its media workers are up; nothing about any call."""
+    hub = request.app[STATE].hub
+    healthy = not isinstance(hub, WorkerPool) or all(w.alive for w in hub.workers)
+    body = {"status": "ok" if healthy else "degraded"}
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[STATE].metrics.shown, content_type="text/plain", charset="utf-8"
+    )
+
+
+async def serve_metrics(state: State) -> web.AppRunner | None:
+    """/metrics on its own address, when the admin asks for it (off by default)."""
+    if not state.config.metrics_address:
+        return None
+    host, _, port = state.config.metrics_address.rpartition(":")
+    app = web.Application()
+    app[STATE] = state
+    app.on_response_prepare.append(private_headers)
+    app.add_routes([web.get("/metrics", metrics)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+    state.metrics.tick(time.time())
+    return runner
+
+
 async def root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/staff")
 
@@ -55,6 +85,10 @@ async def sweep(state: State) -> None:
         await state.apply(gone)
         await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
         await state.check_staff_file()
+        state.metrics.observe(calls=len(state.store), participants=state.store.people())
+        if isinstance(state.hub, WorkerPool):
+            state.metrics.counters["worker_exits"] = sum(w.exits for w in state.hub.workers)
+        state.metrics.tick(now)
         state.sessions.sweep(now)
         state.sign_in_limits.sweep(now)
         state.api_tokens.sweep(now)
@@ -65,8 +99,11 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     if isinstance(state.hub, WorkerPool):
         await state.hub.start(state.config.ice_addresses, state.config.log_level)
     await state.check_staff_file()  # what the staff file looks like at start
+    metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))
     yield
+    if metrics_runner is not None:
+        await metrics_runner.cleanup()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -83,6 +120,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(
         [
             web.get("/", root),
+            web.get("/healthz", healthz),
             page("staff.html"),
             page("join.html"),
             page("guide.html"),

@@ -112,6 +112,20 @@ def parse_exit_url(text: str) -> str:
     return text.strip()
 
 
+def parse_bind(text: str) -> str:
+    """'' (off) or HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464."""
+    text = text.strip()
+    if not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError("expected HOST:PORT such as 127.0.0.1:9464")
+    ipaddress.ip_address(host.strip("[]"))
+    if not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be between 1 and 65535")
+    return text
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -270,6 +284,13 @@ OPTIONS: list[Option] = [
         "the organization's name on survivor pages (empty: pages name no organization)",
     ),
     Option(
+        "metrics_address",
+        "",
+        parse_bind,
+        "HOST:PORT where /metrics (Prometheus text, no personal data) is served, apart from "
+        "the pages (empty: no metrics)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -333,6 +354,7 @@ class Config:
     exit_url: str
     check_in_minutes: int
     organization: str
+    metrics_address: str
     media_workers: int
     org_file: str = ""
     hours: Hours = field(default_factory=Hours)

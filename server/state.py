@@ -15,6 +15,7 @@ from media.fallback import Thresholds
 from media.hub import MediaHub
 from server import staff_file
 from server.config import RELOADABLE, Config
+from server.metrics import Metrics
 from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
@@ -48,6 +49,7 @@ class State:
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
     staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    metrics: Metrics = field(default_factory=Metrics)
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -67,6 +69,8 @@ class State:
             state.apply_soon(pid, lambda call: call.media_presence(pid, away))
 
         def on_weak(pid: str, weak: bool) -> None:
+            if weak:
+                state.metrics.count("fallbacks")
             state.apply_soon(pid, lambda call: call.weak_link(pid, weak))
 
         thresholds = Thresholds(

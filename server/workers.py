@@ -62,6 +62,7 @@ class Worker:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
+        self.exits = 0  # times this worker's process stopped
 
     @property
     def alive(self) -> bool:
@@ -139,6 +140,7 @@ class Worker:
                     self._ready.set_result(None)
             elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
                 future.set_result(message)
+        self.exits += 1
         logger.warning("media worker %d stopped", self.index)
         for future in self._waiting.values():
             if not future.done():

@@ -141,12 +141,14 @@ class Connection:
 
     async def handle(self, text: str) -> None:
         if not self.limit.allow():
+            self.state.metrics.refused["rate-limit"] += 1
             await self.send(Error("rate-limit", "too many messages: slow down"))
             return
         try:
             message = parse_client_message(text)
             await self.handlers[type(message)](message)
         except (ProtocolError, MediaError) as exc:
+            self.state.metrics.refused[exc.code] += 1
             if REFUSALS.allow():
                 self.log.debug("message refused: %s", exc.code)
             await self.send(Error(exc.code, exc.reason))

@@ -81,6 +81,10 @@ class CallStore:
             self._invites[token] = call.id
         return call
 
+    def people(self) -> int:
+        """Everyone in a call or a lobby (connection tests included)."""
+        return len(self._where)
+
     def all_calls(self) -> list[Call]:
         return list(self._calls.values())
 

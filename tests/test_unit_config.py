@@ -40,6 +40,7 @@ def test_defaults(config_home: Path) -> None:
         exit_url="https://www.google.com/search?q=weather",
         check_in_minutes=15,
         organization="",
+        metrics_address="",
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
@@ -133,6 +134,11 @@ def test_bad_durations(text: str) -> None:
         ("audio_only_below", "slow"),
         ("video_back_above", "5001"),
         ("video_back_above", "300kbps"),
+        ("metrics_address", "9464"),
+        ("metrics_address", "localhost:9464"),
+        ("metrics_address", "127.0.0.1:0"),
+        ("check_in_minutes", "121"),
+        ("exit_url", "http://example.org/"),
     ],
 )
 def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> None:
