@@ -126,6 +126,13 @@ def parse_bind(text: str) -> str:
     return text
 
 
+def parse_count(text: str, lowest: int, highest: int) -> int:
+    value = int(text)
+    if not lowest <= value <= highest:
+        raise ValueError(f"must be between {lowest} and {highest}")
+    return value
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -291,6 +298,18 @@ OPTIONS: list[Option] = [
         "the pages (empty: no metrics)",
     ),
     Option(
+        "lobby_knocks",
+        20,
+        lambda text: parse_count(text, 0, 1000),
+        "people who may knock at one call's lobby per minute (0: no limit)",
+    ),
+    Option(
+        "sockets_per_address",
+        64,
+        lambda text: parse_count(text, 1, 100000),
+        "open signaling sockets allowed from one address (several people may share one)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -355,6 +374,8 @@ class Config:
     check_in_minutes: int
     organization: str
     metrics_address: str
+    lobby_knocks: int
+    sockets_per_address: int
     media_workers: int
     org_file: str = ""
     hours: Hours = field(default_factory=Hours)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class State:
     staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     metrics: Metrics = field(default_factory=Metrics)
+    sockets_from: Counter[str] = field(default_factory=Counter)  # open sockets per address
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -182,6 +184,7 @@ def call_rules(config: Config) -> CallRules:
         max_calls_per_staff=config.calls_per_staff,
         check_in_minutes=config.check_in_minutes,
         hours=config.hours,
+        knocks_per_minute=config.lobby_knocks,
     )
 
 

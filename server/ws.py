@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from media.peer import MediaError
-from server.auth import staff_of
+from server.auth import source_of, staff_of
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
@@ -295,7 +295,22 @@ class Connection:
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise forbidden()
-    ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
-    await ws.prepare(request)
-    await Connection(request.app[STATE], ws, staff_of(request)).run()
+    state, source = request.app[STATE], source_of(request)
+    if state.sockets_from[source] >= state.config.sockets_per_address:
+        state.metrics.refused["too-many-sockets"] += 1
+        raise web.HTTPTooManyRequests(
+            text='{"error":"too-many-sockets","reason":"too many connections from your '
+            'address: close some and try again"}',
+            content_type="application/json",
+            headers={"Retry-After": "5"},
+        )
+    state.sockets_from[source] += 1
+    try:
+        ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
+        await ws.prepare(request)
+        await Connection(state, ws, staff_of(request)).run()
+    finally:
+        state.sockets_from[source] -= 1
+        if state.sockets_from[source] <= 0:
+            del state.sockets_from[source]
     return ws

@@ -56,6 +56,7 @@ class Call:
     window: Window | None = None  # the call's own time; None: the organization's hours
     open_anyway: bool = False  # staff opened the links outside the hours
     reminded_of: float | None = None  # the closing time staff were last reminded of
+    knocks: list[float] = field(default_factory=list)  # lobby arrivals in the last minute
 
     def opens_at(self, hours: Hours, now: float) -> float | None:
         """None when its links are open now; otherwise when they open (inf: not again)."""
@@ -121,10 +122,20 @@ class Call:
         joined = Joined(participant.id, participant.role.value, 2, [], echo=True)
         return [Send(participant.id, joined), Entered(self.id, participant.id)]
 
-    def add_to_lobby(self, participant: Participant) -> list[Event]:
-        """An invitee arrives and waits for staff."""
+    def add_to_lobby(
+        self, participant: Participant, now: float = 0.0, knocks_per_minute: int = 0
+    ) -> list[Event]:
+        """An invitee arrives and waits for staff; at most `knocks_per_minute` arrivals a
+        minute (0: no limit), so a forwarded link cannot flood staff with knocks."""
         if len(self.in_lobby()) >= self.lobby_limit:
             raise ProtocolError("lobby-full", "too many people are waiting for this call")
+        if knocks_per_minute:
+            self.knocks = [t for t in self.knocks if now - t < 60.0]
+            if len(self.knocks) >= knocks_per_minute:
+                raise ProtocolError(
+                    "lobby-busy", "too many people knocked at this call just now: try in a minute"
+                )
+            self.knocks.append(now)
         participant.place = Place.LOBBY
         self.participants[participant.id] = participant
         notice = participant.lobby_notice()

@@ -28,6 +28,7 @@ class CallRules:
     max_calls: int = 500
     check_in_minutes: int = 15  # how often staff are reminded to check in, unless a call says
     hours: Hours = field(default_factory=Hours)  # when links open (no hours: always)
+    knocks_per_minute: int = 20  # lobby arrivals one call takes a minute (0: no limit)
 
 
 def clean_name(name: str) -> str:
@@ -123,7 +124,7 @@ class CallStore:
             self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
         )
         self._new_resume(person)
-        events = call.add_to_lobby(person)
+        events = call.add_to_lobby(person, now, self.rules.knocks_per_minute)
         self._where[person.id] = call.id
         return person, events
 

@@ -213,3 +213,17 @@ def test_quick_exit_from_the_lobby_is_told_to_staff_too(
 ) -> None:
     person, _ = store.join_invite(invite(call, Role.SURVIVOR), "", now=2)
     assert sent(call.leave(person.id, quick=True)) == [(staff.id, LobbyLeft(person.id, True))]
+
+
+def test_knocks_at_a_lobby_are_limited_per_minute() -> None:
+    store = CallStore(CallRules(max_participants=8, knocks_per_minute=3))
+    call = store.create(STAFF, now=0)
+    token = invite(call, Role.SURVIVOR)
+    people = [store.join_invite(token, "", now=10 + i)[0] for i in range(3)]
+    with pytest.raises(ProtocolError) as info:
+        store.join_invite(token, "", now=20)
+    assert info.value.code == "lobby-busy"
+    store.forget(call.leave(people[0].id))  # leaving frees no knock: they are per minute
+    with pytest.raises(ProtocolError):
+        store.join_invite(token, "", now=69)
+    assert store.join_invite(token, "", now=71)[0].id

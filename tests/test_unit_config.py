@@ -41,6 +41,8 @@ def test_defaults(config_home: Path) -> None:
         check_in_minutes=15,
         organization="",
         metrics_address="",
+        lobby_knocks=20,
+        sockets_per_address=64,
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
@@ -135,6 +137,8 @@ def test_bad_durations(text: str) -> None:
         ("video_back_above", "5001"),
         ("video_back_above", "300kbps"),
         ("metrics_address", "9464"),
+        ("lobby_knocks", "-1"),
+        ("sockets_per_address", "0"),
         ("metrics_address", "localhost:9464"),
         ("metrics_address", "127.0.0.1:0"),
         ("check_in_minutes", "121"),
