@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from server import staff_file
+from server.proxy import client_address
 from server.state import STATE, State
 from signaling.staff_sessions import StaffSessions
 
@@ -76,8 +77,8 @@ def require_staff(request: web.Request) -> str:
 
 
 def source_of(request: web.Request) -> str:
-    """The address a request comes from, for sign-in limits only (in memory, never logged)."""
-    return request.remote or ""
+    """The address a request comes from, for limits only (in memory, never logged)."""
+    return client_address(request)
 
 
 async def check_password(state: State, name: str, password: str, source: str = "") -> bool:

@@ -20,7 +20,7 @@ from server import logs, staff_file
 from server.app import create_app
 from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
 from server.state import STATE
-from server.tls import server_context
+from server.tls import reload_certificate, server_context
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ async def serve_forever(
         loop.add_signal_handler(sig, stop.set)
     app = create_app(config)
     if reload is not None:
-        loop.add_signal_handler(signal.SIGHUP, reload_settings, app, reload)
+        loop.add_signal_handler(signal.SIGHUP, reload_settings, app, reload, ssl_context)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     try:
@@ -183,8 +183,11 @@ async def serve_forever(
         await runner.cleanup()
 
 
-def reload_settings(app: web.Application, reload: Callable[[], Config]) -> None:
-    """SIGHUP: read the settings again; a bad file is refused and the old settings stay."""
+def reload_settings(
+    app: web.Application, reload: Callable[[], Config], ssl_context: ssl.SSLContext | None
+) -> None:
+    """SIGHUP: read the settings again, and the TLS certificate (renewed by certbot, say);
+    whatever cannot be used is refused and the previous one stays."""
     try:
         fresh = reload()
     except ConfigError as exc:
@@ -192,6 +195,14 @@ def reload_settings(app: web.Application, reload: Callable[[], Config]) -> None:
         return
     app[STATE].reload(fresh)
     logger.info("settings reloaded")
+    config = app[STATE].config
+    if ssl_context is not None and config.tls_cert:
+        try:
+            reload_certificate(ssl_context, config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            logger.warning("certificate not reloaded, the previous one stays: %s", exc)
+            return
+        logger.info("certificate reloaded")
 
 
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:

@@ -216,6 +216,13 @@ OPTIONS: list[Option] = [
         "comma-separated IP addresses media offers in ICE (empty: every interface but loopback)",
     ),
     Option("staff_file", None, str, "file of staff accounts (written only by 'quietroom staff')"),
+    Option(
+        "trusted_proxy",
+        [],
+        parse_addresses,
+        "comma-separated addresses of reverse proxies (Caddy, nginx) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (empty: none)",
+    ),
     Option("call_expiry", 7200.0, parse_duration, "how long a call and its links live (2h, 90m)"),
     Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
     Option(
@@ -358,6 +365,7 @@ class Config:
     public_url: str
     ice_addresses: list[str]
     staff_file: str
+    trusted_proxy: list[str]
     call_expiry: float
     max_participants: int
     reconnect_grace: float

@@ -25,6 +25,7 @@ def test_defaults(config_home: Path) -> None:
         public_url="",
         ice_addresses=[],
         staff_file=str(config_home / "quietroom" / "staff.json"),
+        trusted_proxy=[],
         call_expiry=7200.0,
         max_participants=4,
         reconnect_grace=120.0,
