@@ -10,8 +10,8 @@ import ssl
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 import serverproc
+from aiohttp import web
 from conftest import STAFF_NAME, RunningServer, loopback_config
 from test_call_aiortc import wait_until
 
