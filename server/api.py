@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server import staff_file
+from server import staff_file, totp
 from server.auth import (
     COOKIE,
     SignInBusy,
@@ -82,7 +82,7 @@ def slow_down(seconds: float, code: str, reason: str) -> web.HTTPException:
 
 
 async def credentials(request: web.Request) -> str:
-    body = await read_json(request, {"name": str, "password": str})
+    body = await read_json(request, {"name": str, "password": str}, optional={"code": str})
     name, password = body["name"], body["password"]
     if len(name) > 40 or len(password) > staff_file.MAX_PASSWORD:
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
@@ -103,8 +103,30 @@ async def credentials(request: web.Request) -> str:
         state.metrics.count("sign_in_failures")
         limits.failed(source, name, time.time())
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
+    second_factor(request, name, str(body.get("code", "")), source)
     limits.succeeded(source, name)
     return str(name)
+
+
+def second_factor(request: web.Request, name: str, code: str, source: str) -> None:
+    """An account with a second factor also needs the current code of its authenticator
+    app, used once."""
+    state = request.app[STATE]
+    try:
+        secret = staff_file.load(state.staff_file).totp.get(name)
+    except staff_file.StaffFileError as exc:
+        raise error(web.HTTPServiceUnavailable, "staff-file", str(exc)) from None
+    if secret is None:
+        return
+    if not code:
+        raise error(web.HTTPUnauthorized, "code-needed", "enter the code from your app")
+    now = time.time()
+    step = totp.matching_step(secret, code.strip(), now, state.totp_used.get(name, -1))
+    if step is None:
+        state.metrics.count("sign_in_failures")
+        state.sign_in_limits.failed(source, name, now)
+        raise error(web.HTTPUnauthorized, "bad-code", "that code is wrong or was used already")
+    state.totp_used[name] = step
 
 
 async def login(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import logs, staff_file
+from server import logs, staff_file, totp
 from server.app import create_app
 from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
 from server.state import STATE
@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    second = actions.add_parser(
+        "totp",
+        help="turn on a second factor (codes from an authenticator app) for a staff account",
+    )
+    second.add_argument("name")
+    second.add_argument("--off", action="store_true", help="turn the second factor off")
     actions.add_parser("list", help="list staff accounts")
     remove = actions.add_parser("remove", help="remove a staff account")
     remove.add_argument("name")
@@ -104,10 +110,29 @@ def run_staff(args: argparse.Namespace, environ: dict[str, str]) -> int:
                 return 1
             staff_file.passwd(path, args.name, read_password(args.password_stdin))
             print(f"new password saved for {args.name!r}")
+        elif args.action == "totp":
+            secret = None if args.off else totp.new_secret()
+            if not staff_file.set_totp(path, args.name, secret):
+                print(f"no staff account named {args.name!r}", file=sys.stderr)
+                return 1
+            if secret is None:
+                print(f"second factor turned off for {args.name!r}")
+            else:
+                print(f"second factor on for {args.name!r}: add this to an authenticator app")
+                print(f"  {totp.uri(args.name, secret)}")
+                print(f"  (or type the key: {secret})")
         elif args.action == "list":
-            accounts, admin_names = staff_file.load(path)
-            for name in sorted(accounts):
-                print(f"{name} (admin)" if name in admin_names else name)
+            accounts = staff_file.load(path)
+            for name in sorted(accounts.hashes):
+                marks = [
+                    m
+                    for m, on in (
+                        ("admin", name in accounts.admins),
+                        ("second factor", name in accounts.totp),
+                    )
+                    if on
+                ]
+                print(f"{name} ({', '.join(marks)})" if marks else name)
         elif args.action == "remove":
             if not staff_file.remove(path, args.name):
                 print(f"no staff account named {args.name!r}", file=sys.stderr)

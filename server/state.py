@@ -50,6 +50,7 @@ class State:
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
     staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    totp_used: dict[str, int] = field(default_factory=dict)  # account -> last step used
     metrics: Metrics = field(default_factory=Metrics)
     sockets_from: Counter[str] = field(default_factory=Counter)  # open sockets per address
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen

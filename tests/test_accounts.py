@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ from conftest import loopback_config, start_server
 from test_call_aiortc import admitted_guest, invite_of, wait_until
 
 from bench.client import Participant, StaffApi
-from server import staff_file
+from server import staff_file, totp
 from server.cli import main
 from signaling.protocol import Error, Join, PeerLeft
 
@@ -137,3 +138,36 @@ async def test_removing_an_account_closes_its_open_sockets_at_once(
         for person in people:
             await person.close()
         await runner.cleanup()
+
+
+async def test_a_second_factor_needs_the_current_code_once(
+    accounts: Path, http: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["staff", "totp", "worker"], {"QUIETROOM_STAFF_FILE": str(accounts)}) == 0
+    printed = capsys.readouterr().out
+    assert "otpauth://totp/Quietroom%3Aworker?secret=" in printed
+    secret = staff_file.load(accounts).totp["worker"]
+    assert secret in printed
+    runner, server = await start_server(loopback_config(accounts))
+    url = f"{server.base}/api/token"
+    try:
+
+        async def sign_in(**extra: str) -> tuple[int, str]:
+            body = {"name": "worker", "password": PASSWORD, **extra}
+            async with http.post(url, json=body) as r:
+                return r.status, (await r.json()).get("error", "")
+
+        assert await sign_in() == (401, "code-needed")
+        code = totp.code_at(secret, int(time.time() // 30))
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        assert await sign_in(code=wrong) == (401, "bad-code")
+        assert (await sign_in(code=code))[0] == 200
+        assert await sign_in(code=code) == (401, "bad-code")  # a code works once
+        # The admin without a second factor signs in as before.
+        async with http.post(url, json={"name": "boss", "password": PASSWORD}) as r:
+            assert r.status == 200
+    finally:
+        await runner.cleanup()
+    assert main(["staff", "totp", "worker", "--off"], {"QUIETROOM_STAFF_FILE": str(accounts)}) == 0
+    assert "worker" not in staff_file.load(accounts).totp
+    assert main(["staff", "totp", "nobody"], {"QUIETROOM_STAFF_FILE": str(accounts)}) == 1
