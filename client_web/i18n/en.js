@@ -1,87 +1,290 @@
-// English interface strings. Another language is another file with the same keys.
+// English interface strings. fr.js has the same keys (tests/test_i18n_keys.py checks).
 export default {
-  joinTitle: "Private call",
-  joinIntro:
-    "This call is private: nothing is recorded, and this page saves nothing on your device. " +
-    "Your browser's history may still show that you visited this site; a private window " +
-    "avoids that. Press Esc at any time to leave at once.",
-  nameLabel: "Name to show (optional)",
-  joinButton: "Join",
-  testButton: "Test camera and connection",
-  testDone: "Done",
-  testRunning: "Testing: the server sends your camera and microphone back to you…",
-  testWorks: "Your camera, microphone and connection work. You can join when you are ready.",
-  testAudioOnly: "Your microphone and connection work, but no video came back.",
-  testFailed: "Nothing came back. Check your camera and microphone, or try another network.",
-  waiting: "Waiting for the host to let you in…",
-  denied: "The host did not let you in.",
-  ended: "The call has ended.",
-  left: "You left the call.",
-  badLink: "This link is not valid. The call may have ended or expired.",
-  noLink: "To join, open the link you were sent.",
-  cannotConnect:
-    "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
-  connecting: "Connecting…",
-  reconnecting: "Connection lost.",
-  reconnectingNow: "Reconnecting…",
-  peerReconnecting: "reconnecting…",
-  audioOnly: "Audio only",
-  videoBack: "Video again",
-  audioOnlyNote: "audio only: video paused, audio continues",
-  peerAudioOnly: "audio only",
-  weakNote: "video paused: weak connection; audio continues",
-  peerWeak: "video paused: weak connection",
-  peerDropped: "They did not come back. Your plan:",
-  planTitle: "If the call drops",
-  planFor: {
-    "staff-calls-back":
-      "If the call drops, we will call you back on this link: open it again and wait to be " +
-      "let in. We will try for {minutes} minutes.",
-    "survivor-calls-back":
-      "If the call drops, please call us back: open this link again within {minutes} minutes.",
-    wait: "If the call drops, we will wait {minutes} minutes for you to open this link again.",
+  language: { code: "en", name: "English" },
+  page: {
+    join: "Meeting",
+    staff: "Quietroom staff",
+    guide: "Joining a meeting",
   },
-  planNote: "Also: ",
-  planTimeLeft: "Time left: {time}",
-  planTimeUp: "The time agreed has passed.",
-  planChoices: {
-    "staff-calls-back": "I will call you back on this link",
-    "survivor-calls-back": "Call me back on this link",
-    wait: "I will wait for you",
-  },
-  planMinutes: "Minutes",
-  planNoteLabel: "Note for the survivor (optional)",
-  mute: "Mute",
-  unmute: "Unmute",
-  cameraOff: "Camera off",
-  cameraOn: "Camera on",
-  hangUp: "Leave call",
   quickExit: "Leave quickly (Esc)",
-  signInTitle: "Staff sign in",
-  staffName: "Name",
-  password: "Password",
-  signIn: "Sign in",
-  signOut: "Sign out",
-  badLogin: "Wrong name or password.",
-  newCall: "New call",
-  cannotCreate: "The call could not be created.",
-  yourCalls: "Your calls",
-  noCalls: "No calls yet.",
-  survivorLink: "Survivor link",
-  interpreterLink: "Interpreter link",
-  joinCall: "Join call",
-  endCall: "End call for everyone",
-  someoneWaiting: "Someone is waiting",
-  waitingCount: "waiting to be let in",
-  copy: "Copy",
-  copied: "Copied",
-  admit: "Admit",
-  deny: "Deny",
-  noName: "(no name given)",
-  expiresIn: "expires in",
-  minutes: "min",
-  cameraIsOff: "camera off",
-  micIsOff: "muted",
-  you: "You",
+  consent: {
+    title: "Before you join",
+    privateTitle: "What stays private",
+    privateRecorded: "Nothing is recorded: not the video, not the sound, not the chat.",
+    privateStored:
+      "The chat disappears when the call ends. This page saves nothing on your device.",
+    privateAddress:
+      "No one in the call learns where you are or your internet address: everything goes " +
+      "through the organization's own server.",
+    notPrivateTitle: "What this page cannot protect",
+    notPrivateDevice:
+      "Someone who can get into your phone or computer, or who has put spying software " +
+      "(spyware) on it, may see what you do on it. If you think so, use another device.",
+    notPrivateRoom: "Someone in the room with you, or close by, may see or hear the call.",
+    notPrivateHistory:
+      "Your browser's history will still show a visit to this site, unless you use a " +
+      "private window or remove the visit afterwards.",
+    historyTitle: "How to use a private window, or remove this visit",
+    historyChromeName: "Chrome",
+    historyChrome:
+      "Private window: menu ⋮, then “New Incognito window” (on a phone: “New Incognito " +
+      "tab”). To remove the visit: menu ⋮, “History”, then remove this site.",
+    historyFirefoxName: "Firefox",
+    historyFirefox:
+      "Private window: menu ☰, then “New private window”. To remove the visit: menu ☰, " +
+      "“History”, “Manage history”, then right-click this site and choose “Forget About This Site”.",
+    historySafariName: "Safari",
+    historySafari:
+      "Private window: “File”, then “New Private Window” (on an iPhone: the tabs button, " +
+      "then “Private”). To remove the visit: “History”, “Show All History”, select this " +
+      "site and press Delete (on an iPhone: the book button, “History”, swipe left on it).",
+    historyEdgeName: "Edge",
+    historyEdge:
+      "Private window: menu …, then “New InPrivate window”. To remove the visit: menu …, " +
+      "“History”, then the × beside this site.",
+    orgTitle: "From the organization",
+    safeQuestion: "Are you somewhere you can talk safely right now?",
+    safeYes: "Yes, I can talk",
+    safeNo: "No, not now",
+    waysTitle: "How would you like to talk?",
+    video: "Video",
+    videoHint: "You see and hear each other. Your camera and microphone are used.",
+    audio: "Audio only",
+    audioHint: "You hear each other. Your camera stays off.",
+    text: "Text only",
+    textHint:
+      "You write to each other. Your camera and microphone are not used, and nothing " +
+      "plays out loud unless you turn the sound on.",
+    nameLabel: "Name to show (optional)",
+    nameHint: "A first name or a nickname is fine.",
+    test: "Test camera and connection",
+    testAudio: "Test microphone and connection",
+    join: "Join",
+    exitNote:
+      "At any time, press Esc or “Leave quickly”: the call closes and an ordinary " +
+      "website opens in its place.",
+  },
+  notSafe: {
+    title: "That's okay",
+    body:
+      "You can come back later with the same link, while the call is still open. " +
+      "Nothing from this page was saved.",
+    exit: "If someone might see your screen, press “Leave quickly” now.",
+    back: "I can talk now",
+  },
+  echo: {
+    title: "Testing your connection",
+    running: "Testing: the server sends your camera and microphone back to you…",
+    runningAudio: "Testing: the server sends your microphone back to you…",
+    works:
+      "Your camera, microphone and connection work. You can join when you are ready.",
+    worksAudio: "Your microphone and connection work. You can join when you are ready.",
+    audioOnly: "Your microphone and connection work, but no video came back.",
+    failed: "Nothing came back. Check your camera and microphone, or try another network.",
+    done: "Done",
+  },
+  lobby: {
+    title: "Waiting room",
+    waiting: "Waiting for the host to let you in…",
+  },
+  call: {
+    title: "Call",
+    videos: "People in the call",
+    controls: "Call controls",
+    mute: "Mute",
+    unmute: "Unmute",
+    cameraOff: "Camera off",
+    cameraOn: "Camera on",
+    modeVideo: "Video",
+    modeAudio: "Audio only",
+    modeText: "Text only",
+    audioOnly: "Audio only",
+    videoBack: "Video again",
+    soundOn: "Turn sound on",
+    soundOff: "Turn sound off",
+    cantTalk: "I can't talk now",
+    cantTalkKeys: "Alt+Shift+H",
+    chat: "Chat",
+    leave: "Leave call",
+    you: "You",
+    textOnlyNote: "text only",
+    audioOnlyNote: "audio only: video paused, audio continues",
+    weakNote: "video paused: weak connection; audio continues",
+    peerAudioOnly: "audio only",
+    peerTextOnly: "text only",
+    peerWeak: "video paused: weak connection",
+    peerReconnecting: "reconnecting…",
+    micIsOff: "muted",
+    cameraIsOff: "camera off",
+    reconnecting: "Reconnecting…",
+  },
+  chat: {
+    title: "Chat",
+    note: "Messages are not saved: they disappear when the call ends.",
+    label: "Message",
+    send: "Send",
+    you: "You",
+    cleared: "The chat was cleared.",
+  },
+  cantTalk: {
+    title: "Notes",
+    body: "Nothing here yet.",
+    back: "Back",
+  },
+  checkIn: {
+    question: "Is this still comfortable and safe?",
+    ok: "Yes",
+    text: "Switch to text",
+    audio: "Switch to audio only",
+    go: "I need to go",
+  },
+  done: {
+    title: "Goodbye",
+    left: "You left the call.",
+    ended: "The call has ended.",
+    denied: "The host did not let you in.",
+    badLink: "This link is not valid. The call may have ended or expired.",
+    noLink: "To join, open the link you were sent.",
+    cannotConnect:
+      "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
+    lost: "Connection lost.",
+  },
+  plan: {
+    title: "If the call drops",
+    for: {
+      "staff-calls-back":
+        "If the call drops, we will call you back on this link: open it again and wait " +
+        "to be let in. We will try for {minutes} minutes.",
+      "survivor-calls-back":
+        "If the call drops, please call us back: open this link again within {minutes} minutes.",
+      wait: "If the call drops, we will wait {minutes} minutes for you to open this link again.",
+    },
+    note: "Also: ",
+    timeLeft: "Time left: {time}",
+    timeUp: "The time agreed has passed.",
+    choices: {
+      "staff-calls-back": "I will call you back on this link",
+      "survivor-calls-back": "Call me back on this link",
+      wait: "I will wait for you",
+    },
+    minutes: "Minutes",
+    noteLabel: "Note for the survivor (optional)",
+  },
+  staff: {
+    signInTitle: "Staff sign in",
+    name: "Name",
+    password: "Password",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    badLogin: "Wrong name or password.",
+    newCallTitle: "New call",
+    newCall: "New call",
+    checkInMinutes: "Check-in reminder every (minutes, 0 for none)",
+    cannotCreate: "The call could not be created.",
+    yourCalls: "Your calls",
+    noCalls: "No calls yet.",
+    survivorLink: "Survivor link",
+    interpreterLink: "Interpreter link",
+    joinCall: "Join call",
+    endCall: "End call for everyone",
+    someoneWaiting: "Someone is waiting",
+    waitingCount: "waiting to be let in",
+    copy: "Copy",
+    copied: "Copied",
+    admit: "Admit",
+    deny: "Deny",
+    noName: "(no name given)",
+    expiresIn: "expires in",
+    minutes: "min",
+    checkInEvery: "check-in every {minutes} min",
+    handoutTitle: "Handout for survivors",
+    handoutText: "A printable page on how to join safely. Send or print it before the call.",
+    handout: "Open the handout to print",
+    copyHandout: "Copy the handout link",
+    peopleTitle: "People in the call",
+    lobbyTitle: "Waiting room",
+    checkIn: "Check in",
+    checkInSent: "Check-in sent: “Is this still comfortable and safe?”",
+    reminder: "It has been {minutes} minutes. A good moment to check in?",
+    modes: { video: "video", audio: "audio only", text: "text only" },
+    cantTalk: "can't talk now",
+    away: "reconnecting",
+    answers: {
+      ok: "{name}: yes, still comfortable and safe.",
+      text: "{name} asks to switch to text. Their page has switched.",
+      audio: "{name} asks to switch to audio only. Their page has switched.",
+      go: "{name} needs to go.",
+    },
+    cantTalkNotice:
+      "{name} can't talk now. Your microphone is off until they are back. The plan:",
+    backNotice: "{name} is back.",
+    leftQuickly: "{name} left quickly. Follow the plan:",
+    peerDropped: "They did not come back. Your plan:",
+  },
+  announce: {
+    joined: "{name} joined.",
+    left: "{name} left.",
+    mode: "{name}: {mode}.",
+    weak: "Video paused: weak connection. Audio continues.",
+    videoBack: "Video is back.",
+    message: "Message from {name}: {text}",
+    checkIn: "Check-in: is this still comfortable and safe?",
+    cantTalk: "{name} can't talk now.",
+  },
+  guide: {
+    title: "How to join a meeting safely",
+    intro:
+      "This sheet explains how to join a private video meeting with us from a browser, " +
+      "and what you can do to stay safe.",
+    print: "Print",
+    orgTitle: "From the organization",
+    deviceTitle: "Your device",
+    device:
+      "A call is only as private as the phone or computer it runs on. If someone else " +
+      "uses your device, knows its passwords, or may have put spying software (spyware) " +
+      "on it, join from a device they cannot reach: a friend's, a library's or a work computer.",
+    historyTitle: "Private windows and history",
+    history:
+      "Open the link in a private window (Incognito in Chrome, Private in Firefox and " +
+      "Safari, InPrivate in Edge): then your browser does not keep the visit. If you used " +
+      "an ordinary window, remove the visit from the history afterwards.",
+    placeTitle: "Where to sit",
+    place:
+      "Choose a place where nobody can hear or see the screen, with your back to a wall " +
+      "rather than a door or window. Think about what the camera shows behind you.",
+    headphonesTitle: "Headphones",
+    headphones:
+      "Headphones or earbuds keep the other person's voice private. Without them, " +
+      "anyone near you may hear it.",
+    planTitle: "If the call drops",
+    plan:
+      "Before the call, we agree on what happens if it drops: who calls back, on which " +
+      "link, and how long we wait. The page shows this plan before you join.",
+    exitTitle: "Leaving quickly",
+    exit:
+      "The “Leave quickly” button (or the Esc key) ends the call at once, clears the page " +
+      "and opens an ordinary website instead. The Back button does not bring the call back.",
+    waysTitle: "Other ways to talk",
+    ways:
+      "You can choose audio only (no camera) or text only (no camera, no microphone, " +
+      "nothing played out loud). You can switch during the call, or press “I can't talk " +
+      "now” to hide the call behind a plain screen.",
+  },
+  errors: {
+    generic: "Something went wrong. Please try again.",
+    "chat-empty": "The message is empty.",
+    "chat-too-long": "The message is too long (1,000 characters at most).",
+    "chat-rate": "Too many messages at once: wait a few seconds, then send again.",
+    "not-in-call": "You are not in the call yet.",
+    "not-joined": "You are not in the call.",
+    "invalid-invite": "This link is not valid. The call may have ended or expired.",
+    "bad-sdp": "This browser could not set up the call.",
+    "unsupported-codec": "This browser could not set up the call.",
+    "lobby-full": "The waiting room is full. Please try again later.",
+    "call-full": "The call is full.",
+    forbidden: "Only the host can do that.",
+    "rate-limit": "Too fast: please wait a moment.",
+    "unknown-type": "The server does not know this action yet.",
+  },
   roles: { staff: "staff", survivor: "guest", interpreter: "interpreter" },
 };
