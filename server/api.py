@@ -319,6 +319,8 @@ async def create_call(request: web.Request) -> web.Response:
     except ProtocolError as exc:
         raise error(web.HTTPBadRequest, exc.code, exc.reason) from None
     minutes = check_in_minutes(body)
+    if state.draining:
+        raise error(web.HTTPServiceUnavailable, "server-restarting", "the server is restarting")
     now = time.time()
     practice = bool(body.get("practice", False))
     try:

@@ -94,6 +94,18 @@ async def sweep(state: State) -> None:
         state.api_tokens.sweep(now)
 
 
+RESTARTING = "the server is restarting"
+
+
+async def drain(app: web.Application) -> None:
+    """The server is stopping (SIGTERM, Ctrl-C): no new calls or joins, and everyone in a
+    call is told while their sockets are still open; then connections close."""
+    state = app[STATE]
+    state.draining = True
+    await state.apply(state.store.end_all(RESTARTING))
+    await asyncio.gather(*(socket.close() for socket in list(state.open_sockets)))
+
+
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     if isinstance(state.hub, WorkerPool):
@@ -107,7 +119,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await state.apply(state.store.end_all("the server is stopping"))
+    await state.apply(state.store.end_all(RESTARTING))  # any call that came in since
     await state.hub.close()
     logger.info("server stopped")
 
@@ -129,5 +141,6 @@ def create_app(config: Config) -> web.Application:
             web.static("/static", WEB_ROOT, follow_symlinks=False),
         ]
     )
+    app.on_shutdown.append(drain)
     app.cleanup_ctx.append(lifecycle)
     return app

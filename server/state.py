@@ -21,7 +21,7 @@ from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
 from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
-from signaling.protocol import Joined, Message, Streams
+from signaling.protocol import Joined, MediaRestart, Message, Streams
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
@@ -49,8 +49,10 @@ class State:
     hub: MediaHub | WorkerPool
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
     staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
+    open_sockets: set[Socket] = field(default_factory=set)  # every open signaling socket
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     totp_used: dict[str, int] = field(default_factory=dict)  # account -> last step used
+    draining: bool = False  # the server is stopping: no new calls or joins
     metrics: Metrics = field(default_factory=Metrics)
     sockets_from: Counter[str] = field(default_factory=Counter)  # open sockets per address
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
@@ -80,8 +82,19 @@ class State:
             below_bps=config.audio_only_below * 1000, above_bps=config.video_back_above * 1000
         )
         hub: MediaHub | WorkerPool
+
+        def on_lost(pid: str) -> None:
+            state.send_soon(pid, MediaRestart())
+
         if config.media_workers > 0:
-            hub = WorkerPool(config.media_workers, on_streams, on_presence, on_weak, thresholds)
+            hub = WorkerPool(
+                config.media_workers,
+                on_streams,
+                on_presence,
+                on_weak,
+                thresholds,
+                on_lost=on_lost,
+            )
         else:
             hub = MediaHub(on_streams, on_presence, on_weak, thresholds)
         state = cls(

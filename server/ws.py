@@ -126,6 +126,7 @@ class Connection:
         self.log.debug("signaling connection opened (staff: %s)", self.staff is not None)
         if self.staff is not None:
             self.state.staff_sockets[self] = self.staff
+        self.state.open_sockets.add(self)
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
@@ -135,6 +136,7 @@ class Connection:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
+            self.state.open_sockets.discard(self)
             self.state.staff_sockets.pop(self, None)
             await self.on_drop()
             self.log.debug("signaling connection closed")
@@ -176,6 +178,8 @@ class Connection:
     async def on_join(self, message: Join) -> None:
         if self.participant is not None:
             raise ProtocolError("already-joined", "this connection has already joined")
+        if self.state.draining:
+            raise ProtocolError("server-restarting", "the server is restarting: try again soon")
         store, now = self.state.store, time.time()
         if message.echo and message.invite:
             person, events = store.join_echo(message.invite, now)

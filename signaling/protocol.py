@@ -431,6 +431,14 @@ class CheckInReply(Message):
 
 
 @dataclass(frozen=True)
+class MediaRestart(Message):
+    """Your connection's media ended on the server's side (a media process stopped): make a
+    new connection and offer again with `restart`. The call and your place in it go on."""
+
+    type: ClassVar[str] = "media-restart"
+
+
+@dataclass(frozen=True)
 class Streams(Message):
     """Which of your receive slots (by transceiver mid) carries whose media; "" = empty."""
 
@@ -496,6 +504,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         VideoPaused,
         SendVideo,
         PeerMode,
+        MediaRestart,
         ChatLine,
         PeerCantTalk,
         CheckInAsk,

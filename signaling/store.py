@@ -217,7 +217,7 @@ class CallStore:
         return events
 
     def end_all(self, reason: str) -> list[Event]:
-        """End every call (the server is stopping)."""
+        """End every call (the server is stopping or restarting)."""
         events: list[Event] = []
         for call in list(self._calls.values()):
             events += call.end(None, reason)
