@@ -239,4 +239,4 @@ def set_language(page: Any, code: str) -> None:
     """Switch the page to `code` ("en" or "fr") with its own button, if it is not already."""
     if not page.evaluate("document.documentElement.lang").startswith(code):
         page.click("[data-action=language]")
-    page.wait_for_function(f"document.documentElement.lang.startsWith('{code}')")
+    page.wait_for_function("c => document.documentElement.lang.startsWith(c)", arg=code)

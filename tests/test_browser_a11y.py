@@ -1,0 +1,181 @@
+"""Browser: axe-core (WCAG 2.x A/AA, 2.2 included) on every survivor page state and the staff
+page, in English and French, at phone (390x844, touch) and laptop (1280x800) size, with a
+screenshot of each in tests/screenshots/. On a phone, the call fits the screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from a11y import available, describe, violations
+from conftest import STAFF_NAME
+from screens import (
+    CONSENT_EN,
+    LAPTOP,
+    PHONE,
+    SCREENSHOTS,
+    Lab,
+    admit,
+    join_as,
+    lab_with_server,
+    open_page,
+    set_language,
+    shown,
+    staff_in_new_call,
+    wait_for,
+)
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"phone": PHONE, "laptop": LAPTOP}
+LANGUAGES = ("en", "fr")
+
+# Shown elements matching each selector that are not wholly on screen, unscrolled.
+OUT_OF_VIEW = """
+(selectors) => {
+  const out = [];
+  for (const selector of selectors) {
+    const all = [...document.querySelectorAll(selector)].filter(e => e.checkVisibility());
+    if (!all.length) out.push(selector + ": none shown");
+    for (const e of all) {
+      const r = e.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1 || r.left < 0 || r.top < 0 ||
+          r.right > innerWidth || r.bottom > innerHeight) {
+        out.push(`${selector} at ${Math.round(r.left)},${Math.round(r.top)} ` +
+                 `${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
+    }
+  }
+  return out;
+}
+"""
+
+Results = dict[str, list[dict[str, Any]]]
+
+
+def check(page: Any, state: str, size: str, results: Results, full: bool = False) -> None:
+    """axe and a screenshot of the page as it is, in each language (English again after).
+    `full`: the whole page at laptop size; phones show what fits on their screen (a whole-page
+    shot would draw the quick exit, fixed to the bottom of the screen, in mid-page)."""
+    for language in LANGUAGES:
+        set_language(page, language)
+        results[f"{state}-{size}-{language}"] = violations(page)
+        whole = full and size == "laptop"
+        page.screenshot(path=str(SCREENSHOTS / f"{state}-{size}-{language}.png"), full_page=whole)
+    set_language(page, "en")
+
+
+def fits_phone(page: Any) -> None:
+    """The other person's video, the controls and the quick exit, all without scrolling."""
+    page.evaluate("document.activeElement?.blur(); window.scrollTo(0, 0)")
+    out = page.evaluate(OUT_OF_VIEW, ["#quick-exit", "#controls button", "video.remote"])
+    assert not out, f"not on screen at phone size: {out}"
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight + 1")
+
+
+def survivor_states(lab: Lab, staff: Any, link: str, size: str, results: Results) -> None:
+    """One survivor through every state of the join page, then /guide."""
+    phone = size == "phone"
+    page = lab.page(lab.survivor_browser, SIZES[size], touch=phone)
+    open_page(page, link, shown("consent"))
+    page.wait_for_function(
+        "t => document.querySelector('#org-consent').textContent.includes(t)",
+        arg=CONSENT_EN.splitlines()[0],
+    )
+    page.click("[data-safe=no]")
+    page.wait_for_selector(shown("not-safe"))
+    check(page, "not-safe", size, results)
+    page.click("[data-action=safe-again]")
+    page.click("[data-safe=yes]")
+    page.wait_for_selector("#join-form:not([hidden])")
+    page.click("#history-help summary")  # the browser steps, opened
+    check(page, "consent", size, results, full=True)
+
+    page.click("#test")
+    page.wait_for_function(
+        "() => document.querySelector('#echo-status').textContent.includes('work')",
+        timeout=20000,
+    )
+    check(page, "test", size, results)
+    page.click("#echo-done")
+    join_as(page, "video", "Hannah")
+    check(page, "lobby", size, results)
+
+    admit(staff)
+    page.wait_for_selector(shown("call"))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video.remote')].some(v => v.videoWidth > 0)"
+    )
+    if phone:
+        fits_phone(page)
+    page.click("[data-action=chat]")
+    page.fill("#chat-text", "Is the link the same next week?")
+    page.keyboard.press("Enter")
+    if staff.is_hidden("#chat"):
+        staff.click("[data-action=chat]")
+    staff.wait_for_selector("#chat-log li")
+    staff.fill("#chat-text", "Yes, the same link.")
+    staff.click("#chat-send")
+    page.wait_for_selector("#chat-log li:nth-child(2)")
+    staff.click("[data-action=check-in]")
+    page.wait_for_selector(shown("check-in"))
+    if phone:
+        fits_phone(page)  # with the chat open and the check-in asked, still all on screen
+    check(page, "call", size, results)
+    if not phone:  # staff's page in the call, once, at both sizes
+        for staff_size in SIZES:
+            staff.set_viewport_size(SIZES[staff_size])
+            check(staff, "staff-call", staff_size, results)
+        staff.set_viewport_size(LAPTOP)
+    page.click("[data-answer=ok]")
+
+    page.keyboard.press("Alt+Shift+H")
+    page.wait_for_selector(shown("cant-talk"))
+    check(page, "cant-talk", size, results)
+    page.click("[data-action=back]")
+    page.wait_for_selector(shown("call"))
+    page.click("[data-action=leave]")
+    page.wait_for_selector(shown("done"))
+    check(page, "done", size, results)
+
+    open_page(page, f"{lab.origin}/guide", "#handout")
+    page.wait_for_selector("#org-handout-box:not([hidden])")
+    check(page, "guide", size, results, full=True)
+    page.context.close()
+    wait_for(lambda: staff.locator("[data-person]").count() == 0, what="the survivor gone")
+
+
+def test_pages_pass_axe_in_both_languages_at_both_sizes(tmp_path: Path, staff_path: Path) -> None:
+    if not available():
+        pytest.skip("axe-core is not installed: cd tests && npm ci")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    results: Results = {}
+    with lab_with_server(tmp_path, staff_path) as lab:
+        signing_in = lab.page(lab.staff_browser, LAPTOP)
+        open_page(signing_in, f"{lab.origin}/staff", shown("sign-in"))
+        for size in SIZES:
+            signing_in.set_viewport_size(SIZES[size])
+            check(signing_in, "staff-sign-in", size, results)
+        signing_in.context.close()
+
+        staff, links = staff_in_new_call(lab)
+        for size in SIZES:
+            survivor_states(lab, staff, links["survivor"], size, results)
+        staff.click("[data-action=leave]")
+        staff.wait_for_selector(shown("calls-view"))
+        assert STAFF_NAME not in staff.inner_text("#calls")
+        for size in SIZES:
+            staff.set_viewport_size(SIZES[size])
+            check(staff, "staff-calls", size, results, full=True)
+        assert not lab.foreign_requests(), lab.foreign_requests()
+
+    print(f"\naxe: {len(results)} page states checked")
+    for name, found in sorted(results.items()):
+        print(f"  {name}: {len(found)} violations")
+    bad = {name: found for name, found in results.items() if found}
+    assert not bad, "\n".join(f"{name}:\n{describe(found)}" for name, found in bad.items())
+    for state in ("consent", "not-safe", "test", "lobby", "call", "cant-talk", "done", "guide"):
+        for size in SIZES:
+            for language in LANGUAGES:
+                assert (SCREENSHOTS / f"{state}-{size}-{language}.png").exists()
