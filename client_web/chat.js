@@ -35,9 +35,11 @@ export class Chat {
 
   /** @param {boolean} open */
   setOpen(open) {
+    const inside = this.panel.contains(document.activeElement);
     this.panel.hidden = !open;
     if (this.toggleButton) this.toggleButton.setAttribute("aria-expanded", String(open));
     if (open) this.input.focus();
+    else if (inside && this.toggleButton) this.toggleButton.focus();
   }
 
   /** The button that shows and hides the panel (a new one on each redraw of the controls). */

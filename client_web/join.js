@@ -170,6 +170,9 @@ function drawControls(/** @type {HTMLElement} */ root, /** @type {any} */ call, 
 /** @param {string} answer "ok", "text", "audio" or "go" */
 function answerCheckIn(answer) {
   byId("check-in").hidden = true;
+  // Focus goes on to the call's controls, not lost with the prompt.
+  const next = /** @type {HTMLElement | null} */ (document.querySelector('#controls [data-action="chat"]'));
+  if (next) next.focus();
   if (!session || !session.signaling || !talk) return;
   session.signaling.send("check-in-answer", { answer });
   if (answer === "text" || answer === "audio") talk.setMode(answer);

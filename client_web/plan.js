@@ -15,7 +15,7 @@ export function planText(plan) {
 /** Staff's short summary. @param {Plan} plan */
 export function planSummary(plan) {
   const choice = t.plan.choices[plan.action] || plan.action;
-  return `${t.plan.title}: ${choice} (${plan.minutes} ${t.staff.minutes})`;
+  return format(t.plan.summary, { title: t.plan.title, choice, minutes: plan.minutes });
 }
 
 /**

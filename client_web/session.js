@@ -45,6 +45,8 @@ export class CallSession {
     this.audioOnly = false;
     this.sendVideo = true; // false while nobody in the call can receive our video
     this.hidden = false; // the page shows something else than the call ("can't talk now")
+    /** The last `joined`, to start media again from. @type {import("./protocol.js").Message | null} */
+    this.joined = null;
   }
 
   /** Draws the controls again (after a change of state they show). */
@@ -79,6 +81,10 @@ export class CallSession {
       if (this.tiles) this.tiles.removePeer(m.participant);
       if (m.dropped && this.plan && this.hooks.peerDropped) this.hooks.peerDropped(this.plan);
     });
+    // A media process of the server stopped: a new connection, offered with `restart`.
+    s.on("media-restart", () => {
+      if (this.signaling === s && this.joined && !this.over) this.startMedia(this.joined, true);
+    });
     s.on("closed", () => {
       if (this.signaling === s && !this.over) this.dropped();
     });
@@ -90,6 +96,7 @@ export class CallSession {
     this.me = joined.participant;
     this.resume = joined.resume || "";
     this.plan = joined.plan || null;
+    this.joined = joined;
     this.hooks.status(false);
     this.startMedia(joined, false);
   }

@@ -27,6 +27,8 @@ let session = null;
 const people = new People(byId("people"));
 const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
 const reminder = new Reminder(byId("reminder"));
+/** Names of the people in the lobby, to say who left it quickly. @type {Map<string, string>} */
+const waitingNames = new Map();
 /** Our microphone is held off while someone can't talk: whether it was on before. */
 let micHeld = /** @type {{was: boolean} | null} */ (null);
 
@@ -78,11 +80,11 @@ function callItem(c) {
   });
   const info = el("p");
   text(info, () => {
-    const status = [`${t.staff.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.staff.minutes}`];
+    const status = [format(t.staff.expires, { minutes: Math.ceil(c.expires_in / 60) })];
     if (c.check_in_minutes) {
       status.push(format(t.staff.checkInEvery, { minutes: c.check_in_minutes }));
     }
-    if (c.waiting) status.push(`${c.waiting} ${t.staff.waitingCount}`);
+    if (c.waiting) status.push(format(t.staff.waitingCount, { count: c.waiting }));
     return status.join(" · ");
   });
   const plan = el("p", { "data-plan": "" });
@@ -97,11 +99,14 @@ function waiting(m, signaling) {
   admit.addEventListener("click", () => signaling.send("admit", { participant: m.participant }));
   deny.addEventListener("click", () => signaling.send("deny", { participant: m.participant }));
   const who = el("span");
-  text(who, () => {
-    const role = t.roles[m.role] || "";
-    const mode = t.staff.modes[m.mode || "video"] || "";
-    return `${t.staff.someoneWaiting}: ${m.name || t.staff.noName} (${role}, ${mode})`;
-  });
+  text(who, () =>
+    format(t.staff.waitingLine, {
+      name: m.name || t.staff.noName,
+      role: t.roles[m.role] || "",
+      mode: t.staff.modes[m.mode || "video"] || "",
+    }),
+  );
+  waitingNames.set(m.participant, m.name || "");
   byId("lobby").append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
 }
 
@@ -129,7 +134,9 @@ function wire(signaling) {
   signaling.on("lobby-left", (m) => {
     const item = byId("lobby").querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
     if (item) item.remove();
-    if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name: t.staff.noName })} ${plan()}`);
+    const name = waitingNames.get(m.participant) || t.staff.noName;
+    waitingNames.delete(m.participant);
+    if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
   });
   signaling.on("error", (m) => {
     if (chat.handles(m.code)) chat.showError(m.code);

@@ -191,6 +191,10 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     wait_text(survivor, "#chat-error", "too long")
 
     cant_talk_and_back(staff, survivor, video=True)
+    # The page keeps nothing on the device: no cookie, no storage, no database.
+    assert survivor.evaluate("document.cookie") == ""
+    assert survivor.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert survivor.evaluate("indexedDB.databases().then(d => d.length)") == 0
 
     # Check-ins: "yes" several times (timed), then "switch to audio only".
     for _ in range(CHECK_IN_RUNS):
