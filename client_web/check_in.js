@@ -22,10 +22,12 @@ export class Reminder {
     window.clearInterval(this.timer);
     this.target.textContent = "";
     if (this.minutes <= 0) return;
-    const minutes = this.minutes;
+    let passed = 0; // minutes since the call started or since the last check-in
     this.timer = window.setInterval(() => {
+      passed += this.minutes;
+      const minutes = passed;
       text(this.target, () => format(t.staff.reminder, { minutes }));
-    }, minutes * 60000);
+    }, this.minutes * 60000);
   }
 
   stop() {

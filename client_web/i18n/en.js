@@ -67,8 +67,11 @@ export default {
   notSafe: {
     title: "That's okay",
     body:
-      "You can come back later with the same link, while the call is still open. " +
-      "Nothing from this page was saved.",
+      "You can come back later with the same link, while the call is still open, or " +
+      "reach the organization another way when it is safe for you.",
+    history:
+      "Nothing from this page was saved, but your browser's history may show this visit. " +
+      "Here is how to remove it:",
     exit: "If someone might see your screen, press “Leave quickly” now.",
     back: "I can talk now",
   },
@@ -148,6 +151,9 @@ export default {
     cannotConnect:
       "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
     lost: "Connection lost.",
+    after:
+      "You can close this page. If you did not use a private window, you may want to " +
+      "remove this visit from your browser's history.",
   },
   plan: {
     title: "If the call drops",

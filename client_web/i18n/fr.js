@@ -72,8 +72,11 @@ export default {
   notSafe: {
     title: "C'est correct",
     body:
-      "Vous pourrez revenir plus tard avec le même lien, tant que l'appel est ouvert. " +
-      "Rien de cette page n'a été gardé.",
+      "Vous pourrez revenir plus tard avec le même lien, tant que l'appel est ouvert, ou " +
+      "joindre l'organisme d'une autre façon quand ce sera sécuritaire pour vous.",
+    history:
+      "Rien de cette page n'a été gardé, mais l'historique de votre navigateur pourrait " +
+      "montrer cette visite. Voici comment l'effacer :",
     exit: "Si quelqu'un pourrait voir votre écran, appuyez tout de suite sur « Partir vite ».",
     back: "Je peux parler maintenant",
   },
@@ -158,6 +161,9 @@ export default {
       "Ce navigateur n'a pas pu établir l'appel. Essayez une version récente de Firefox, " +
       "de Chrome ou de Safari.",
     lost: "La connexion a été perdue.",
+    after:
+      "Vous pouvez fermer cette page. Si vous n'avez pas utilisé de fenêtre privée, vous " +
+      "voudrez peut-être effacer cette visite de l'historique de votre navigateur.",
   },
   plan: {
     title: "Si l'appel coupe",
