@@ -13,36 +13,11 @@ from types import SimpleNamespace
 import aiohttp
 import serverproc
 from conftest import loopback_config, start_server
-from test_call_aiortc import two_person_call, wait_until
+from test_call_aiortc import media_counts, more_media, two_person_call, wait_until
 
 from bench.client import Participant
 from server.workers import WorkerPool
 from signaling.protocol import Ended, MediaRestart
-
-
-def flow(call: list[Participant]) -> int:
-    a, b = call
-    return sum(
-        x.received(kind, y.participant) for x, y in ((a, b), (b, a)) for kind in ("audio", "video")
-    )
-
-
-def flowing_both_ways(call: list[Participant], since: dict[tuple[str, str], int]) -> bool:
-    a, b = call
-    return all(
-        x.received(kind, y.participant) > since[(x.participant, kind)] + 20
-        for x, y in ((a, b), (b, a))
-        for kind in ("audio", "video")
-    )
-
-
-def counts(call: list[Participant]) -> dict[tuple[str, str], int]:
-    a, b = call
-    return {
-        (x.participant, kind): x.received(kind, y.participant)
-        for x, y in ((a, b), (b, a))
-        for kind in ("audio", "video")
-    }
 
 
 async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
@@ -57,24 +32,24 @@ async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
         calls = [await two_person_call(http, server) for _ in range(2)]
         people = [p for call in calls for p in call]
         for call in calls:
-            await wait_until(lambda call=call: flow(call) > 100)  # type: ignore[misc]
+            await wait_until(lambda call=call: more_media(call, {}, 100))  # type: ignore[misc]
         victim = next(w for w in pool.workers if w.calls)
         hit = next(c for c in calls if pool._call_of[c[0].participant] in victim.calls)
         spared = next(c for c in calls if c is not hit)
-        before_hit, before_spared = counts(hit), counts(spared)
+        before_hit, before_spared = media_counts(hit), media_counts(spared)
         assert victim.proc is not None
         killed_at = time.monotonic()
         os.kill(victim.proc.pid, signal.SIGKILL)
 
         # Media back both ways, more than the call had before the kill, within 5 s.
-        await wait_until(lambda: flowing_both_ways(hit, before_hit), timeout=10)
+        await wait_until(lambda: more_media(hit, before_hit), timeout=10)
         back_after = time.monotonic() - killed_at
         print(f"\nworker killed: media of its call back both ways after {back_after:.2f} s")
         assert back_after < 5.0
         assert all(any(isinstance(m, MediaRestart) for m in p.seen) for p in hit)
         # The other call never noticed.
         assert not any(isinstance(m, MediaRestart) for p in spared for m in p.seen)
-        assert flowing_both_ways(spared, before_spared)
+        assert more_media(spared, before_spared)
         await wait_until(lambda: all(w.alive for w in pool.workers), timeout=10)
     finally:
         for person in people:
@@ -95,7 +70,7 @@ async def test_sigterm_tells_everyone_and_exits_in_bounded_time(
     people: list[Participant] = []
     try:
         people = await two_person_call(http, SimpleNamespace(base=running.base))
-        await wait_until(lambda: flow(people) > 100)
+        await wait_until(lambda: more_media(people, {}, 100))
         started = time.monotonic()
         code = await serverproc.interrupt(running, timeout=15, sig=signal.SIGTERM)
         took = time.monotonic() - started

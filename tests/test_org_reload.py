@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import aiohttp
 import serverproc
-from test_call_aiortc import two_person_call, wait_until
+from test_call_aiortc import media_counts, more_media, two_person_call, wait_until
 
 FIRST = 'exit_url = "https://first.example.org/"\n[consent]\nen = "We keep nothing."\n'
 SECOND = 'exit_url = "https://second.example.org/"\n[consent]\nen = "Nothing is kept, ever."\n'
@@ -44,16 +44,8 @@ async def test_sighup_reloads_the_org_file_and_keeps_calls(
     try:
         assert (await welcome(http, running.base))["exit_url"] == "https://first.example.org/"
         people = await two_person_call(http, SimpleNamespace(base=running.base))
-        staff, survivor = people
 
-        def flowing(more: int) -> bool:
-            return all(
-                a.received(kind, b.participant) >= more
-                for a, b in ((staff, survivor), (survivor, staff))
-                for kind in ("audio", "video")
-            )
-
-        await wait_until(lambda: flowing(20))
+        await wait_until(lambda: more_media(people, {}))
 
         org.write_text(SECOND, encoding="utf-8")
         os.kill(running.server_pid(), signal.SIGHUP)
@@ -62,18 +54,8 @@ async def test_sighup_reloads_the_org_file_and_keeps_calls(
         assert body["exit_url"] == "https://second.example.org/"
         assert body["consent"] == {"en": "Nothing is kept, ever.", "fr": ""}
         # The call went on through the reload: more media arrives, both ways.
-        now = {
-            (a.participant, kind): a.received(kind, b.participant)
-            for a, b in ((staff, survivor), (survivor, staff))
-            for kind in ("audio", "video")
-        }
-        await wait_until(
-            lambda: all(
-                a.received(kind, b.participant) > now[(a.participant, kind)] + 20
-                for a, b in ((staff, survivor), (survivor, staff))
-                for kind in ("audio", "video")
-            )
-        )
+        now = media_counts(people)
+        await wait_until(lambda: more_media(people, now))
 
         org.write_text(BROKEN, encoding="utf-8")
         os.kill(running.server_pid(), signal.SIGHUP)
