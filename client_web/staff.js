@@ -177,6 +177,10 @@ function wire(signaling) {
     else notice(() => format(t.staff.backNotice, { name }));
     holdMic();
   });
+  signaling.on("video-paused", (m) => {
+    if (m.reason !== "weak-connection") return;
+    if (m.participant === session?.me) announce(m.paused ? t.announce.weak : t.announce.videoBack);
+  });
   signaling.on("peer-away", (m) => people.update(m.participant, { away: true }));
   signaling.on("peer-back", (m) => people.update(m.participant, { away: false }));
   signaling.on("check-in-answer", (m) => {

@@ -72,7 +72,7 @@ export class Talk {
     this.cantTalk = on;
     this.session.hidden = on;
     if (on) {
-      this.before = { audio: call.enabled("audio"), video: call.hasLive("video") };
+      this.before = { audio: call.enabled("audio"), video: call.enabled("video") };
       call.setEnabled("audio", false);
       show("cant-talk");
       this.refresh();
@@ -95,7 +95,7 @@ export class Talk {
   report() {
     const { call, signaling } = this.session;
     if (!call || !signaling) return;
-    signaling.send("mute", { audio: call.enabled("audio"), video: call.hasLive("video") });
+    signaling.send("mute", { audio: call.enabled("audio"), video: call.enabled("video") });
   }
 
   refresh() {

@@ -52,6 +52,12 @@ export function nameOf(peer) {
   return peer.name || t.roles[peer.role || ""] || "";
 }
 
+/**
+ * Someone as a tile shows them: who they are, and whether their video is paused to me (the
+ * reason) or they are reconnecting.
+ * @typedef {import("./protocol.js").PeerInfo & {videoPaused?: string, away?: boolean}} Shown
+ */
+
 /** Video tiles: mine, and one per person the server shows me. */
 export class Tiles {
   /** @param {HTMLElement} root @param {import("./call.js").Call} call */
@@ -60,7 +66,7 @@ export class Tiles {
     this.call = call;
     /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, label: HTMLElement}>} */
     this.tiles = new Map();
-    /** @type {Map<string, import("./protocol.js").PeerInfo>} */
+    /** @type {Map<string, Shown>} */
     this.peers = new Map();
     /** Whether what the others say plays out loud (text only and "can't talk": no). */
     this.audible = true;
@@ -88,13 +94,13 @@ export class Tiles {
     this.mineLabel.textContent = note ? `${t.call.you} (${note})` : t.call.you;
   }
 
-  /** @param {string} participant @param {Partial<import("./protocol.js").PeerInfo> & Record<string, any>} patch */
+  /** @param {string} participant @param {Partial<Shown>} patch */
   update(participant, patch) {
     const peer = this.peers.get(participant);
     if (peer) this.setPeer({ ...peer, ...patch });
   }
 
-  /** @param {import("./protocol.js").PeerInfo} peer */
+  /** @param {Shown} peer */
   setPeer(peer) {
     this.peers.set(peer.participant, peer);
     this.render();
