@@ -6,7 +6,8 @@ export default {
     staff: "Quietroom staff",
     guide: "Joining a meeting",
   },
-  quickExit: "Leave quickly (Esc)",
+  quickExit: "Leave quickly",
+  quickExitKey: "(Esc)",
   consent: {
     title: "Before you join",
     privateTitle: "What stays private",

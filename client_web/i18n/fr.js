@@ -6,7 +6,8 @@ export default {
     staff: "Quietroom – équipe",
     guide: "Se joindre à une rencontre",
   },
-  quickExit: "Partir vite (Échap)",
+  quickExit: "Partir vite",
+  quickExitKey: "(Échap)",
   consent: {
     title: "Avant de vous joindre à l'appel",
     privateTitle: "Ce qui reste privé",
