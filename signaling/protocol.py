@@ -19,6 +19,7 @@ MAX_NOTE_CHARS = 280
 PLAN_ACTIONS = ("staff-calls-back", "survivor-calls-back", "wait")
 MAX_PLAN_MINUTES = 60
 MAX_CHAT_CHARS = 1000
+MAX_REASON_CHARS = 256  # an error's reason, which may quote (a cut of) what was refused
 MAX_CHECK_IN_MINUTES = 120
 MODES = ("video", "audio", "text")  # ways to talk: video, audio only, text only
 CHECK_IN_ANSWERS = ("ok", "text", "audio", "go")  # fine / switch to text / to audio / must go
@@ -531,6 +532,7 @@ TEXT_LIMITS: dict[str, int] = {
     "username": 64,
     "credential": 64,
     "text": MAX_CHAT_CHARS,
+    "reason": MAX_REASON_CHARS,
     "mode": 8,
     "answer": 8,
     "opens_at": 32,
