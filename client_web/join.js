@@ -3,17 +3,17 @@
 
 import { localMedia } from "./call.js";
 import { Chat } from "./chat.js";
+import { chosenMode, setConsentText, wireConsent } from "./consent.js";
 import { EchoTest } from "./echo_test.js";
 import { setExitUrl, wireQuickExit } from "./exit.js";
 import t, { errorText, format, onLanguage, startLanguage, text } from "./i18n/index.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
+import { drawControls } from "./survivor_controls.js";
 import { Talk } from "./talk.js";
-import { announce, byId, button, controls, el, nameOf, show } from "./ui.js";
-import { inLanguage, loadWelcome } from "./welcome.js";
-
-/** @typedef {import("./talk.js").Mode} Mode */
+import { announce, byId, nameOf, show } from "./ui.js";
+import { loadWelcome } from "./welcome.js";
 
 // The invite lives only in this page's memory: take it from the fragment, then clear the
 // address bar so it is not left in the window's history entry.
@@ -30,21 +30,10 @@ let plan = null;
 let stopCountdown = null;
 /** @type {EchoTest | null} */
 let echo = null;
-/** The organization's consent text, per language. @type {Record<string, string>} */
-let consentTexts = {};
 /** A check-in that came while the plain "can't talk" screen was up: shown on the way back. */
 let checkInWaiting = false;
 
 const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
-
-/** @returns {Mode} */
-function chosenMode() {
-  const checked = /** @type {HTMLInputElement | null} */ (
-    document.querySelector('input[name="mode"]:checked')
-  );
-  const value = checked ? checked.value : "video";
-  return value === "audio" || value === "text" ? value : "video";
-}
 
 /** While the call is reconnecting: say so, with the plan and its countdown. */
 function status(/** @type {boolean} */ reconnecting) {
@@ -104,15 +93,6 @@ async function lookUp() {
   s.send("preview", { invite });
 }
 
-/** The connection test fits the way to talk: none for text only. */
-function modeChanged() {
-  const mode = chosenMode();
-  const test = /** @type {HTMLButtonElement} */ (byId("test"));
-  test.hidden = mode === "text";
-  test.disabled = mode === "text";
-  text(test, () => (chosenMode() === "audio" ? t.consent.testAudio : t.consent.test));
-}
-
 function startTest() {
   const mode = chosenMode();
   if (mode === "text") return;
@@ -128,43 +108,6 @@ function endTest() {
   echo = null;
   show("consent");
   byId("test").focus();
-}
-
-/** The survivor's controls: microphone, camera, way to talk, sound, can't talk, chat, leave. */
-function drawControls(/** @type {HTMLElement} */ root, /** @type {any} */ call, /** @type {Signaling} */ s) {
-  if (!talk || !session) return;
-  const current = talk;
-  const own = session;
-  const { mute, camera, leave } = controls(root, call, s, () => own.leave());
-  mute.hidden = current.mode === "text";
-  camera.hidden = current.mode !== "video";
-  /** @type {[Mode, string, () => string][]} */
-  const modes = [
-    ["video", "mode-video", () => t.call.modeVideo],
-    ["audio", "mode-audio", () => t.call.modeAudio],
-    ["text", "mode-text", () => t.call.modeText],
-  ];
-  const modeButtons = modes.map(([mode, action, label]) => {
-    const node = button(action, label, { "aria-pressed": String(current.mode === mode) });
-    node.addEventListener("click", () => current.setMode(mode));
-    return node;
-  });
-  const ways = el("div", { class: "ways-switch", role: "group", "aria-label": t.consent.waysTitle }, modeButtons);
-  const sound = button("sound", () => (current.sound ? t.call.soundOff : t.call.soundOn));
-  sound.hidden = current.mode !== "text";
-  sound.addEventListener("click", () => current.setSound(!current.sound));
-  const cantTalk = el("button", {
-    type: "button",
-    "data-action": "cant-talk",
-    "aria-keyshortcuts": "Alt+Shift+H",
-  });
-  const label = el("span");
-  const keys = el("kbd", { class: "keys" });
-  text(label, () => t.call.cantTalk);
-  text(keys, () => t.call.cantTalkKeys);
-  cantTalk.append(label, " ", keys);
-  cantTalk.addEventListener("click", () => current.setCantTalk(true));
-  root.replaceChildren(mute, camera, ways, sound, cantTalk, chat.toggle(), leave);
 }
 
 /** @param {string} answer "ok", "text", "audio" or "go" */
@@ -238,7 +181,9 @@ async function join() {
     left: () => finish(() => t.done.left),
     lost: () => dropped(),
     status,
-    controls: drawControls,
+    controls: (root, call, signaling) => {
+      if (talk) drawControls(root, call, signaling, talk, chat.toggle(), () => own.leave());
+    },
     tiles: (tiles) => talk && talk.applyTo(tiles),
   }));
   talk = new Talk(mode, own);
@@ -246,13 +191,6 @@ async function join() {
   own.attach(s);
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;
   s.send("join", { invite, name, mode });
-}
-
-/** The organization's consent text in the page's language (none: the box is hidden). */
-function showConsentText() {
-  const words = inLanguage(consentTexts);
-  byId("org-consent").textContent = words;
-  byId("org-consent-box").hidden = !words;
 }
 
 function wirePage() {
@@ -268,24 +206,7 @@ function wirePage() {
       talk.setCantTalk(true);
     }
   });
-  for (const choice of document.querySelectorAll("[data-safe]")) {
-    choice.addEventListener("click", () => {
-      if (/** @type {HTMLElement} */ (choice).dataset.safe === "no") {
-        show("not-safe");
-        return;
-      }
-      const form = byId("join-form");
-      form.hidden = false;
-      const first = /** @type {HTMLElement} */ (form.querySelector("input:checked"));
-      first.focus();
-    });
-  }
-  document.querySelector('[data-action="safe-again"]')?.addEventListener("click", () => {
-    show("consent");
-  });
-  for (const radio of document.querySelectorAll('input[name="mode"]')) {
-    radio.addEventListener("change", modeChanged);
-  }
+  wireConsent();
   byId("test").addEventListener("click", startTest);
   byId("echo-done").addEventListener("click", endTest);
   byId("join-form").addEventListener("submit", (event) => {
@@ -305,22 +226,17 @@ function wirePage() {
       answerCheckIn(/** @type {HTMLElement} */ (choice).dataset.answer || "ok"),
     );
   }
-  onLanguage(() => {
-    showConsentText();
-    if (session) session.redraw();
-  });
+  onLanguage(() => session && session.redraw());
 }
 
 startLanguage();
 wirePage();
-modeChanged();
 if (!invite) finish(() => t.done.noLink);
 else {
   show("consent", false);
   lookUp();
   loadWelcome().then((welcome) => {
-    consentTexts = welcome.consent;
+    setConsentText(welcome.consent);
     setExitUrl(welcome.exit_url);
-    showConsentText();
   });
 }

@@ -1,6 +1,6 @@
 // DOM helpers shared by the staff and join pages: elements, video tiles, call controls.
 
-import t, { format, text } from "./i18n/index.js";
+import t, { text } from "./i18n/index.js";
 
 /**
  * @param {string} tag
