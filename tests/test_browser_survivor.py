@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import STAFF_NAME
 from screens import (
     CONSENT_EN,
     CONSENT_FR,
@@ -155,6 +156,14 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     assert survivor.evaluate("window.__gum") == 0
     wait_text(survivor, "#org-consent", CONSENT_EN.splitlines()[0])
     assert "private window" in text_of(survivor, "#consent")
+    # The switch on the page: French, the organization's French text, and back.
+    survivor.click("[data-action=language]")
+    wait_text(survivor, "#org-consent", CONSENT_FR.splitlines()[0])
+    assert survivor.evaluate("document.documentElement.lang") == "fr-CA"
+    assert "fenêtre privée" in text_of(survivor, "#consent")
+    survivor.click("[data-action=language]")
+    wait_text(survivor, "#org-consent", CONSENT_EN.splitlines()[0])
+    assert survivor.evaluate("document.documentElement.lang") == "en"
     assert survivor.is_visible("#quick-exit")
     # "No": a calm page with a way back; still nothing asked of camera or microphone.
     survivor.click("[data-safe=no]")
@@ -178,6 +187,7 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     admit(staff)
     survivor.wait_for_selector(shown("call"))
     wait_text(staff, "#people", "Hannah · video")
+    wait_text(staff, "#announce", "Hannah joined")
     wait_for(lambda: set(survivor.evaluate(LIVE_TRACKS)) == {"audio", "video"}, what="media")
 
     chat_both_ways(staff, survivor, SECRET_LINE)
@@ -206,7 +216,9 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     assert survivor.get_attribute("[data-action=mode-audio]", "aria-pressed") == "true"
     wait_for(lambda: survivor.evaluate(LIVE_TRACKS) == ["audio"], what="the camera off")
 
-    quick_exit(lab, staff, survivor, by_key=True, words=["Hannah", "Meet me", "Thank you"])
+    quick_exit(
+        lab, staff, survivor, by_key=True, words=["Hannah", "Meet me", "Thank you", STAFF_NAME]
+    )
     survivor.context.close()
 
 
@@ -233,6 +245,12 @@ def text_survivor(lab: Lab, staff: Any, link: str) -> None:
     assert survivor.evaluate(REMOTE_MUTED) == [False]
     survivor.tap("[data-action=sound]")
     assert survivor.evaluate(REMOTE_MUTED) == [True]
+    # A message while the chat panel is closed is read out through the live region.
+    assert survivor.is_hidden("#chat")
+    staff.fill("#chat-text", "Bonjour Fern")
+    staff.click("#chat-send")
+    wait_text(survivor, "#announce", "Bonjour Fern")
+    assert STAFF_NAME in survivor.evaluate("document.querySelector('#announce').textContent")
 
     chat_both_ways(staff, survivor, "Je suis dans la cuisine")
     cant_talk_and_back(staff, survivor, video=False)
@@ -241,7 +259,9 @@ def text_survivor(lab: Lab, staff: Any, link: str) -> None:
     wait_text(staff, "#call-status", "Fern: yes")
     assert survivor.evaluate("window.__gum") == 0
     assert survivor.evaluate("window.__tracks.length") == 0
-    quick_exit(lab, staff, survivor, by_key=False, words=["Fern", "cuisine", "Thank you"])
+    quick_exit(
+        lab, staff, survivor, by_key=False, words=["Fern", "cuisine", "Thank you", STAFF_NAME]
+    )
     survivor.context.close()
 
 
