@@ -32,13 +32,22 @@ const waitingNames = new Map();
 /** Our microphone is held off while someone can't talk: whether it was on before. */
 let micHeld = /** @type {{was: boolean} | null} */ (null);
 
-/** @param {() => string} words */
+const NOTICES = 3; // the latest notices staff see, newest first
+
+/** A line at the top of the call (and read out): answers, who left and how, the plan. @param {() => string} words */
 function notice(words) {
   const status = byId("call-status");
+  const line = el("p");
+  text(line, words);
+  status.prepend(line);
+  while (status.children.length > NOTICES) status.lastElementChild?.remove();
   status.hidden = false;
-  text(status, words);
   announce(words());
+  return line;
 }
+
+/** "Reconnecting…" while our own connection is down. @type {HTMLElement | null} */
+let reconnectingLine = null;
 
 async function refreshCalls() {
   const { ok, body } = await api("/api/calls");
@@ -161,7 +170,7 @@ function wire(signaling) {
     if (m.quick) {
       chat.clear();
       notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
-    } else announce(format(t.announce.left, { name }));
+    } else if (!m.dropped) notice(() => format(t.announce.left, { name }));
     holdMic();
   });
   signaling.on("peer-mode", (m) => {
@@ -197,6 +206,7 @@ async function joinCall(callId) {
   await s.open();
   byId("lobby").replaceChildren();
   byId("call-status").hidden = true;
+  byId("call-status").replaceChildren();
   chat.clear();
   const current = (session = new CallSession(local, {
     wire,
@@ -204,8 +214,12 @@ async function joinCall(callId) {
     lost: () => leaveCall(),
     status: (reconnecting) => {
       if (session !== current) return;
-      byId("call-status").hidden = !reconnecting;
-      if (reconnecting) text(byId("call-status"), () => t.call.reconnecting);
+      if (reconnecting && !reconnectingLine) reconnectingLine = notice(() => t.call.reconnecting);
+      if (!reconnecting && reconnectingLine) {
+        reconnectingLine.remove();
+        reconnectingLine = null;
+        byId("call-status").hidden = !byId("call-status").children.length;
+      }
     },
     moreControls: (root, signaling) => {
       const end = button("end", () => t.staff.endCall, { class: "danger" });
@@ -225,6 +239,9 @@ function leaveCall() {
   if (session) session.hangUp();
   session = null;
   micHeld = null;
+  reconnectingLine = null;
+  byId("call-status").hidden = true;
+  byId("call-status").replaceChildren();
   reminder.stop();
   chat.clear();
   people.clear();

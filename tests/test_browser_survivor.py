@@ -31,6 +31,8 @@ from screens import (
 
 pytestmark = pytest.mark.browser
 
+NEWEST = "#call-status p:first-child"  # staff's latest notice
+
 CHECK_IN_RUNS = 5
 SECRET_LINE = "Meet me where we said <b>not bold</b>"
 
@@ -87,8 +89,8 @@ def cant_talk_and_back(staff: Any, survivor: Any, video: bool) -> None:
     assert not survivor.evaluate(MIC_ON)
     assert survivor.evaluate(ALL_MUTED)
     wait_text(staff, "#people", "can't talk now")
-    wait_text(staff, "#call-status", "can't talk now")
-    assert "If the call drops" in text_of(staff, "#call-status")  # the plan, at hand
+    wait_text(staff, NEWEST, "can't talk now")
+    assert "If the call drops" in text_of(staff, NEWEST)  # the plan, at hand
     assert staff.is_disabled("[data-action=mute]")
     wait_for(lambda: not staff.evaluate(MIC_ON), what="staff's microphone held off")
 
@@ -98,7 +100,7 @@ def cant_talk_and_back(staff: Any, survivor: Any, video: bool) -> None:
         wait_for(lambda: "video" in survivor.evaluate(LIVE_TRACKS), what="the camera again")
         assert survivor.evaluate(MIC_ON)
         assert survivor.evaluate(REMOTE_MUTED) == [False]
-    wait_text(staff, "#call-status", "is back")
+    wait_text(staff, NEWEST, "is back")
     assert "can't talk" not in person(staff)
     wait_for(lambda: staff.evaluate(MIC_ON), what="staff's microphone back on")
     assert staff.is_enabled("[data-action=mute]")
@@ -119,7 +121,9 @@ def check_in(staff: Any, survivor: Any, answer: str) -> float:
     return elapsed
 
 
-def quick_exit(lab: Lab, staff: Any, survivor: Any, by_key: bool, words: list[str]) -> None:
+def quick_exit(
+    lab: Lab, staff: Any, survivor: Any, name: str, by_key: bool, words: list[str]
+) -> None:
     """Leave quickly: checked in the page's last moment (the exit page is held meanwhile),
     then on the exit page, on Back, and on staff's page."""
     length = survivor.evaluate("history.length")
@@ -139,8 +143,8 @@ def quick_exit(lab: Lab, staff: Any, survivor: Any, by_key: bool, words: list[st
     release_exit(lab)
     survivor.wait_for_url(EXIT_URL)
     assert survivor.evaluate("history.length") == length  # the call's entry was replaced
-    wait_text(staff, "#call-status", "left quickly")
-    assert "If the call drops" in text_of(staff, "#call-status")
+    wait_text(staff, NEWEST, f"{name} left quickly")
+    assert "If the call drops" in text_of(staff, NEWEST)
     wait_for(lambda: staff.locator("#chat-log li").count() == 0, what="staff's chat cleared")
     assert staff.locator("[data-person]").count() == 0
     survivor.go_back()
@@ -209,15 +213,20 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     # Check-ins: "yes" several times (timed), then "switch to audio only".
     for _ in range(CHECK_IN_RUNS):
         timings.append(check_in(staff, survivor, "ok"))
-        wait_text(staff, "#call-status", "Hannah: yes, still comfortable and safe")
+        wait_text(staff, NEWEST, "Hannah: yes, still comfortable and safe")
     check_in(staff, survivor, "audio")
-    wait_text(staff, "#call-status", "Hannah asks to switch to audio only")
+    wait_text(staff, NEWEST, "Hannah asks to switch to audio only")
     wait_text(staff, "#people", "Hannah · audio only")
     assert survivor.get_attribute("[data-action=mode-audio]", "aria-pressed") == "true"
     wait_for(lambda: survivor.evaluate(LIVE_TRACKS) == ["audio"], what="the camera off")
 
     quick_exit(
-        lab, staff, survivor, by_key=True, words=["Hannah", "Meet me", "Thank you", STAFF_NAME]
+        lab,
+        staff,
+        survivor,
+        "Hannah",
+        by_key=True,
+        words=["Hannah", "Meet me", "Thank you", STAFF_NAME],
     )
     survivor.context.close()
 
@@ -256,11 +265,16 @@ def text_survivor(lab: Lab, staff: Any, link: str) -> None:
     cant_talk_and_back(staff, survivor, video=False)
     assert survivor.evaluate(REMOTE_MUTED) == [True]  # back, still silent: sound was off
     check_in(staff, survivor, "ok")
-    wait_text(staff, "#call-status", "Fern: yes")
+    wait_text(staff, NEWEST, "Fern: yes")
     assert survivor.evaluate("window.__gum") == 0
     assert survivor.evaluate("window.__tracks.length") == 0
     quick_exit(
-        lab, staff, survivor, by_key=False, words=["Fern", "cuisine", "Thank you", STAFF_NAME]
+        lab,
+        staff,
+        survivor,
+        "Fern",
+        by_key=False,
+        words=["Fern", "cuisine", "Thank you", STAFF_NAME],
     )
     survivor.context.close()
 
@@ -287,6 +301,9 @@ def audio_survivor(lab: Lab, staff: Any, link: str) -> None:
     assert survivor.evaluate(REMOTE_MUTED) == [True]
     check_in(staff, survivor, "go")
     wait_text(staff, "#call-status", "Ivy needs to go")
+    wait_text(staff, NEWEST, "Ivy left.")  # an ordinary leave reads as one
+    assert "quickly" not in text_of(staff, NEWEST)
+    assert "Ivy needs to go" in text_of(staff, "#call-status")  # the answer stays in view
     survivor.wait_for_selector(shown("done"))
     wait_for(lambda: staff.locator("[data-person]").count() == 0, what="Ivy gone")
     survivor.context.close()
