@@ -84,7 +84,7 @@ def slow_down(seconds: float, code: str, reason: str) -> web.HTTPException:
 async def credentials(request: web.Request) -> str:
     body = await read_json(request, {"name": str, "password": str}, optional={"code": str})
     name, password = body["name"], body["password"]
-    if len(name) > 40 or len(password) > staff_file.MAX_PASSWORD:
+    if len(name) > 40 or len(password.encode()) > staff_file.MAX_PASSWORD:
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
     state, source = request.app[STATE], source_of(request)
     limits = state.sign_in_limits
@@ -118,9 +118,11 @@ def second_factor(request: web.Request, name: str, code: str, source: str) -> No
         raise error(web.HTTPServiceUnavailable, "staff-file", str(exc)) from None
     if secret is None:
         return
-    if not code:
-        raise error(web.HTTPUnauthorized, "code-needed", "enter the code from your app")
     now = time.time()
+    if not code:
+        # Counted as a failure: a right password alone must not be cheap to confirm.
+        state.sign_in_limits.failed(source, name, now)
+        raise error(web.HTTPUnauthorized, "code-needed", "enter the code from your app")
     step = totp.matching_step(secret, code.strip(), now, state.totp_used.get(name, -1))
     if step is None:
         state.metrics.count("sign_in_failures")

@@ -217,10 +217,10 @@ def reload_settings(
         fresh = reload()
     except ConfigError as exc:
         logger.warning("settings not reloaded, the previous ones stay: %s", exc)
-        return
-    app[STATE].reload(fresh)
-    logger.info("settings reloaded")
-    config = app[STATE].config
+    else:
+        app[STATE].reload(fresh)
+        logger.info("settings reloaded")
+    config = app[STATE].config  # the certificate's paths are read at start only
     if ssl_context is not None and config.tls_cert:
         try:
             reload_certificate(ssl_context, config.tls_cert, config.tls_key)

@@ -53,6 +53,12 @@ def parse_grace(text: str) -> float:
     return value
 
 
+def parse_networks(text: str) -> list[str]:
+    """Comma-separated addresses or networks (10.0.0.5, 10.0.0.0/24, fd00::/8)."""
+    items = [a.strip() for a in text.split(",") if a.strip()]
+    return [str(ipaddress.ip_network(item, strict=False)) for item in items]
+
+
 def parse_port(text: str) -> int:
     port = int(text)
     if not 0 <= port <= 65535:
@@ -219,7 +225,7 @@ OPTIONS: list[Option] = [
     Option(
         "trusted_proxy",
         [],
-        parse_addresses,
+        parse_networks,
         "comma-separated addresses of reverse proxies (Caddy, nginx) whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed (empty: none)",
     ),

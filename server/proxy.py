@@ -10,9 +10,20 @@ from aiohttp import web
 from server.state import STATE
 
 
+def is_trusted(address: str, proxies: list[str]) -> bool:
+    """Whether `address` is one of the trusted proxies (addresses or networks); an IPv4
+    address written as IPv6 (::ffff:10.0.0.5) counts as itself."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(net) for net in proxies)
+
+
 def _trusted(request: web.Request) -> bool:
-    remote = request.remote or ""
-    return bool(remote) and remote in request.app[STATE].config.trusted_proxy
+    return is_trusted(request.remote or "", request.app[STATE].config.trusted_proxy)
 
 
 def client_address(request: web.Request) -> str:
@@ -28,7 +39,7 @@ def client_address(request: web.Request) -> str:
             ipaddress.ip_address(hop)
         except ValueError:
             return remote  # a malformed chain: count the proxy itself
-        if hop not in trusted:
+        if not is_trusted(hop, trusted):
             return hop
     return remote
 

@@ -56,6 +56,7 @@ class State:
     metrics: Metrics = field(default_factory=Metrics)
     sockets_from: Counter[str] = field(default_factory=Counter)  # open sockets per address
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
+    staff_seen: staff_file.Accounts | None = None  # the accounts as last read
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -107,8 +108,9 @@ class State:
         return state
 
     async def check_staff_file(self) -> None:
-        """When the staff file changes ('quietroom staff remove'), removed accounts are signed
-        out everywhere at once and their open sockets leave and close."""
+        """When the staff file changes, accounts removed or given a new password or second
+        factor ('quietroom staff remove', 'passwd', 'totp') are signed out everywhere at
+        once, and their open sockets leave and close."""
         try:
             stat = self.staff_file.stat()
             mark = (stat.st_mtime_ns, stat.st_size)
@@ -116,15 +118,20 @@ class State:
             mark = (0, 0)
         if mark == self.staff_mark:
             return
-        first = self.staff_mark is None
         self.staff_mark = mark
-        if first:
-            return
         try:
-            accounts = set(staff_file.read(self.staff_file))
+            accounts = staff_file.load(self.staff_file)
         except staff_file.StaffFileError:
             return  # a file being rewritten by hand: judge it when it changes again
-        gone = {name for name in self.staff_sockets.values() if name not in accounts}
+        seen, self.staff_seen = self.staff_seen, accounts
+        if seen is None:
+            return
+        gone = {
+            name
+            for name in set(seen.hashes) | set(accounts.hashes)
+            if seen.hashes.get(name) != accounts.hashes.get(name)
+            or seen.totp.get(name) != accounts.totp.get(name)
+        }
         for name in gone:
             self.sessions.close_staff(name)
             self.api_tokens.close_staff(name)

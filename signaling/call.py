@@ -73,7 +73,7 @@ class Call:
 
     def closes_at(self, hours: Hours, now: float) -> float | None:
         """When the time of its links ends, if it ends (the call itself goes on)."""
-        if self.practice:
+        if self.practice or self.echo:
             return None
         if self.window is not None:
             return self.window.end if self.window.is_open(now) else None

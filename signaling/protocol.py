@@ -239,11 +239,11 @@ class Plan(Message):
 
 
 @dataclass(frozen=True)
-class Closed(Message):
+class OutsideHours(Message):
     """The link is outside its call's hours: it opens at `opens_at` (ISO 8601, UTC), or ""
     when no opening is planned (the call's own time is over). Nobody is told of the visit."""
 
-    type: ClassVar[str] = "closed"
+    type: ClassVar[str] = "outside-hours"
     opens_at: str = ""
 
 
@@ -489,7 +489,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
     for cls in (
         Plan,
-        Closed,
+        OutsideHours,
         HoursEnding,
         Waiting,
         Joined,

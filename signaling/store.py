@@ -10,7 +10,7 @@ from signaling.call import Call, iso_time
 from signaling.events import CallGone, Departed, Event
 from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
-from signaling.protocol import MAX_NAME_CHARS, Closed, DisruptionPlan, ProtocolError
+from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, OutsideHours, ProtocolError
 
 TokenFactory = Callable[[int], str]
 
@@ -109,17 +109,17 @@ class CallStore:
         self._where[person.id] = call.id
         return person, events
 
-    def closed(self, token: str, now: float) -> Closed | None:
+    def closed(self, token: str, now: float) -> OutsideHours | None:
         """What a link opened outside its call's hours is told (None: it is open now)."""
         opens = self._call_for_invite(token, now).opens_at(self.rules.hours, now)
-        return None if opens is None else Closed(iso_time(opens))
+        return None if opens is None else OutsideHours(iso_time(opens))
 
     def join_invite(
         self, token: str, name: str, now: float, mode: str = "video"
     ) -> tuple[Participant, list[Event]]:
         call = self._call_for_invite(token, now)
         if call.opens_at(self.rules.hours, now) is not None:
-            raise ProtocolError("closed", "this link is outside the hours of its call")
+            raise ProtocolError("outside-hours", "this link is outside the hours of its call")
         person = Participant(
             self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
         )

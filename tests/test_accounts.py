@@ -17,6 +17,7 @@ from test_call_aiortc import admitted_guest, invite_of, wait_until
 from bench.client import Participant, StaffApi
 from server import staff_file, totp
 from server.cli import main
+from server.proxy import is_trusted
 from signaling.protocol import Error, Join, PeerLeft
 
 PASSWORD = "a long enough password"
@@ -171,3 +172,37 @@ async def test_a_second_factor_needs_the_current_code_once(
     assert main(["staff", "totp", "worker", "--off"], {"QUIETROOM_STAFF_FILE": str(accounts)}) == 0
     assert "worker" not in staff_file.load(accounts).totp
     assert main(["staff", "totp", "nobody"], {"QUIETROOM_STAFF_FILE": str(accounts)}) == 1
+
+
+async def test_a_new_password_signs_the_account_out_everywhere(
+    accounts: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(accounts))
+    try:
+        api = StaffApi(http, server.base)
+        await api.sign_in("worker", PASSWORD)
+        other = StaffApi(http, server.base)
+        await other.sign_in("boss", PASSWORD)
+        await asyncio.sleep(1.2)  # the server has seen the file as it is
+        staff_file.passwd(accounts, "worker", "a brand new password")
+        me = f"{server.base}/api/me"
+
+        async def signed_out() -> bool:
+            async with http.get(me, headers=api.headers) as r:
+                return r.status == 401
+
+        deadline = time.monotonic() + 5
+        while not await signed_out():
+            assert time.monotonic() < deadline, "still signed in after a new password"
+            await asyncio.sleep(0.2)
+        async with http.get(me, headers=other.headers) as r:
+            assert r.status == 200  # other accounts are untouched
+    finally:
+        await runner.cleanup()
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert is_trusted("10.1.2.3", ["10.0.0.0/8"])
+    assert is_trusted("::ffff:127.0.0.1", ["127.0.0.1/32"])
+    assert not is_trusted("192.0.2.1", ["10.0.0.0/8", "127.0.0.1/32"])
+    assert not is_trusted("not an address", ["0.0.0.0/0"])

@@ -58,12 +58,17 @@ def check(page: Any, state: str, size: str, results: Results, full: bool = False
     """axe and a screenshot of the page as it is, in each language (English again after).
     `full`: the whole page at laptop size; phones show what fits on their screen (a whole-page
     shot would draw the quick exit, fixed to the bottom of the screen, in mid-page)."""
+    whole = full and size == "laptop"
     for language in LANGUAGES:
         set_language(page, language)
         results[f"{state}-{size}-{language}"] = violations(page)
-        whole = full and size == "laptop"
         page.screenshot(path=str(SCREENSHOTS / f"{state}-{size}-{language}.png"), full_page=whole)
     set_language(page, "en")
+    if size == "laptop":  # the dark colours too (prefers-color-scheme: dark), in English
+        page.emulate_media(color_scheme="dark")
+        results[f"{state}-{size}-en-dark"] = violations(page)
+        page.screenshot(path=str(SCREENSHOTS / f"{state}-{size}-en-dark.png"), full_page=whole)
+        page.emulate_media(color_scheme="light")
 
 
 def fits_phone(page: Any) -> None:

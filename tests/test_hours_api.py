@@ -14,7 +14,7 @@ from test_call_aiortc import invite_of
 
 from bench.client import Participant, StaffApi
 from signaling.hours import Hours, Span
-from signaling.protocol import Closed, Join, Plan, Preview
+from signaling.protocol import Join, OutsideHours, Plan, Preview
 
 
 def closed_now() -> tuple[Hours, float]:
@@ -49,10 +49,10 @@ async def test_a_link_outside_the_hours_says_when_it_opens_until_staff_open_it(
         await survivor.connect()
         await survivor.send(Preview(invite_of(call, "survivor")))
         assert isinstance(await survivor.expect("plan"), Plan)
-        closed = await survivor.expect("closed")
-        assert isinstance(closed, Closed) and closed.opens_at == call["opens_at"]
+        closed = await survivor.expect("outside-hours")
+        assert isinstance(closed, OutsideHours) and closed.opens_at == call["opens_at"]
         await survivor.send(Join(invite=invite_of(call, "survivor"), name="Sam"))
-        assert isinstance(await survivor.expect("closed"), Closed)
+        assert isinstance(await survivor.expect("outside-hours"), OutsideHours)
         assert not [m for m in staff.seen if m.type == "lobby-waiting"]  # nobody was told
 
         url = f"{server.base}/api/calls/{call['id']}"

@@ -10,7 +10,7 @@ import pytest
 from signaling.events import Send
 from signaling.hours import Window, parse_hours
 from signaling.participant import Role
-from signaling.protocol import Closed, HoursEnding, ProtocolError
+from signaling.protocol import HoursEnding, OutsideHours, ProtocolError
 from signaling.store import CallRules, CallStore
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -39,23 +39,23 @@ def link(store: CallStore, **kwargs: object) -> str:
 
 def test_a_link_before_inside_and_after_the_hours(store: CallStore) -> None:
     token = link(store)
-    assert store.closed(token, at("2026-12-07 08:59")) == Closed(utc("2026-12-07 09:00"))
+    assert store.closed(token, at("2026-12-07 08:59")) == OutsideHours(utc("2026-12-07 09:00"))
     with pytest.raises(ProtocolError) as info:
         store.join_invite(token, "", at("2026-12-07 08:59"))
-    assert info.value.code == "closed"
+    assert info.value.code == "outside-hours"
     assert store.closed(token, at("2026-12-07 09:00")) is None
     person, _ = store.join_invite(token, "", at("2026-12-07 09:00"))
     assert person.role is Role.SURVIVOR
     # Just after closing: the next Monday.
-    assert store.closed(token, at("2026-12-07 17:00")) == Closed(utc("2026-12-14 09:00"))
+    assert store.closed(token, at("2026-12-07 17:00")) == OutsideHours(utc("2026-12-14 09:00"))
 
 
 def test_a_calls_own_window_replaces_the_hours(store: CallStore) -> None:
     window = Window(at("2026-12-08 19:00"), at("2026-12-08 20:00"))  # a Tuesday evening
     token = link(store, window=window)
-    assert store.closed(token, at("2026-12-07 10:00")) == Closed(utc("2026-12-08 19:00"))
+    assert store.closed(token, at("2026-12-07 10:00")) == OutsideHours(utc("2026-12-08 19:00"))
     assert store.closed(token, at("2026-12-08 19:30")) is None
-    assert store.closed(token, at("2026-12-08 20:00")) == Closed("")  # over: not again
+    assert store.closed(token, at("2026-12-08 20:00")) == OutsideHours("")  # over: not again
 
 
 def test_practice_and_opened_calls_take_anyone_any_time(store: CallStore) -> None:

@@ -139,6 +139,7 @@ def test_bad_durations(text: str) -> None:
         ("video_back_above", "300kbps"),
         ("metrics_address", "9464"),
         ("lobby_knocks", "-1"),
+        ("trusted_proxy", "proxy.example.org"),
         ("sockets_per_address", "0"),
         ("metrics_address", "localhost:9464"),
         ("metrics_address", "127.0.0.1:0"),
