@@ -276,7 +276,7 @@ export default {
     ways:
       "You can choose audio only (no camera) or text only (no camera, no microphone, " +
       "nothing played out loud). You can switch during the call, or press “I can't talk " +
-      "now” to hide the call behind a plain screen.",
+      "now” (Alt+Shift+H on a keyboard) to hide the call behind a plain screen.",
   },
   errors: {
     generic: "Something went wrong. Please try again.",

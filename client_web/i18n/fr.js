@@ -292,7 +292,8 @@ export default {
     ways:
       "Vous pouvez choisir l'audio seulement (sans caméra) ou le texte seulement (sans " +
       "caméra, sans micro, sans son à voix haute). Vous pouvez changer pendant l'appel, ou " +
-      "appuyer sur « Je ne peux pas parler » pour cacher l'appel derrière un écran neutre.",
+      "appuyer sur « Je ne peux pas parler » (Alt+Maj+H au clavier) pour cacher l'appel " +
+      "derrière un écran neutre.",
   },
   errors: {
     generic: "Quelque chose n'a pas fonctionné. Veuillez réessayer.",
