@@ -264,13 +264,20 @@ byId("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const name = /** @type {HTMLInputElement} */ (byId("staff-name")).value;
   const passwordInput = /** @type {HTMLInputElement} */ (byId("password"));
-  const { ok } = await api("/api/login", {
+  const codeInput = /** @type {HTMLInputElement} */ (byId("code"));
+  const code = codeInput.value.trim();
+  const { ok, body } = await api("/api/login", {
     method: "POST",
-    body: JSON.stringify({ name, password: passwordInput.value }),
+    body: JSON.stringify({ name, password: passwordInput.value, ...(code ? { code } : {}) }),
   });
-  passwordInput.value = "";
+  codeInput.value = "";
+  // An account with a second factor: the password stays while the code is asked for.
+  const codeAsked = body.error === "code-needed" || body.error === "bad-code";
+  if (!codeAsked) passwordInput.value = "";
+  codeInput.hidden = byId("code-label").hidden = !codeAsked;
+  if (codeAsked) codeInput.focus();
   if (ok) byId("sign-in-error").textContent = "";
-  else text(byId("sign-in-error"), () => t.staff.badLogin);
+  else text(byId("sign-in-error"), () => t.errors[body.error] || t.staff.badLogin);
   if (ok) refreshCalls();
 });
 byId("new-call-form").addEventListener("submit", async (event) => {
@@ -284,7 +291,7 @@ byId("new-call-form").addEventListener("submit", async (event) => {
   const body = JSON.stringify({ plan, check_in_minutes: Number(value("check-in-minutes")) });
   const answer = await api("/api/calls", { method: "POST", body });
   if (answer.ok) byId("new-call-error").textContent = "";
-  else text(byId("new-call-error"), () => t.errors[answer.body.code] || t.staff.cannotCreate);
+  else text(byId("new-call-error"), () => t.errors[answer.body.error] || t.staff.cannotCreate);
   if (answer.ok) refreshCalls();
 });
 byId("sign-out").addEventListener("click", async () => {

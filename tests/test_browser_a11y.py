@@ -4,12 +4,13 @@ screenshot of each in tests/screenshots/. On a phone, the call fits the screen."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from a11y import available, describe, violations
-from conftest import STAFF_NAME
+from conftest import STAFF_NAME, STAFF_PASSWORD
 from screens import (
     CONSENT_EN,
     LAPTOP,
@@ -26,7 +27,11 @@ from screens import (
     wait_for,
 )
 
+from server import staff_file, totp
+
 pytestmark = pytest.mark.browser
+
+CODE_NAME = "code.staff"  # an account with a second factor
 
 SIZES = {"phone": PHONE, "laptop": LAPTOP}
 LANGUAGES = ("en", "fr")
@@ -151,18 +156,40 @@ def survivor_states(lab: Lab, staff: Any, link: str, size: str, results: Results
     wait_for(lambda: staff.locator("[data-person]").count() == 0, what="the survivor gone")
 
 
-def test_pages_pass_axe_in_both_languages_at_both_sizes(tmp_path: Path, staff_path: Path) -> None:
+def sign_in_with_code(lab: Lab, secret: str, results: Results) -> None:
+    """The sign-in form, then its second step for an account with an authenticator app."""
+    page = lab.page(lab.staff_browser, LAPTOP)
+    open_page(page, f"{lab.origin}/staff", shown("sign-in"))
+    assert page.is_hidden("#code")
+    for size in SIZES:
+        page.set_viewport_size(SIZES[size])
+        check(page, "staff-sign-in", size, results)
+    page.fill("#staff-name", CODE_NAME)
+    page.fill("#password", STAFF_PASSWORD)
+    page.click("#sign-in-button")
+    page.wait_for_selector("#code:not([hidden])")
+    assert "authenticator app" in page.inner_text("#sign-in-error")
+    for size in SIZES:
+        page.set_viewport_size(SIZES[size])
+        check(page, "staff-sign-in-code", size, results)
+    page.fill("#code", totp.code_at(secret, int(time.time() // 30)))
+    page.click("#sign-in-button")
+    page.wait_for_selector(shown("calls-view"))
+    page.context.close()
+
+
+def test_pages_pass_axe_in_both_languages_at_both_sizes(tmp_path: Path) -> None:
     if not available():
         pytest.skip("axe-core is not installed: cd tests && npm ci")
     SCREENSHOTS.mkdir(exist_ok=True)
+    staff_path = tmp_path / "staff.json"
+    staff_file.add(staff_path, STAFF_NAME, STAFF_PASSWORD)
+    staff_file.add(staff_path, CODE_NAME, STAFF_PASSWORD)
+    secret = totp.new_secret()
+    staff_file.set_totp(staff_path, CODE_NAME, secret)
     results: Results = {}
     with lab_with_server(tmp_path, staff_path) as lab:
-        signing_in = lab.page(lab.staff_browser, LAPTOP)
-        open_page(signing_in, f"{lab.origin}/staff", shown("sign-in"))
-        for size in SIZES:
-            signing_in.set_viewport_size(SIZES[size])
-            check(signing_in, "staff-sign-in", size, results)
-        signing_in.context.close()
+        sign_in_with_code(lab, secret, results)
 
         staff, links = staff_in_new_call(lab)
         for size in SIZES:

@@ -182,6 +182,7 @@ export default {
     signInTitle: "Staff sign in",
     name: "Name",
     password: "Password",
+    code: "Code from your authenticator app",
     signIn: "Sign in",
     signOut: "Sign out",
     badLogin: "Wrong name or password.",
@@ -307,6 +308,10 @@ export default {
     "bad-plan": "The plan for a dropped call is not complete.",
     busy: "The server holds as many calls as it can. Please try again later.",
     "too-many-calls": "You have too many calls open. End one first.",
+    "bad-login": "Wrong name or password.",
+    "code-needed": "Enter the code from your authenticator app.",
+    "bad-code": "That code is wrong or was already used. Enter the current one.",
+    "slow-down": "Too many tries. Wait a little, then try again.",
   },
   roles: { staff: "staff", survivor: "guest", interpreter: "interpreter" },
 };

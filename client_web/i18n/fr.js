@@ -194,6 +194,7 @@ export default {
     signInTitle: "Connexion de l'équipe",
     name: "Nom",
     password: "Mot de passe",
+    code: "Code de votre application d'authentification",
     signIn: "Me connecter",
     signOut: "Me déconnecter",
     badLogin: "Nom ou mot de passe incorrect.",
@@ -324,6 +325,10 @@ export default {
     "bad-plan": "Le plan en cas de coupure n'est pas complet.",
     busy: "Le serveur a atteint le nombre maximal d'appels. Réessayez plus tard.",
     "too-many-calls": "Vous avez trop d'appels ouverts. Terminez-en un d'abord.",
+    "bad-login": "Nom ou mot de passe incorrect.",
+    "code-needed": "Entrez le code de votre application d'authentification.",
+    "bad-code": "Ce code est incorrect ou a déjà servi. Entrez le code actuel.",
+    "slow-down": "Trop d'essais. Attendez un peu, puis réessayez.",
   },
   roles: { staff: "équipe", survivor: "invitée ou invité", interpreter: "interprète" },
 };
