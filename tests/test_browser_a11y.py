@@ -152,6 +152,11 @@ def survivor_states(lab: Lab, staff: Any, link: str, size: str, results: Results
     open_page(page, f"{lab.origin}/guide", "#handout")
     page.wait_for_selector("#org-handout-box:not([hidden])")
     check(page, "guide", size, results, full=True)
+    if not phone:  # as printed: no buttons, the organization's text framed
+        page.emulate_media(media="print")
+        assert page.is_hidden("#quick-exit") and page.is_hidden("[data-action=print]")
+        page.screenshot(path=str(SCREENSHOTS / "guide-print-en.png"), full_page=True)
+        page.emulate_media(media="screen")
     page.context.close()
     wait_for(lambda: staff.locator("[data-person]").count() == 0, what="the survivor gone")
 

@@ -262,6 +262,11 @@ def text_survivor(lab: Lab, staff: Any, link: str) -> None:
     assert STAFF_NAME in survivor.evaluate("document.querySelector('#announce').textContent")
 
     chat_both_ways(staff, survivor, "Je suis dans la cuisine")
+    # Too many lines at once: the server's code, read in the page's language (French here).
+    for i in range(6):
+        survivor.fill("#chat-text", f"ligne {i}")
+        survivor.keyboard.press("Enter")
+    wait_text(survivor, "#chat-error", "Trop de messages")
     cant_talk_and_back(staff, survivor, video=False)
     assert survivor.evaluate(REMOTE_MUTED) == [True]  # back, still silent: sound was off
     check_in(staff, survivor, "ok")
