@@ -6,7 +6,7 @@ import { Chat } from "./chat.js";
 import { chosenMode, setConsentText, wireConsent } from "./consent.js";
 import { EchoTest } from "./echo_test.js";
 import { setExitUrl, wireQuickExit } from "./exit.js";
-import t, { errorText, format, onLanguage, startLanguage, text } from "./i18n/index.js";
+import t, { errorText, format, onLanguage, startLanguage, text, when } from "./i18n/index.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
@@ -141,9 +141,14 @@ function wire(s) {
     else if (m.code !== "invalid-resume") announce(errorText(m.code));
   });
   s.on("denied", () => finish(() => t.done.denied));
+  // Outside the call's hours: no lobby; the same link works once it opens.
+  s.on("outside-hours", (m) =>
+    finish(() => (m.opens_at ? format(t.done.opensAt, { time: when(m.opens_at) }) : t.done.closed)),
+  );
   s.on("ended", () => finish(() => t.done.ended));
   s.on("joined", (m) => {
     plan = m.plan;
+    /** @type {HTMLElement} */ (document.querySelector("#call .practice")).hidden = !m.practice;
     /** @type {HTMLVideoElement} */ (byId("preview")).srcObject = null;
     for (const peer of m.peers) announce(format(t.announce.joined, { name: nameOf(peer) }));
   });

@@ -4,7 +4,7 @@
 import { localMedia } from "./call.js";
 import { Chat } from "./chat.js";
 import { Reminder } from "./check_in.js";
-import t, { errorText, format, startLanguage, text } from "./i18n/index.js";
+import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js";
 import { People } from "./people.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
@@ -157,6 +157,7 @@ function wire(signaling) {
     people.clear();
     for (const peer of m.peers) people.set(peer);
     reminder.start(m.check_in_minutes || 0);
+    /** @type {HTMLElement} */ (document.querySelector("#call .practice")).hidden = !m.practice;
     holdMic();
   });
   signaling.on("peer-joined", (m) => {
@@ -197,6 +198,9 @@ function wire(signaling) {
     notice(() => format(t.staff.answers[m.answer] || t.staff.answers.ok, { name }));
   });
   signaling.on("chat", (m) => chat.add(/** @type {any} */ (m), session ? session.me : ""));
+  signaling.on("hours-ending", (m) => {
+    notice(() => format(t.staff.hoursEnding, { time: when(m.at, { timeStyle: "short" }) }));
+  });
 }
 
 /** @param {string} callId */

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +315,27 @@ def audio_survivor(lab: Lab, staff: Any, link: str) -> None:
     survivor.context.close()
 
 
+def outside_hours(lab: Lab, staff: Any) -> None:
+    """A link opened before its call's own time: a calm page says when it opens, no lobby."""
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    made = staff.evaluate(
+        """body => fetch("/api/calls", {method: "POST", headers: {"Content-Type":
+            "application/json"}, body: JSON.stringify(body)}).then(r => r.json())""",
+        {"window": window},
+    )
+    survivor = lab.page(lab.survivor_browser, PHONE, touch=True)
+    consent_to(survivor, made["links"]["survivor"])
+    survivor.check("input[name=mode][value=text]")
+    survivor.click("#join")
+    survivor.wait_for_selector(shown("done"))
+    assert "This link opens on" in text_of(survivor, "#notice")
+    assert str(start.year) in text_of(survivor, "#notice")
+    survivor.click("[data-action=language]")
+    wait_text(survivor, "#notice", "Ce lien ouvrira le")
+    survivor.context.close()
+
+
 def test_survivor_path_in_chromium(tmp_path: Path, staff_path: Path) -> None:
     timings: list[float] = []
     with lab_with_server(tmp_path, staff_path) as lab:
@@ -322,6 +344,7 @@ def test_survivor_path_in_chromium(tmp_path: Path, staff_path: Path) -> None:
         video_survivor(lab, staff, link, timings)
         text_survivor(lab, staff, link)
         audio_survivor(lab, staff, link)
+        outside_hours(lab, staff)
         foreign = lab.foreign_requests()
         logs = lab.server.stop()
     assert not foreign, f"pages requested {foreign}"

@@ -121,6 +121,7 @@ export default {
     micIsOff: "muted",
     cameraIsOff: "camera off",
     reconnecting: "Reconnecting…",
+    practice: "Practice call",
   },
   chat: {
     title: "Chat",
@@ -152,6 +153,8 @@ export default {
     cannotConnect:
       "This browser could not set up the call. Try a current version of Firefox, Chrome or Safari.",
     lost: "Connection lost.",
+    opensAt: "This link opens on {time}. Please come back then: the same link will work.",
+    closed: "This link is closed now.",
     after:
       "You can close this page. If you did not use a private window, you may want to " +
       "remove this visit from your browser's history.",
@@ -229,6 +232,9 @@ export default {
     backNotice: "{name} is back.",
     leftQuickly: "{name} left quickly. Follow the plan:",
     peerDropped: "They did not come back. Your plan:",
+    hoursEnding:
+      "The contact hours end at {time}. The call goes on; nobody new can join through " +
+      "the links after that.",
   },
   announce: {
     joined: "{name} joined.",

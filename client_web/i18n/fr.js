@@ -130,6 +130,7 @@ export default {
     micIsOff: "micro coupé",
     cameraIsOff: "caméra éteinte",
     reconnecting: "Reconnexion…",
+    practice: "Appel de pratique",
   },
   chat: {
     title: "Clavardage",
@@ -162,6 +163,9 @@ export default {
       "Ce navigateur n'a pas pu établir l'appel. Essayez une version récente de Firefox, " +
       "de Chrome ou de Safari.",
     lost: "La connexion a été perdue.",
+    opensAt:
+      "Ce lien ouvrira le {time}. Revenez à ce moment-là : le même lien fonctionnera.",
+    closed: "Ce lien est fermé pour l'instant.",
     after:
       "Vous pouvez fermer cette page. Si vous n'avez pas utilisé de fenêtre privée, vous " +
       "voudrez peut-être effacer cette visite de l'historique de votre navigateur.",
@@ -243,6 +247,9 @@ export default {
     backNotice: "{name} est de retour.",
     leftQuickly: "{name} est partie ou parti vite. Suivez le plan :",
     peerDropped: "La personne n'est pas revenue. Votre plan :",
+    hoursEnding:
+      "Les heures de service se terminent à {time}. L'appel continue; personne d'autre " +
+      "ne pourra entrer avec les liens après cette heure.",
   },
   announce: {
     joined: "{name} est dans l'appel.",

@@ -51,6 +51,14 @@ export function format(text, values = {}) {
   return text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
 }
 
+/**
+ * A moment (ISO 8601) in the page's language and the device's own time zone.
+ * @param {string} iso @param {Intl.DateTimeFormatOptions} [style]
+ */
+export function when(iso, style = { dateStyle: "full", timeStyle: "short" }) {
+  return new Date(iso).toLocaleString(t.language.code, style);
+}
+
 /** The message for a server error code, in the page's language. @param {string} code */
 export function errorText(code) {
   return t.errors[code] || t.errors.generic;
