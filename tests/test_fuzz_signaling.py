@@ -90,8 +90,8 @@ KNOWN_CODES = error_codes()
 
 # ------------------------------------------------------------------ the world beside
 
-# Server messages the project's own parser refused: (the message, why). Only one kind is
-# known (an `error` whose reason passes 64 characters, see the test at the end).
+# Server messages the project's own parser refused: (the message, why). There must be none;
+# they are kept so that one such message does not stop the reading and hide the rest.
 UNPARSABLE: list[tuple[dict[str, Any], str]] = []
 
 
@@ -287,9 +287,8 @@ def call_beside_unaffected(world: World, before: dict[tuple[int, str], int], see
     assert call is not None and len(call.in_call()) == 2
     faults = world.faults.lines()
     assert not faults, faults
-    # what the protocol's own parser refused: only error reasons over 64 characters
-    other = [(raw, why) for raw, why in UNPARSABLE if "error.reason is longer" not in why]
-    assert not other, other[:3]
+    # every message the server sent passes the protocol's own parser
+    assert not UNPARSABLE, UNPARSABLE[:3]
 
 
 def noticed_count(world: World) -> int:
@@ -314,8 +313,9 @@ async def socket_for(world: World, role: str) -> Participant:
     return person
 
 
-async def exchange(world: World, role: str, text: str) -> list[Message]:
-    """Send `text` as `role`, then a probe; the messages before the probe's answer."""
+async def exchange(world: World, role: str, text: str, known_bug: bool = False) -> list[Message]:
+    """Send `text` as `role`, then a probe; the messages before the probe's answer.
+    With `known_bug`, an `internal` error is let through (see KNOWN_OFFER_BUG)."""
     person = await socket_for(world, role)
     # a socket may send 20 messages a second (test_floods checks the limit): stay under it
     wait = world.sent.get(role, 0.0) + 0.12 - time.monotonic()
@@ -344,7 +344,8 @@ async def exchange(world: World, role: str, text: str) -> list[Message]:
         key = message.code if isinstance(message, Error) else message.type
         world.counts[key] = world.counts.get(key, 0) + 1
         if isinstance(message, Error):
-            assert message.code in KNOWN_CODES, (message, text[:300])
+            known = known_bug and message.code == "internal"
+            assert message.code in KNOWN_CODES or known, (message, text[:300])
             assert message.reason.strip(), message
     return replies
 
@@ -709,11 +710,21 @@ def test_mutated_offers_get_bad_sdp_and_harm_nobody(world: World) -> None:
     def fuzz(case: tuple[str, str]) -> None:
         text, kind = case
         payload = Offer(text).to_json()
-        replies = world.loop.run(exchange(world, "member", payload))
+        logged = len(world.faults.records)
+        replies = world.loop.run(exchange(world, "member", payload, known_bug=True))
         answers = [m for m in replies if m.type == "answer"]
         codes = errors(replies)
+        if codes == ["internal"]:  # KNOWN_OFFER_BUG, and nothing else
+            faults = world.faults.records[logged:]
+            assert all(KNOWN_OFFER_BUG in r.getMessage() for r in faults), faults
+            del world.faults.records[logged:]
+            outcomes["internal (server bug)"] = outcomes.get("internal (server bug)", 0) + 1
+            return
         if len(payload.encode()) > protocol.MAX_MESSAGE_BYTES:
             assert codes == ["too-large"], replies
+            return
+        if len(text) > protocol.MAX_SDP_CHARS:
+            assert codes == ["bad-field"], replies
             return
         assert len(answers) + len(codes) == 1, (kind, replies)
         assert set(codes) <= {"bad-sdp", "unsupported-codec"}, (kind, text[:300], replies)
@@ -753,6 +764,94 @@ async def test_every_error_passes_the_protocols_own_parser(
     assert json.loads(reply)["type"] == "error"
     error = parse_server_message(reply)
     assert error.type == "error" and len(error.reason) > 64  # type: ignore[attr-defined]
+
+
+# A server bug the property test above finds within a hundred offers, kept apart so that the
+# test still catches everything else: ServerPeer.answer (media/peer.py) turns aiortc's errors
+# into bad-sdp only around setRemoteDescription, but createAnswer and setLocalDescription
+# raise ValueError too for offers no browser sends, and the reply is then `internal` with a
+# "message handler failed: ValueError" warning. The tests below show each way, and fail
+# (strict xfail) once it is mended: then drop `known_bug` from the property test.
+KNOWN_OFFER_BUG = "message handler failed: ValueError"
+
+
+def without_first(sdp: str, line: str) -> str:
+    """The offer without the first `line` (e.g. an m-line's direction)."""
+    return sdp.replace(line + "\r\n", "", 1)
+
+
+def data_channel_at(sdp: str, index: int) -> str:
+    """The offer with its m-line number `index` replaced by a data channel section."""
+    lines = sdp.split("\r\n")
+    at = [i for i, line in enumerate(lines) if line.startswith("m=")][index]
+    lines[at] = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel"
+    return "\r\n".join(lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="server bug: media/peer.py ServerPeer.answer leaves aiortc's ValueError from "
+    "createAnswer/setLocalDescription unmapped, so these offers get `internal`, not bad-sdp",
+)
+@pytest.mark.parametrize(
+    "case",
+    [
+        # an m-line with no direction: createAnswer raises "None is not in list"
+        pytest.param("no-direction", id="first-offer-without-a-direction"),
+        # setLocalDescription raises "Media sections in answer do not match offer"
+        pytest.param("moved-data-channel", id="renegotiation-moving-a-data-channel"),
+    ],
+)
+async def test_offers_that_aiortc_cannot_answer_are_bad_sdp(
+    server: RunningServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    from test_call_aiortc import admitted_guest as guest_of
+    from test_call_aiortc import staff_in_call as staff_of
+
+    _api, call, staff = await staff_of(http, server)
+    survivor = await guest_of(http, server, staff, invite_of(call, "survivor"), "Sam")
+    try:
+        offer = await aiortc_offer()
+        if case == "no-direction":
+            bad = without_first(offer, "a=sendonly")
+        else:
+            first = data_channel_at(offer, 0)  # answered: the server forwards no data channel
+            assert (await offer_reply(survivor, first)).type == "answer"
+            bad = data_channel_at(offer, 1)
+        reply = await offer_reply(survivor, bad)
+        faults = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert not faults, faults  # here: ['[c2] message handler failed: ValueError']
+        assert isinstance(reply, Error) and reply.code == "bad-sdp", reply  # here: internal
+        # and the socket goes on: a good offer is answered
+        assert (await offer_reply(survivor, offer)).type == "answer"
+    finally:
+        for person in (staff, survivor):
+            await person.close()
+
+
+async def aiortc_offer() -> str:
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("audio", direction="sendonly")
+        pc.addTransceiver("video", direction="sendonly")
+        for _ in range(3):
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+    finally:
+        await pc.close()
+
+
+async def offer_reply(person: Participant, sdp: str) -> Message:
+    await person.send(Offer(sdp))
+    while True:
+        message = await asyncio.wait_for(person.inbox.get(), 15)
+        if message.type in ("answer", "error"):
+            return message
 
 
 def test_known_codes_were_read() -> None:
