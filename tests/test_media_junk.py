@@ -4,7 +4,8 @@ A namespace of the test's own, joined to this one by a veth pair, sends datagram
 UDP port the server's media uses (read from the ICE candidates of its answers): random
 bytes, truncated STUN and STUN with a real ICE username but a wrong integrity, fake DTLS
 records, RTP with random SSRCs and RTCP. The server's media is offered on the veth address,
-so the call's own peers (here, in this namespace) and the junk meet at the same sockets.
+so the call's own peers (here, in this namespace) and the junk meet at the same sockets;
+the media runs in the server's process, then in a media worker as it does by default.
 
 No unhandled exception is logged, the call's media keeps flowing both ways, and it loses no
 more than a trace of its packets while the junk arrives.
@@ -111,13 +112,18 @@ def flow(people: list[Participant]) -> dict[tuple[int, str], int]:
     }
 
 
+@pytest.mark.parametrize("workers", [0, 1], ids=["media-in-process", "media-worker"])
 async def test_junk_at_every_media_port_harms_no_call(
-    link: Link, staff_path: Path, http: aiohttp.ClientSession
+    link: Link,
+    staff_path: Path,
+    http: aiohttp.ClientSession,
+    capfd: pytest.CaptureFixture[str],
+    workers: int,
 ) -> None:
     chosen = list(ice._chosen)
     faults = Faults()
     logging.getLogger().addHandler(faults)
-    config = loopback_config(staff_path, ice_addresses=[link.server_address])
+    config = loopback_config(staff_path, ice_addresses=[link.server_address], media_workers=workers)
     runner, server = await start_server(config)
     people: list[Participant] = []
     try:
@@ -151,8 +157,9 @@ async def test_junk_at_every_media_port_harms_no_call(
 
         sent, received = sent_after - sent_before, received_after - received_before
         loss = max(0.0, 1 - received / sent)
-        print(
-            f"\njunk: {datagrams} datagrams at {len(ports)} media ports "
+        summary = (
+            f"\njunk ({'media worker' if workers else 'media in process'}): {datagrams} "
+            f"datagrams at {len(ports)} media ports "
             f"({', '.join(f'{k} {v}' for k, v in report['sent'].items())}); "
             f"{sum(report['replies'].values())} answers came back; "
             f"the call sent {sent} packets meanwhile and lost {loss:.3%}"
@@ -166,10 +173,17 @@ async def test_junk_at_every_media_port_harms_no_call(
         mark = flow(people)
         await wait_until(lambda: all(flow(people)[k] > mark[k] + 20 for k in mark), timeout=10)
         assert all(p.pc is not None and p.pc.connectionState == "connected" for p in people)
-        peers = list(server.state.hub.peers.values())  # type: ignore[attr-defined]
-        assert len(peers) == 2 and all(p.pc.connectionState == "connected" for p in peers)
+        if not workers:
+            peers = list(server.state.hub.peers.values())  # type: ignore[attr-defined]
+            assert len(peers) == 2 and all(p.pc.connectionState == "connected" for p in peers)
+        else:  # the worker logs to its stderr, which is this test's
+            worker_log = capfd.readouterr().err.splitlines()
+            bad = ("WARNING", "ERROR", "CRITICAL", "Traceback")
+            assert not [line for line in worker_log if line.startswith(bad)], worker_log
+            summary += f"; the worker logged {len(worker_log)} lines, none a fault"
         lines = [f"{r.name} {r.levelname}: {r.getMessage()}" for r in faults.records]
         assert not lines, lines
+        print(summary)
     finally:
         for person in people:
             with contextlib.suppress(Exception):
