@@ -94,11 +94,31 @@ function callItem(c) {
       status.push(format(t.staff.checkInEvery, { minutes: c.check_in_minutes }));
     }
     if (c.waiting) status.push(format(t.staff.waitingCount, { count: c.waiting }));
+    if (c.practice) status.push(t.call.practice);
+    else if (!c.open_now && c.opens_at) {
+      status.push(format(t.staff.opensAt, { time: when(c.opens_at) }));
+    } else if (!c.open_now) status.push(t.staff.linksClosed);
     return status.join(" · ");
   });
   const plan = el("p", { "data-plan": "" });
   text(plan, () => planSummary(c.plan));
-  return el("li", { "data-call": c.id }, [...links, plan, info, join, end]);
+  const items = [...links, plan, info, join];
+  if (!c.practice && (c.open_anyway || !c.open_now)) items.push(openAnyway(c));
+  return el("li", { "data-call": c.id }, [...items, end]);
+}
+
+/** Open the links now whatever the hours say, or keep to the hours again. @param {any} c */
+function openAnyway(c) {
+  const open = !c.open_anyway;
+  const toggle = button("open-anyway", () => (open ? t.staff.openAnyway : t.staff.closeAgain));
+  toggle.addEventListener("click", async () => {
+    await api(`/api/calls/${encodeURIComponent(c.id)}`, {
+      method: "PATCH",
+      body: JSON.stringify({ open_anyway: open }),
+    });
+    refreshCalls();
+  });
+  return toggle;
 }
 
 /** Someone waits in the lobby: admit or deny, seeing the way to talk they chose. @param {any} m @param {Signaling} signaling */
@@ -292,7 +312,14 @@ byId("new-call-form").addEventListener("submit", async (event) => {
     minutes: Number(value("plan-minutes")),
     note: value("plan-note"),
   };
-  const body = JSON.stringify({ plan, check_in_minutes: Number(value("check-in-minutes")) });
+  /** @type {Record<string, any>} */
+  const fields = { plan, check_in_minutes: Number(value("check-in-minutes")) };
+  if (/** @type {HTMLInputElement} */ (byId("practice")).checked) fields.practice = true;
+  const [start, end] = [value("window-start"), value("window-end")];
+  if (start && end) {
+    fields.window = { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+  }
+  const body = JSON.stringify(fields);
   const answer = await api("/api/calls", { method: "POST", body });
   if (answer.ok) byId("new-call-error").textContent = "";
   else text(byId("new-call-error"), () => t.errors[answer.body.error] || t.staff.cannotCreate);

@@ -100,6 +100,7 @@ def survivor_states(lab: Lab, staff: Any, link: str, size: str, results: Results
     page.click("[data-safe=yes]")
     page.wait_for_selector("#join-form:not([hidden])")
     page.click("#history-help summary")  # the browser steps, opened
+    page.evaluate("document.querySelector('#safe-question').scrollIntoView()")  # (phones)
     check(page, "consent", size, results, full=True)
 
     page.click("#test")

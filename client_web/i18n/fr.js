@@ -204,7 +204,7 @@ export default {
     badLogin: "Nom ou mot de passe incorrect.",
     newCallTitle: "Nouvel appel",
     newCall: "Créer l'appel",
-    checkInMinutes: "Rappel pour prendre des nouvelles aux (minutes, 0 pour aucun)",
+    checkInMinutes: "Rappel pour prendre des nouvelles, en minutes (0 : aucun rappel)",
     cannotCreate: "L'appel n'a pas pu être créé.",
     yourCalls: "Vos appels",
     noCalls: "Aucun appel pour l'instant.",
@@ -221,7 +221,17 @@ export default {
     noName: "(aucun nom donné)",
     expires: "expire dans {minutes} min",
     minutes: "min",
-    checkInEvery: "nouvelles aux {minutes} min",
+    checkInEvery: "prendre des nouvelles toutes les {minutes} min",
+    practice:
+      "Appel de pratique (pour répéter avec une ou un collègue ou une ou un interprète; ses liens sont toujours ouverts)",
+    windowTitle: "Plage horaire propre à l'appel (facultatif)",
+    windowHint: "Les liens ouvrent seulement pendant cette plage, au lieu des heures de service de l'organisme.",
+    windowStart: "De",
+    windowEnd: "À",
+    opensAt: "liens ouverts à partir du {time}",
+    linksClosed: "liens fermés",
+    openAnyway: "Ouvrir les liens maintenant",
+    closeAgain: "Revenir aux heures prévues",
     handoutTitle: "Feuillet pour les personnes survivantes",
     handoutText:
       "Une page à imprimer qui explique comment se joindre à l'appel en sécurité. " +
