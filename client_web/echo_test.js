@@ -9,13 +9,13 @@ const GIVE_UP_MS = 15000;
 
 export class EchoTest {
   /**
-   * @param {string} invite
+   * @param {{invite: string} | {call: string}} who the link's invite, or staff's own call
    * @param {HTMLVideoElement} video where your looped-back video shows
    * @param {HTMLElement} status
    * @param {"video" | "audio"} mode what to test: camera and microphone, or the microphone
    */
-  constructor(invite, video, status, mode) {
-    this.invite = invite;
+  constructor(who, video, status, mode) {
+    this.who = who;
     this.mode = mode;
     this.video = video;
     this.status = status;
@@ -51,7 +51,7 @@ export class EchoTest {
     });
     this.video.addEventListener("loadeddata", () => this.report(), { once: true });
     this.timer = window.setTimeout(() => this.report(), GIVE_UP_MS);
-    s.send("join", { invite: this.invite, echo: true });
+    s.send("join", { ...this.who, echo: true });
   }
 
   /** Says what came back through the server: video, audio, or nothing. */

@@ -98,7 +98,7 @@ function startTest() {
   if (mode === "text") return;
   const video = /** @type {HTMLVideoElement} */ (byId("echo-video"));
   video.hidden = mode !== "video";
-  echo = new EchoTest(invite, video, byId("echo-status"), mode);
+  echo = new EchoTest({ invite }, video, byId("echo-status"), mode);
   show("echo");
   echo.start();
 }

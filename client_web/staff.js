@@ -3,6 +3,7 @@
 
 import { localMedia } from "./call.js";
 import { Chat } from "./chat.js";
+import { EchoTest } from "./echo_test.js";
 import { Reminder } from "./check_in.js";
 import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js";
 import { People } from "./people.js";
@@ -102,9 +103,22 @@ function callItem(c) {
   });
   const plan = el("p", { "data-plan": "" });
   text(plan, () => planSummary(c.plan));
-  const items = [...links, plan, info, join];
+  const test = button("test", () => t.consent.test);
+  test.addEventListener("click", () => startTest(c.id));
+  const items = [...links, plan, info, join, test];
   if (!c.practice && (c.open_anyway || !c.open_now)) items.push(openAnyway(c));
   return el("li", { "data-call": c.id }, [...items, end]);
+}
+
+/** @type {EchoTest | null} */
+let echo = null;
+
+/** Staff's own connection test for a call of theirs, before joining it. @param {string} callId */
+function startTest(callId) {
+  const video = /** @type {HTMLVideoElement} */ (byId("echo-video"));
+  echo = new EchoTest({ call: callId }, video, byId("echo-status"), "video");
+  show("echo");
+  echo.start();
 }
 
 /** Open the links now whatever the hours say, or keep to the hours again. @param {any} c */
@@ -338,6 +352,11 @@ document.querySelector('[data-action="check-in"]')?.addEventListener("click", ()
   session.signaling.send("check-in");
   reminder.restart();
   notice(() => t.staff.checkInSent);
+});
+byId("echo-done").addEventListener("click", () => {
+  if (echo) echo.stop();
+  echo = null;
+  refreshCalls();
 });
 refreshCalls();
 // Keep the list (and who is waiting) fresh while it is on screen.

@@ -181,6 +181,18 @@ def sign_in_with_code(lab: Lab, secret: str, results: Results) -> None:
     page.fill("#code", totp.code_at(secret, int(time.time() // 30)))
     page.click("#sign-in-button")
     page.wait_for_selector(shown("calls-view"))
+    # Staff's own connection test, before joining a call of theirs.
+    page.click("#new-call")
+    page.click("[data-call] [data-action=test]")
+    page.wait_for_function(
+        "() => document.querySelector('#echo-status').textContent.includes('work')",
+        timeout=20000,
+    )
+    for size in SIZES:
+        page.set_viewport_size(SIZES[size])
+        check(page, "staff-test", size, results)
+    page.click("#echo-done")
+    page.wait_for_selector(shown("calls-view"))
     page.context.close()
 
 
