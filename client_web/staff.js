@@ -3,25 +3,16 @@
 
 import { localMedia } from "./call.js";
 import { Chat } from "./chat.js";
-import { EchoTest } from "./echo_test.js";
+import { onCallActions, refreshCalls } from "./calls_list.js";
 import { Reminder } from "./check_in.js";
+import { EchoTest } from "./echo_test.js";
 import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js";
 import { People } from "./people.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
+import { api } from "./staff_api.js";
 import { announce, byId, button, el, nameOf, show } from "./ui.js";
-
-/** @param {string} path @param {RequestInit} [init] */
-async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-  });
-  const body = await response.json().catch(() => ({}));
-  return { ok: response.ok, status: response.status, body };
-}
 
 /** @type {CallSession | null} */
 let session = null;
@@ -50,66 +41,6 @@ function notice(words) {
 /** "Reconnecting…" while our own connection is down. @type {HTMLElement | null} */
 let reconnectingLine = null;
 
-async function refreshCalls() {
-  const { ok, body } = await api("/api/calls");
-  if (!ok) {
-    show("sign-in", false);
-    return;
-  }
-  const list = byId("calls");
-  list.replaceChildren();
-  if (!body.calls.length) {
-    const none = el("li");
-    text(none, () => t.staff.noCalls);
-    list.append(none);
-  }
-  for (const c of body.calls) list.append(callItem(c));
-  show("calls-view", false);
-}
-
-/** One call of the list, with its links, plan and buttons. @param {any} c */
-function callItem(c) {
-  const join = button("join-call", () => t.staff.joinCall);
-  join.addEventListener("click", () => joinCall(c.id));
-  const end = button("end-call", () => t.staff.endCall, { class: "danger" });
-  end.addEventListener("click", async () => {
-    await api(`/api/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
-    refreshCalls();
-  });
-  const links = ["survivor", "interpreter"].map((role) => {
-    const id = `link-${role}-${c.id}`;
-    const copy = button("copy", () => t.staff.copy);
-    copy.addEventListener("click", async () => {
-      await navigator.clipboard.writeText(c.links[role]);
-      text(copy, () => t.staff.copied);
-    });
-    const label = el("label", { for: id });
-    text(label, () => (role === "survivor" ? t.staff.survivorLink : t.staff.interpreterLink));
-    const input = el("input", { id, readonly: "", value: c.links[role], "data-link": role, size: "50" });
-    return el("p", { class: "link" }, [label, input, copy]);
-  });
-  const info = el("p");
-  text(info, () => {
-    const status = [format(t.staff.expires, { minutes: Math.ceil(c.expires_in / 60) })];
-    if (c.check_in_minutes) {
-      status.push(format(t.staff.checkInEvery, { minutes: c.check_in_minutes }));
-    }
-    if (c.waiting) status.push(format(t.staff.waitingCount, { count: c.waiting }));
-    if (c.practice) status.push(t.call.practice);
-    else if (!c.open_now && c.opens_at) {
-      status.push(format(t.staff.opensAt, { time: when(c.opens_at) }));
-    } else if (!c.open_now) status.push(t.staff.linksClosed);
-    return status.join(" · ");
-  });
-  const plan = el("p", { "data-plan": "" });
-  text(plan, () => planSummary(c.plan));
-  const test = button("test", () => t.consent.test);
-  test.addEventListener("click", () => startTest(c.id));
-  const items = [...links, plan, info, join, test];
-  if (!c.practice && (c.open_anyway || !c.open_now)) items.push(openAnyway(c));
-  return el("li", { "data-call": c.id }, [...items, end]);
-}
-
 /** @type {EchoTest | null} */
 let echo = null;
 
@@ -119,20 +50,6 @@ function startTest(callId) {
   echo = new EchoTest({ call: callId }, video, byId("echo-status"), "video");
   show("echo");
   echo.start();
-}
-
-/** Open the links now whatever the hours say, or keep to the hours again. @param {any} c */
-function openAnyway(c) {
-  const open = !c.open_anyway;
-  const toggle = button("open-anyway", () => (open ? t.staff.openAnyway : t.staff.closeAgain));
-  toggle.addEventListener("click", async () => {
-    await api(`/api/calls/${encodeURIComponent(c.id)}`, {
-      method: "PATCH",
-      body: JSON.stringify({ open_anyway: open }),
-    });
-    refreshCalls();
-  });
-  return toggle;
 }
 
 /** Someone waits in the lobby: admit or deny, seeing the way to talk they chose. @param {any} m @param {Signaling} signaling */
@@ -298,6 +215,7 @@ function planChoices() {
 
 startLanguage();
 planChoices();
+onCallActions({ join: joinCall, test: startTest });
 byId("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const name = /** @type {HTMLInputElement} */ (byId("staff-name")).value;
