@@ -10,6 +10,7 @@ import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js
 import { People } from "./people.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
+import { askReady, wireReady } from "./ready.js";
 import { CallSession } from "./session.js";
 import { api } from "./staff_api.js";
 import { announce, byId, button, el, nameOf, show } from "./ui.js";
@@ -216,6 +217,7 @@ function planChoices() {
 startLanguage();
 planChoices();
 onCallActions({ join: joinCall, test: startTest });
+wireReady();
 byId("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const name = /** @type {HTMLInputElement} */ (byId("staff-name")).value;
@@ -234,7 +236,10 @@ byId("sign-in-form").addEventListener("submit", async (event) => {
   if (codeAsked) codeInput.focus();
   if (ok) byId("sign-in-error").textContent = "";
   else text(byId("sign-in-error"), () => t.errors[body.error] || t.staff.badLogin);
-  if (ok) refreshCalls();
+  if (ok) {
+    refreshCalls();
+    askReady();
+  }
 });
 byId("new-call-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -277,6 +282,7 @@ byId("echo-done").addEventListener("click", () => {
   refreshCalls();
 });
 refreshCalls();
+askReady();
 // Keep the list (and who is waiting) fresh while it is on screen.
 setInterval(() => {
   if (!byId("calls-view").hidden) refreshCalls();

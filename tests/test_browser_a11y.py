@@ -215,9 +215,16 @@ def test_pages_pass_axe_in_both_languages_at_both_sizes(tmp_path: Path) -> None:
         staff.click("[data-action=leave]")
         staff.wait_for_selector(shown("calls-view"))
         assert STAFF_NAME not in staff.inner_text("#calls")
+        assert staff.is_visible("#ready-form")  # the checklist, not confirmed yet
         for size in SIZES:
             staff.set_viewport_size(SIZES[size])
             check(staff, "staff-calls", size, results, full=True)
+        for answer in ("quiet_place", "headphones", "work_device"):
+            staff.check(f"#ready-form [name={answer}]")
+        staff.click("#ready-form button")
+        staff.wait_for_selector("#ready-form", state="hidden")
+        me = "() => fetch('/api/me').then(r => r.json())"
+        assert staff.evaluate(me)["ready"] is True
         assert not lab.foreign_requests(), lab.foreign_requests()
 
     print(f"\naxe: {len(results)} page states checked")
