@@ -1,6 +1,7 @@
 // Staff's list of their calls (#calls): links to copy, the plan, when the links open,
 // and the buttons to join, test, open anyway or end each call.
 
+import { showAdmin } from "./admin.js";
 import t, { format, text, when } from "./i18n/index.js";
 import { planSummary } from "./plan.js";
 import { api } from "./staff_api.js";
@@ -35,6 +36,7 @@ export async function refreshCalls() {
   }
   for (const c of body.calls) list.append(callItem(c));
   show("calls-view", false);
+  showAdmin();
 }
 
 /** One call of the list, with its links, plan and buttons. @param {any} c */

@@ -31,7 +31,7 @@ from server import staff_file, totp
 
 pytestmark = pytest.mark.browser
 
-CODE_NAME = "code.staff"  # an account with a second factor
+CODE_NAME = "code.staff"  # an admin account with a second factor
 
 SIZES = {"phone": PHONE, "laptop": LAPTOP}
 LANGUAGES = ("en", "fr")
@@ -193,6 +193,17 @@ def sign_in_with_code(lab: Lab, secret: str, results: Results) -> None:
         check(page, "staff-test", size, results)
     page.click("#echo-done")
     page.wait_for_selector(shown("calls-view"))
+    # The admin's view: every call on the server, not whose; ending one takes two presses.
+    page.wait_for_selector("[data-admin-call]")
+    assert "1 call running" in page.inner_text("#admin")
+    for size in SIZES:
+        page.set_viewport_size(SIZES[size])
+        check(page, "staff-admin", size, results, full=True)
+    page.click("[data-admin-call] [data-action=admin-end]")
+    assert "Really" in page.inner_text("[data-admin-call] [data-action=admin-end]")
+    page.click("[data-admin-call] [data-action=admin-end]")
+    page.wait_for_function("() => !document.querySelector('[data-admin-call]')")
+    assert "0 calls running" in page.inner_text("#admin")
     page.context.close()
 
 
@@ -202,7 +213,7 @@ def test_pages_pass_axe_in_both_languages_at_both_sizes(tmp_path: Path) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     staff_path = tmp_path / "staff.json"
     staff_file.add(staff_path, STAFF_NAME, STAFF_PASSWORD)
-    staff_file.add(staff_path, CODE_NAME, STAFF_PASSWORD)
+    staff_file.add(staff_path, CODE_NAME, STAFF_PASSWORD, admin=True)
     secret = totp.new_secret()
     staff_file.set_totp(staff_path, CODE_NAME, secret)
     results: Results = {}

@@ -208,6 +208,15 @@ export default {
     readyDevice: "J'utilise l'appareil et le compte de l'organisme, pas les miens.",
     readyConfirm: "Confirmer",
     readyThanks: "Merci. Vous êtes prête ou prêt pour vos appels.",
+    adminTitle: "Tous les appels de ce serveur",
+    adminHint:
+      "Comme administratrice ou administrateur, vous voyez combien d'appels sont en cours, " +
+      "pas à qui ils sont, et vous pouvez mettre fin à n'importe lequel.",
+    running: "Appels en cours : {count}.",
+    runningOne: "Appels en cours : 1.",
+    adminCall: "{inCall} dans l'appel · {waiting} en attente · {minutes} min restantes",
+    adminEnd: "Terminer cet appel",
+    adminEndSure: "Vraiment le terminer pour tout le monde?",
     newCallTitle: "Nouvel appel",
     newCall: "Créer l'appel",
     checkInMinutes: "Rappel pour prendre des nouvelles, en minutes (0 : aucun rappel)",
