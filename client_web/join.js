@@ -33,6 +33,8 @@ let echo = null;
 /** A check-in that came while the plain "can't talk" screen was up: shown on the way back. */
 let checkInWaiting = false;
 
+const PREVIEW_MS = 1000; // how long the look-up listens after the plan
+
 const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
 
 /** While the call is reconnecting: say so, with the plan and its countdown. */
@@ -84,6 +86,11 @@ async function lookUp() {
   s.on("plan", (m) => {
     plan = m.plan;
     showPlan();
+    // Outside the link's hours, `outside-hours` follows at once: listen a moment longer.
+    setTimeout(() => s.close(), PREVIEW_MS);
+  });
+  s.on("outside-hours", (m) => {
+    closed(m.opens_at);
     s.close();
   });
   s.on("error", (m) => {
@@ -91,6 +98,11 @@ async function lookUp() {
     s.close();
   });
   s.send("preview", { invite });
+}
+
+/** The link is outside its hours: say when it opens, instead of a lobby. @param {string} opensAt */
+function closed(opensAt) {
+  finish(() => (opensAt ? format(t.done.opensAt, { time: when(opensAt) }) : t.done.closed));
 }
 
 function startTest() {
@@ -142,9 +154,7 @@ function wire(s) {
   });
   s.on("denied", () => finish(() => t.done.denied));
   // Outside the call's hours: no lobby; the same link works once it opens.
-  s.on("outside-hours", (m) =>
-    finish(() => (m.opens_at ? format(t.done.opensAt, { time: when(m.opens_at) }) : t.done.closed)),
-  );
+  s.on("outside-hours", (m) => closed(m.opens_at));
   s.on("ended", () => finish(() => t.done.ended));
   s.on("joined", (m) => {
     plan = m.plan;

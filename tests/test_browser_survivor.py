@@ -317,7 +317,8 @@ def audio_survivor(lab: Lab, staff: Any, link: str) -> None:
 
 def outside_hours(lab: Lab) -> None:
     """A call with its own time, made from staff's form: its link opened before then shows a
-    calm page saying when it opens (no lobby); staff open the links anyway, and it works."""
+    calm page saying when it opens (no consent, no lobby); staff open the links anyway, and
+    it works."""
     staff = lab.page(lab.staff_browser, LAPTOP)
     open_page(staff, f"{lab.origin}/staff", shown("sign-in"))
     staff.fill("#staff-name", STAFF_NAME)
@@ -336,11 +337,9 @@ def outside_hours(lab: Lab) -> None:
     assert link
 
     survivor = lab.page(lab.survivor_browser, PHONE, touch=True)
-    consent_to(survivor, link)
-    survivor.check("input[name=mode][value=text]")
-    survivor.click("#join")
-    survivor.wait_for_selector(shown("done"))
+    open_page(survivor, link, shown("done"))  # said at once, before any consent or choice
     assert "This link opens on" in text_of(survivor, "#notice")
+    assert survivor.evaluate("window.__gum") == 0
     assert str(start.year) in text_of(survivor, "#notice")
     survivor.click("[data-action=language]")
     wait_text(survivor, "#notice", "Ce lien ouvrira le")
