@@ -71,8 +71,7 @@ export default {
       "You can come back later with the same link, while the call is still open, or " +
       "reach the organization another way when it is safe for you.",
     history:
-      "Nothing from this page was saved, but your browser's history may show this visit. " +
-      "Here is how to remove it:",
+      "Nothing from this page was saved, but your browser's history may show this visit.",
     exit: "If someone might see your screen, press “Leave quickly” now.",
     back: "I can talk now",
   },

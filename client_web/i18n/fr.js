@@ -77,7 +77,7 @@ export default {
       "joindre l'organisme d'une autre façon quand ce sera sécuritaire pour vous.",
     history:
       "Rien de cette page n'a été gardé, mais l'historique de votre navigateur pourrait " +
-      "montrer cette visite. Voici comment l'effacer :",
+      "montrer cette visite.",
     exit: "Si quelqu'un pourrait voir votre écran, appuyez tout de suite sur « Partir vite ».",
     back: "Je peux parler maintenant",
   },
