@@ -158,6 +158,7 @@ function wire(s) {
   s.on("ended", () => finish(() => t.done.ended));
   s.on("joined", (m) => {
     plan = m.plan;
+    if (talk && talk.mode === "text" && !chat.open) setTimeout(() => chat.setOpen(true));
     /** @type {HTMLElement} */ (document.querySelector("#call .practice")).hidden = !m.practice;
     /** @type {HTMLVideoElement} */ (byId("preview")).srcObject = null;
     for (const peer of m.peers) announce(format(t.announce.joined, { name: nameOf(peer) }));
@@ -202,6 +203,9 @@ async function join() {
     tiles: (tiles) => talk && talk.applyTo(tiles),
   }));
   talk = new Talk(mode, own);
+  // Text only: the chat is how they talk, so it opens (now, and on a switch to text).
+  talk.onMode = (now) => now === "text" && chat.setOpen(true);
+  byId("call").dataset.mode = mode;
   own.audioOnly = mode !== "video";
   own.attach(s);
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;

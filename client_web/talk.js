@@ -19,6 +19,8 @@ export class Talk {
     this.cantTalk = false;
     /** What was on before "can't talk now": restored on the way back. */
     this.before = { audio: true, video: true };
+    /** Called after each switch of the way to talk. @type {(mode: Mode) => void} */
+    this.onMode = () => {};
   }
 
   /** The others' sound plays only when chosen and not while "can't talk now". */
@@ -53,6 +55,7 @@ export class Talk {
     signaling.send("mode", { mode });
     this.report();
     this.refresh();
+    this.onMode(mode);
   }
 
   /** @param {boolean} on */
@@ -99,6 +102,8 @@ export class Talk {
   }
 
   refresh() {
+    const call = document.getElementById("call");
+    if (call) call.dataset.mode = this.mode; // the layout: text only gives the chat the room
     if (this.session.tiles) this.applyTo(this.session.tiles);
     this.session.redraw();
   }

@@ -174,7 +174,9 @@ function caption(peer) {
   if (peer.mode === "video" && !peer.video) parts.push(`(${c.cameraIsOff})`);
   if (peer.away) parts.push(`(${c.peerReconnecting})`);
   if (peer.videoPaused === "weak-connection") parts.push(`(${c.peerWeak})`);
-  else if (peer.videoPaused || peer.mode === "audio") parts.push(`(${c.peerAudioOnly})`);
+  else if (peer.mode !== "text" && (peer.videoPaused || peer.mode === "audio")) {
+    parts.push(`(${c.peerAudioOnly})`);
+  }
   return parts.join(" ");
 }
 

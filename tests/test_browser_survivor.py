@@ -64,7 +64,8 @@ def person(staff: Any) -> str:
 
 def chat_both_ways(staff: Any, survivor: Any, line: str) -> None:
     """The survivor writes, staff read and answer; both see both lines, as plain text."""
-    survivor.click("[data-action=chat]")
+    if survivor.is_hidden("#chat"):
+        survivor.click("[data-action=chat]")
     assert survivor.get_attribute("[data-action=chat]", "aria-expanded") == "true"
     survivor.fill("#chat-text", line)
     survivor.keyboard.press("Enter")
@@ -250,12 +251,16 @@ def text_survivor(lab: Lab, staff: Any, link: str) -> None:
     assert survivor.evaluate(REMOTE_MUTED) == [True]
     for hidden in ("mute", "camera"):
         assert survivor.is_hidden(f"[data-action={hidden}]")
+    # Text only: the chat is open from the start, its box ready to type in.
+    survivor.wait_for_selector(shown("chat"))
+    survivor.wait_for_function("() => document.activeElement?.id === 'chat-text'")
     # Sound on plays staff's voice; off again silences it.
     survivor.tap("[data-action=sound]")
     assert survivor.evaluate(REMOTE_MUTED) == [False]
     survivor.tap("[data-action=sound]")
     assert survivor.evaluate(REMOTE_MUTED) == [True]
     # A message while the chat panel is closed is read out through the live region.
+    survivor.tap("[data-action=chat]")
     assert survivor.is_hidden("#chat")
     staff.fill("#chat-text", "Bonjour Fern")
     staff.click("#chat-send")
