@@ -68,6 +68,7 @@ function waiting(m, signaling) {
     }),
   );
   waitingNames.set(m.participant, m.name || "");
+  announce(who.textContent || "");
   byId("lobby").append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
 }
 

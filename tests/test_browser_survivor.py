@@ -189,6 +189,7 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     survivor.wait_for_selector(shown("consent"))
     join_as(survivor, "video", "Hannah")
     wait_text(staff, "#lobby", "Hannah")
+    wait_text(staff, "#announce", "Someone is waiting: Hannah")
     assert "video" in text_of(staff, "#lobby")
     admit(staff)
     survivor.wait_for_selector(shown("call"))
