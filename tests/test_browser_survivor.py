@@ -359,6 +359,40 @@ def outside_hours(lab: Lab) -> None:
     staff.context.close()
 
 
+def practice_and_hours_ending(lab: Lab) -> None:
+    """A practice call is marked on staff's page; a call whose own time ends within ten
+    minutes gives staff a notice in the call (the call goes on)."""
+    staff = lab.page(lab.staff_browser, LAPTOP)
+    open_page(staff, f"{lab.origin}/staff", shown("sign-in"))
+    staff.fill("#staff-name", STAFF_NAME)
+    staff.fill("#password", STAFF_PASSWORD)
+    staff.click("#sign-in-button")
+    staff.wait_for_selector(shown("calls-view"))
+    before = staff.locator("[data-call]").count()
+    staff.check("#practice")
+    staff.click("#new-call")
+    wait_for(lambda: staff.locator("[data-call]").count() == before + 1, what="the new call")
+    practice = "[data-call]:has-text('Practice call')"
+    staff.click(f"{practice} [data-action=join-call]")
+    staff.wait_for_selector(shown("call"))
+    assert staff.is_visible("#call .practice")
+    staff.click("[data-action=leave]")
+    staff.wait_for_selector(shown("calls-view"))
+
+    now = datetime.now(UTC)
+    staff.uncheck("#practice")
+    staff.click("#window summary")
+    staff.fill("#window-start", (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
+    staff.fill("#window-end", (now + timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M"))
+    staff.click("#new-call")
+    wait_for(lambda: staff.locator("[data-call]").count() == before + 2, what="the timed call")
+    staff.click("[data-call]:last-child [data-action=join-call]")
+    staff.wait_for_selector(shown("call"))
+    assert staff.is_hidden("#call .practice")
+    wait_text(staff, NEWEST, "The contact hours end at")
+    staff.context.close()
+
+
 def test_survivor_path_in_chromium(tmp_path: Path, staff_path: Path) -> None:
     timings: list[float] = []
     with lab_with_server(tmp_path, staff_path) as lab:
@@ -368,6 +402,7 @@ def test_survivor_path_in_chromium(tmp_path: Path, staff_path: Path) -> None:
         text_survivor(lab, staff, link)
         audio_survivor(lab, staff, link)
         outside_hours(lab)
+        practice_and_hours_ending(lab)
         foreign = lab.foreign_requests()
         logs = lab.server.stop()
     assert not foreign, f"pages requested {foreign}"
