@@ -8,7 +8,22 @@ import { announce, byId } from "./ui.js";
 /** Shows the checklist unless this sign-in has confirmed it already. */
 export async function askReady() {
   const { ok, body } = await api("/api/me");
-  byId("ready-form").hidden = !ok || Boolean(body.ready);
+  const form = byId("ready-form");
+  form.hidden = !ok || Boolean(body.ready);
+  form.dataset.asked = "yes"; // the answer is in: tests wait for it
+}
+
+/**
+ * Whether this sign-in may join a call: the checklist is confirmed. If not, it is shown,
+ * focused and said, and the join waits (the server refuses it too, with not-ready).
+ */
+export function readyFirst() {
+  const form = byId("ready-form");
+  if (form.hidden) return true;
+  const first = /** @type {HTMLInputElement | null} */ (form.querySelector("input"));
+  if (first) first.focus();
+  announce(t.staff.readyFirst);
+  return false;
 }
 
 export function wireReady() {

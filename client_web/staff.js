@@ -10,7 +10,7 @@ import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js
 import { People } from "./people.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import { askReady, wireReady } from "./ready.js";
+import { askReady, readyFirst, wireReady } from "./ready.js";
 import { CallSession } from "./session.js";
 import { api } from "./staff_api.js";
 import { announce, byId, button, el, nameOf, show } from "./ui.js";
@@ -158,6 +158,7 @@ function wire(signaling) {
 
 /** @param {string} callId */
 async function joinCall(callId) {
+  if (!readyFirst()) return;
   const local = await localMedia();
   const s = new Signaling(socketUrl());
   await s.open();

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from media.peer import MediaError
-from server.auth import source_of, staff_of
+from server.auth import sign_in_of, source_of, staff_of
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
@@ -70,10 +70,17 @@ class RateLimit:
 
 
 class Connection:
-    def __init__(self, state: State, ws: web.WebSocketResponse, staff: str | None) -> None:
+    def __init__(
+        self,
+        state: State,
+        ws: web.WebSocketResponse,
+        staff: str | None,
+        ready: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.state = state
         self.ws = ws
         self.staff = staff
+        self.ready = ready  # whether this staff sign-in confirmed the readiness checklist
         self.participant: str | None = None
         self.log = ConnectionLog(logger)
         self.limit = RateLimit(RATE_PER_SECOND, RATE_BURST)
@@ -198,6 +205,8 @@ class Connection:
         elif message.call:
             if self.staff is None:
                 raise ProtocolError("unauthorized", "sign in as staff to join by call id")
+            if not self.ready():
+                raise ProtocolError("not-ready", "confirm the readiness checklist first")
             person, events = store.join_staff(self.staff, message.call, now)
         else:
             raise ProtocolError("bad-field", "join needs an invite token or a call id")
@@ -296,6 +305,18 @@ class Connection:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
 
 
+def readiness(request: web.Request) -> Callable[[], bool]:
+    """Whether a staff sign-in has confirmed the readiness checklist (a quiet place,
+    headphones, the organization's device), asked once per sign-in before joining a call.
+    A browser sign-in (cookie) must; a script's API token (load tests, integrations) is not
+    a person at a desk and need not."""
+    sign_in = sign_in_of(request)
+    if sign_in is None or sign_in[0] is request.app[STATE].api_tokens:
+        return lambda: True
+    sessions, token = sign_in
+    return lambda: sessions.is_ready(token)
+
+
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise forbidden()
@@ -312,7 +333,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     try:
         ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
         await ws.prepare(request)
-        await Connection(state, ws, staff_of(request)).run()
+        await Connection(state, ws, staff_of(request), readiness(request)).run()
     finally:
         state.sockets_from[source] -= 1
         if state.sockets_from[source] <= 0:

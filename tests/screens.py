@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from browser import CHROMIUM_FLAGS, RECORD_PEER_CONNECTIONS, ServerProcess, start_server
+from browser import (
+    CHROMIUM_FLAGS,
+    RECORD_PEER_CONNECTIONS,
+    ServerProcess,
+    confirm_ready,
+    start_server,
+)
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
 
@@ -202,7 +208,7 @@ def staff_in_new_call(
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
-    staff.wait_for_selector(shown("calls-view"))
+    confirm_ready(staff)
     staff.fill("#check-in-minutes", str(check_in))
     staff.click("#new-call")
     staff.wait_for_selector("[data-call] [data-link=survivor]")

@@ -206,3 +206,34 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert is_trusted("::ffff:127.0.0.1", ["127.0.0.1/32"])
     assert not is_trusted("192.0.2.1", ["10.0.0.0/8", "127.0.0.1/32"])
     assert not is_trusted("not an address", ["0.0.0.0/0"])
+
+
+async def test_a_browser_sign_in_joins_a_call_only_once_ready(
+    accounts: Path, http: aiohttp.ClientSession
+) -> None:
+    runner, server = await start_server(loopback_config(accounts))
+    staff: Participant | None = None
+    try:
+        body = {"name": "worker", "password": PASSWORD}
+        async with http.post(f"{server.base}/api/login", json=body) as r:
+            cookie = {"Cookie": r.headers["Set-Cookie"].split(";", 1)[0]}
+        async with http.post(f"{server.base}/api/calls", json={}, headers=cookie) as r:
+            call_id = (await r.json())["id"]
+        staff = Participant(http, server.base, headers=cookie)
+        await staff.connect()
+        await staff.send(Join(call=call_id))
+        refused = await staff.expect("error")
+        assert isinstance(refused, Error) and refused.code == "not-ready"
+        await staff.send(Join(call=call_id, echo=True))  # the connection test needs no checklist
+        assert (await staff.expect("joined")).type == "joined"
+        await staff.close()
+        async with http.post(f"{server.base}/api/ready", json=READY, headers=cookie) as r:
+            assert r.status == 200
+        staff = Participant(http, server.base, headers=cookie)
+        await staff.connect()
+        await staff.send(Join(call=call_id))
+        assert (await staff.expect("joined")).type == "joined"
+    finally:
+        if staff is not None:
+            await staff.close()
+        await runner.cleanup()

@@ -14,6 +14,7 @@ from browser import (
     RECORD_PEER_CONNECTIONS,
     REPORT_STATS,
     ServerProcess,
+    confirm_ready,
     inbound,
     start_server,
 )
@@ -79,6 +80,7 @@ def staff_admits_survivor(
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
+    confirm_ready(staff)
     if plan is not None:
         staff.select_option("#plan-action", plan[0])
         staff.fill("#plan-minutes", str(plan[1]))
@@ -153,6 +155,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")
+            confirm_ready(staff)
             # The disruption plan goes with the call.
             staff.select_option("#plan-action", "wait")
             staff.fill("#plan-minutes", "15")

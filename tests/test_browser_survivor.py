@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import confirm_ready
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from screens import (
     CONSENT_EN,
@@ -330,7 +331,7 @@ def outside_hours(lab: Lab) -> None:
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
-    staff.wait_for_selector(shown("calls-view"))
+    confirm_ready(staff)
     start = datetime.now(UTC) + timedelta(days=1)
     staff.click("#window summary")
     staff.fill("#window-start", start.strftime("%Y-%m-%dT%H:%M"))
@@ -367,7 +368,7 @@ def practice_and_hours_ending(lab: Lab) -> None:
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
-    staff.wait_for_selector(shown("calls-view"))
+    confirm_ready(staff)
     before = staff.locator("[data-call]").count()
     staff.check("#practice")
     staff.click("#new-call")

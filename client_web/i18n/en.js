@@ -194,6 +194,7 @@ export default {
     readyDevice: "I am on the organization's device and account, not my own.",
     readyConfirm: "Confirm",
     readyThanks: "Thank you. You are ready for your calls.",
+    readyFirst: "Before joining a call, please confirm the three points above.",
     adminTitle: "Every call on this server",
     adminHint: "As an admin you see how many calls run, not whose, and can end any of them.",
     running: "{count} calls running.",
@@ -339,6 +340,7 @@ export default {
     "code-needed": "Enter the code from your authenticator app.",
     "bad-code": "That code is wrong or was already used. Enter the current one.",
     "slow-down": "Too many tries. Wait a little, then try again.",
+    "not-ready": "Before joining a call, please confirm the three points of the checklist.",
   },
   roles: { staff: "staff", survivor: "guest", interpreter: "interpreter" },
 };

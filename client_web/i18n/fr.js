@@ -208,6 +208,7 @@ export default {
     readyDevice: "J'utilise l'appareil et le compte de l'organisme, pas les miens.",
     readyConfirm: "Confirmer",
     readyThanks: "Merci. Vous êtes prête ou prêt pour vos appels.",
+    readyFirst: "Avant de vous joindre à un appel, veuillez confirmer les trois points ci-dessus.",
     adminTitle: "Tous les appels de ce serveur",
     adminHint:
       "Comme administratrice ou administrateur, vous voyez combien d'appels sont en cours, " +
@@ -361,6 +362,7 @@ export default {
     "code-needed": "Entrez le code de votre application d'authentification.",
     "bad-code": "Ce code est incorrect ou a déjà servi. Entrez le code actuel.",
     "slow-down": "Trop d'essais. Attendez un peu, puis réessayez.",
+    "not-ready": "Avant de vous joindre à un appel, veuillez confirmer les trois points de la liste.",
   },
   roles: { staff: "équipe", survivor: "invitée ou invité", interpreter: "interprète" },
 };
