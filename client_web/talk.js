@@ -74,6 +74,10 @@ export class Talk {
     if (on === this.cantTalk || !call) return;
     this.cantTalk = on;
     this.session.hidden = on;
+    // Nothing is read aloud meanwhile: no announcement, and the chat log is no live region.
+    document.body.dataset.quiet = on ? "yes" : "";
+    const log = document.getElementById("chat-log");
+    if (log) log.setAttribute("aria-live", on ? "off" : "polite");
     if (on) {
       this.before = { audio: call.enabled("audio"), video: call.enabled("video") };
       call.setEnabled("audio", false);

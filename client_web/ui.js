@@ -42,7 +42,8 @@ export function show(id, focus = true) {
 /** Says `message` to screen readers through the page's live region. @param {string} message */
 export function announce(message) {
   const region = document.getElementById("announce");
-  if (!region) return;
+  // "I can't talk now": a screen reader must not speak up in the room either.
+  if (!region || document.body.dataset.quiet === "yes") return;
   // A new node each time, so the same words said twice are read twice.
   region.replaceChildren(el("p", {}, [message]));
 }

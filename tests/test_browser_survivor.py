@@ -96,9 +96,17 @@ def cant_talk_and_back(staff: Any, survivor: Any, video: bool) -> None:
     assert "If the call drops" in text_of(staff, NEWEST)  # the plan, at hand
     assert staff.is_disabled("[data-action=mute]")
     wait_for(lambda: not staff.evaluate(MIC_ON), what="staff's microphone held off")
+    # A chat line meanwhile is kept out of sight and out of earshot: no screen reader speaks.
+    survivor.evaluate("document.getElementById('announce').replaceChildren()")
+    staff.fill("#chat-text", "Whenever you are ready.")
+    staff.click("#chat-send")
+    wait_text(survivor, "#chat-log", "Whenever you are ready.")
+    assert survivor.get_attribute("#chat-log", "aria-live") == "off"
+    assert survivor.inner_text("#announce") == ""
 
     survivor.click("[data-action=back]")
     survivor.wait_for_selector(shown("call"))
+    assert survivor.get_attribute("#chat-log", "aria-live") == "polite"
     if video:
         wait_for(lambda: "video" in survivor.evaluate(LIVE_TRACKS), what="the camera again")
         assert survivor.evaluate(MIC_ON)
