@@ -35,8 +35,27 @@ export async function refreshCalls() {
     list.append(none);
   }
   for (const c of body.calls) list.append(callItem(c));
+  if (body.defaults) formDefaults(body.defaults);
   show("calls-view", false);
   showAdmin();
+}
+
+/**
+ * The new-call form starts from the organization's defaults (the drop plan, the check-in
+ * interval), once per page: what staff then type is theirs.
+ * @param {{plan: {action: string, minutes: number, note: string}, check_in_minutes: number}} defaults
+ */
+function formDefaults(defaults) {
+  const form = byId("new-call-form");
+  if (form.dataset.defaults) return;
+  form.dataset.defaults = "yes";
+  const set = (/** @type {string} */ id, /** @type {string} */ value) => {
+    /** @type {HTMLInputElement | HTMLSelectElement} */ (byId(id)).value = value;
+  };
+  set("plan-action", defaults.plan.action);
+  set("plan-minutes", String(defaults.plan.minutes));
+  set("plan-note", defaults.plan.note);
+  set("check-in-minutes", String(defaults.check_in_minutes));
 }
 
 /** One call of the list, with its links, plan and buttons. @param {any} c */

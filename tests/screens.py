@@ -24,6 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 # Where the quick exit goes in tests: answered by the test itself (route), never fetched.
 EXIT_URL = "https://weather.example/today"
+ORG_CHECK_IN = 25  # the server's default check-in interval in these tests
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
@@ -166,6 +167,8 @@ def lab_with_server(tmp: Path, staff_file: Path) -> Iterator[Lab]:
             f"en={texts['handout-en']},fr={texts['handout-fr']}",
             "--exit-url",
             EXIT_URL,
+            "--check-in-minutes",
+            str(ORG_CHECK_IN),
         )
         try:
             with sync_playwright() as p:
@@ -209,6 +212,8 @@ def staff_in_new_call(
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
     confirm_ready(staff)
+    # The form starts from the organization's own defaults.
+    assert staff.input_value("#check-in-minutes") == str(ORG_CHECK_IN)
     staff.fill("#check-in-minutes", str(check_in))
     staff.click("#new-call")
     staff.wait_for_selector("[data-call] [data-link=survivor]")

@@ -15,8 +15,9 @@ export default {
     privateStored:
       "The chat disappears when the call ends. This page saves nothing on your device.",
     privateAddress:
-      "No one in the call learns where you are or your internet address: everything goes " +
-      "through the organization's own server.",
+      "No one in the call learns your internet address, which could tell where you are: " +
+      "everything goes through the organization's own server. (What your camera shows can " +
+      "still say where you are.)",
     notPrivateTitle: "What this page cannot protect",
     notPrivateDevice:
       "Someone who can get into your phone or computer, or who has put spying software " +

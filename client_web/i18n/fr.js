@@ -15,8 +15,9 @@ export default {
     privateStored:
       "Le clavardage disparaît à la fin de l'appel. Cette page ne garde rien sur votre appareil.",
     privateAddress:
-      "Personne dans l'appel ne voit où vous êtes ni votre adresse Internet : tout passe " +
-      "par le serveur de l'organisme.",
+      "Personne dans l'appel ne voit votre adresse Internet, qui pourrait dire où vous êtes : " +
+      "tout passe par le serveur de l'organisme. (Ce que montre votre caméra peut tout de " +
+      "même le dire.)",
     notPrivateTitle: "Ce que cette page ne peut pas protéger",
     notPrivateDevice:
       "Une personne qui a accès à votre téléphone ou à votre ordinateur, ou qui y a installé " +
