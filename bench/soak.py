@@ -71,10 +71,11 @@ class CallRecord:
 KINDS = ("audio", "video")
 
 
-def resources(pids: list[int]) -> dict[str, int]:
+def resources(pids: list[int]) -> dict[str, Any]:
     """Resident memory, open file descriptors and threads of the processes and those below
-    them (media workers), from /proc."""
+    them (media workers), from /proc; `rss_by_process` says which process holds what."""
     rss = fds = threads = 0
+    each: dict[str, int] = {}
     for pid in procstat.descendants(pids):
         base = procstat.PROC / str(pid)
         try:
@@ -85,10 +86,11 @@ def resources(pids: list[int]) -> dict[str, int]:
         fds += open_fds
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
-                rss += int(line.split()[1]) * 1024
+                each[str(pid)] = int(line.split()[1]) * 1024
+                rss += each[str(pid)]
             elif line.startswith("Threads:"):
                 threads += int(line.split()[1])
-    return {"rss_bytes": rss, "fds": fds, "threads": threads}
+    return {"rss_bytes": rss, "fds": fds, "threads": threads, "rss_by_process": each}
 
 
 def by_kind(person: Participant) -> dict[str, int]:
@@ -128,7 +130,8 @@ def level(samples: list[dict[str, Any]], key: str, start: float, end: float) -> 
 
 
 def levels(samples: list[dict[str, Any]], seconds: float) -> dict[str, dict[str, Any]]:
-    keys = [k for k in samples[0] if k not in ("t", "calls_done")] if samples else []
+    first = samples[0] if samples else {}
+    keys = [k for k, v in first.items() if k not in ("t", "calls_done") and isinstance(v, int)]
     out: dict[str, dict[str, Any]] = {}
     for key in keys:
         warm = level(samples, key, WARM_FROM * seconds, WARM_TO * seconds)
@@ -210,7 +213,8 @@ async def soak(plan: SoakPlan, extra: Extra | None = None) -> dict[str, Any]:
         "calls_joined": sum(r.joined for r in records),
         "calls_with_media": sum(r.carried_media for r in records),
         "failures": [asdict(r) for r in records if r.error or not r.carried_media],
-        "levels": levels(samples, ran),
+        "server_pids": pids,
+        "levels": levels(samples, ran) if pids else {},
         "idle_before": idle_before,
         "idle_after": idle_after,
         "samples": samples,
@@ -261,6 +265,9 @@ def soak_table(result: dict[str, Any]) -> str:
             c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
         ]
         lines.append("  ".join(cells).rstrip())
+    if not result["levels"]:
+        lines.append("no server process found on this machine (give --server-pid): memory, open")
+        lines.append("files and threads were not measured, only the calls")
     return "\n".join(lines)
 
 
