@@ -35,6 +35,7 @@ from media import ice
 
 HERE = Path(__file__).resolve().parent
 PER_KIND = 350  # datagrams of each of the 6 kinds, at each port
+IN_FLIGHT = 0.3  # seconds: far more than a packet takes through the server here
 MAX_LOSS = 0.005  # "a trace": half a percent of the packets sent while the junk arrives
 
 
@@ -98,8 +99,10 @@ def ufrag(sdp: str) -> str:
 
 
 async def totals(people: list[Participant]) -> tuple[int, int]:
-    """Packets the two have sent (each reaches the other once) and received."""
+    """Packets the two have sent (each reaches the other once), and received a moment later:
+    taken so at both ends of a window, packets in flight count on neither side."""
     sent = [(await p.sent())[0] for p in people]
+    await asyncio.sleep(IN_FLIGHT)
     return sum(sent), sum(sum(p.packets.values()) for p in people)
 
 
