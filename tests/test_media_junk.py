@@ -50,13 +50,25 @@ def ip(*args: str, check: bool = True) -> None:
     subprocess.run(["ip", *args], check=check, capture_output=True, timeout=30)
 
 
+def free_subnet(tag: int) -> str:
+    """A 10.233.X /24 prefix no address here uses yet (other test runs may hold one)."""
+    used = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=30
+    ).stdout
+    for step in range(250):
+        prefix = f"10.233.{(tag + step) % 250 + 1}"
+        if f" {prefix}." not in used:
+            return prefix
+    raise RuntimeError("no free 10.233.X subnet")
+
+
 @pytest.fixture
 def link() -> Iterator[Link]:
     """A namespace with a veth pair to this one, a /30 of its own; removed afterwards."""
     require_netns()
     tag = os.getpid() % 100000
     netns, here, there = f"qrjunk{tag}", f"qjh{tag}", f"qjt{tag}"
-    subnet = f"10.233.{tag % 250 + 1}"
+    subnet = free_subnet(tag)
     ip("netns", "add", netns)
     try:
         ip("-n", netns, "link", "set", "lo", "up")
