@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import STAFF_NAME, STAFF_PASSWORD, loopback_config, start_server
 
-from bench.soak import SoakPlan, levels, soak, soak_table
+from bench.soak import BAR, SoakPlan, levels, soak, soak_table
 from server.workers import WorkerPool
 
 MINUTES = 3.0
@@ -59,10 +59,12 @@ async def test_calls_come_and_go_for_three_minutes_and_nothing_grows(staff_path:
         assert all(not w.calls for w in pool.workers)
 
         levels = result["levels"]
+        # Growth is what a leak looks like; this process may also let go of memory that tests
+        # before this one held, so only growth counts against the bar.
         rss = levels["rss_bytes"]
-        assert rss["within_bar"], f"RSS grew {rss['change']:.1%} after warm-up: {rss}"
+        assert rss["change"] <= BAR, f"RSS grew {rss['change']:.1%} after warm-up: {rss}"
         fds = levels["fds"]
-        assert fds["within_bar"] or abs(fds["end"] - fds["after_warmup"]) <= FDS_MARGIN, fds
+        assert fds["change"] <= BAR or fds["end"] - fds["after_warmup"] <= FDS_MARGIN, fds
         threads = levels["threads"]
         assert threads["end"] <= threads["after_warmup"], threads
         # Idle again after the last call, the sockets and tasks held are back to where they
