@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 RTPFB = 205
@@ -221,3 +222,24 @@ def build(
     body += chunks + deltas
     body += bytes(-len(body) % 4)
     return struct.pack("!BBH", 0x80 | FMT, RTPFB, len(body) // 4) + body
+
+
+class Result(NamedTuple):
+    """What became of one numbered packet: when we sent it, its size, and when it arrived
+    (seconds on the receiver's clock; None: lost)."""
+
+    seq: int
+    sent: float
+    size: int
+    arrival: float | None
+
+
+def results(feedback: Feedback, log: SendLog) -> list[Result]:
+    """The packets `feedback` reports on that `log` remembers, in the order they were sent."""
+    found = []
+    for seq, arrival in feedback.packets():
+        sent = log.sent(seq)
+        if sent is not None:
+            at = arrival / 1e6 if arrival is not None else None
+            found.append(Result(seq, sent[0], sent[1], at))
+    return found

@@ -1,0 +1,270 @@
+"""A viewer's downlink as the server estimates it from transport-cc feedback, after GCC.
+
+The published Google Congestion Control design (draft-ietf-rmcat-gcc-02), written afresh:
+
+- **Delay-based.** Packets sent within 5 ms of each other form a group. For each group,
+  how much longer it took to arrive after the previous one than it took to send
+  (inter-group delay variation) is added up, smoothed, and a line is fitted through the
+  last 20 values (the trendline): a rising line means a queue is growing. The overuse
+  detector compares the slope with a threshold that adapts to the link (so a link with
+  jitter, or competing TCP, is not read as overuse). Overuse lowers the rate to 85 % of
+  what the viewer has been receiving (the acknowledged rate); normal use raises it by 8 % a
+  second, never beyond 1.5 times the acknowledged rate plus 10 kbit/s; underuse holds it.
+- **Loss-based.** Over 10 % of the packets lost lowers the rate by half the loss; under
+  2 % raises it by 5 %, once a second, until it no longer limits (delay alone decides).
+- The estimate is the lower of the two. A probe (`probed`) that showed more capacity
+  raises both at once: that is how the estimate leaves a low point quickly.
+
+Times on our side are `time.monotonic()` seconds; arrival times are the receiver's clock in
+seconds, of which only differences are used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from media.twcc import Result
+
+BURST_SECONDS = 0.005  # packets sent closer than this form one group
+WINDOW = 20  # delay variations the trendline is fitted through
+SMOOTHING = 0.9
+TREND_GAIN = 4.0
+MAX_DELTAS = 60
+THRESHOLD_START_MS = 12.5
+THRESHOLD_MIN_MS, THRESHOLD_MAX_MS = 6.0, 600.0
+K_UP, K_DOWN = 0.0087, 0.039  # how fast the threshold follows the trend up and down
+OVERUSE_MS = 10.0  # the trend must stay over the threshold this long
+BETA = 0.85  # overuse: this share of the acknowledged rate
+INCREASE_PER_SECOND = 1.08
+ACKED_WINDOW = 1.0  # seconds of arrivals the acknowledged rate is measured over
+HIGH_LOSS, LOW_LOSS = 0.10, 0.02
+LOSS_GROWTH = 1.05
+LOSS_MIN_PACKETS = 20
+LOSS_SECONDS = 1.0  # loss is judged over at least this long (and LOSS_MIN_PACKETS)
+
+
+class Usage(Enum):
+    NORMAL = "normal"
+    OVER = "over"
+    UNDER = "under"
+
+
+@dataclass
+class Group:
+    first_sent: float
+    sent: float
+    arrival: float
+
+
+@dataclass
+class Trendline:
+    """The slope of the smoothed accumulated delay variation over the last WINDOW groups."""
+
+    accumulated: float = 0.0
+    smoothed: float = 0.0
+    first_arrival: float | None = None
+    deltas: int = 0
+    points: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    trend: float = 0.0  # the slope times the gain and the number of deltas (ms)
+
+    def update(self, arrival: float, variation_ms: float) -> float:
+        if self.first_arrival is None:
+            self.first_arrival = arrival
+        self.deltas = min(self.deltas + 1, MAX_DELTAS)
+        self.accumulated += variation_ms
+        self.smoothed = SMOOTHING * self.smoothed + (1 - SMOOTHING) * self.accumulated
+        self.points.append(((arrival - self.first_arrival) * 1000, self.smoothed))
+        if len(self.points) == WINDOW:
+            slope = _slope(self.points)
+            if slope is not None:
+                self.trend = slope * self.deltas * TREND_GAIN
+        return self.trend
+
+
+def _slope(points: deque[tuple[float, float]]) -> float | None:
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return num / den if den else None
+
+
+@dataclass
+class Detector:
+    """Overuse, underuse or normal, from the trend and a threshold that adapts to it."""
+
+    threshold: float = THRESHOLD_START_MS
+    over_ms: float = -1.0
+    over_count: int = 0
+    previous: float = 0.0
+    updated_at: float | None = None
+    usage: Usage = Usage.NORMAL
+
+    def detect(self, trend: float, send_delta_ms: float, deltas: int, now: float) -> Usage:
+        if deltas < 2:
+            return self.usage
+        if trend > self.threshold:
+            self.over_ms = send_delta_ms / 2 if self.over_ms < 0 else self.over_ms + send_delta_ms
+            self.over_count += 1
+            if self.over_ms > OVERUSE_MS and self.over_count > 1 and trend >= self.previous:
+                self.over_ms, self.over_count = 0.0, 0
+                self.usage = Usage.OVER
+        elif trend < -self.threshold:
+            self.over_ms, self.over_count = -1.0, 0
+            self.usage = Usage.UNDER
+        else:
+            self.over_ms, self.over_count = -1.0, 0
+            self.usage = Usage.NORMAL
+        self.previous = trend
+        self._adapt(trend, now)
+        return self.usage
+
+    def _adapt(self, trend: float, now: float) -> None:
+        if self.updated_at is None:
+            self.updated_at = now
+        size = abs(trend)
+        if size > self.threshold + 15:  # a spike: do not let it drag the threshold
+            self.updated_at = now
+            return
+        k = K_DOWN if size < self.threshold else K_UP
+        elapsed_ms = min((now - self.updated_at) * 1000, 100.0)
+        self.threshold += k * (size - self.threshold) * elapsed_ms
+        self.threshold = min(max(self.threshold, THRESHOLD_MIN_MS), THRESHOLD_MAX_MS)
+        self.updated_at = now
+
+
+@dataclass
+class Acked:
+    """What the viewer received over the last ACKED_WINDOW seconds of arrivals."""
+
+    arrivals: deque[tuple[float, int]] = field(default_factory=deque)
+    octets: int = 0
+
+    def add(self, arrival: float, size: int) -> None:
+        self.arrivals.append((arrival, size))
+        self.octets += size
+        while self.arrivals and arrival - self.arrivals[0][0] > ACKED_WINDOW:
+            self.octets -= self.arrivals.popleft()[1]
+
+    def bps(self) -> int | None:
+        if len(self.arrivals) < 2:
+            return None
+        span = max(self.arrivals[-1][0] - self.arrivals[0][0], 0.25)
+        return int((self.octets - self.arrivals[0][1]) * 8 / span)  # the first began it
+
+
+@dataclass
+class Estimator:
+    """One viewer's downlink estimate (bits per second of RTP, all streams together)."""
+
+    start_bps: int = 300_000
+    min_bps: int = 30_000
+    max_bps: int = 20_000_000
+    delay_bps: float = field(init=False)
+    loss_bps: float = field(init=False)
+    congested_at: float = -math.inf  # when the estimate last fell for overuse or loss
+    trendline: Trendline = field(default_factory=Trendline)
+    detector: Detector = field(default_factory=Detector)
+    acked: Acked = field(default_factory=Acked)
+    _group: Group | None = None
+    _previous: Group | None = None
+    _last_sent: float = -math.inf
+    _increased_at: float | None = None
+    _counted: tuple[int, int] = (0, 0)  # packets (expected, lost) since loss was judged
+    _loss_at: float | None = None
+    loss: float | None = None  # the share lost when loss was last judged
+
+    def __post_init__(self) -> None:
+        self.delay_bps = float(self.start_bps)
+        self.loss_bps = math.inf  # until loss lowers it
+
+    @property
+    def bitrate(self) -> int:
+        return int(max(self.min_bps, min(self.delay_bps, self.loss_bps, self.max_bps)))
+
+    def update(self, results: list[Result], now: float) -> None:
+        """Take the packets one feedback reports on, in the order they were sent."""
+        expected, lost = self._counted
+        for result in results:
+            expected += 1
+            if result.arrival is None:
+                lost += 1
+                continue
+            self.acked.add(result.arrival, result.size)
+            if result.sent >= self._last_sent:  # late (reordered on the way out): skipped
+                self._last_sent = result.sent
+                self._group_packet(result.sent, result.arrival, now)
+        self._counted = (expected, lost)
+        self._judge_loss(now)
+        self._control(now)
+
+    def probed(self, bps: int, now: float) -> None:
+        """A probe showed the link takes `bps`: the estimate is at least that now."""
+        if bps > self.bitrate:
+            self.delay_bps = max(self.delay_bps, float(bps))
+            if self.loss_bps < bps:
+                self.loss_bps = math.inf
+            self._increased_at = now
+
+    def _group_packet(self, sent: float, arrival: float, now: float) -> None:
+        group = self._group
+        if group is not None and sent - group.first_sent <= BURST_SECONDS:
+            group.sent, group.arrival = sent, max(group.arrival, arrival)
+            return
+        if group is not None:
+            previous = self._previous
+            if previous is not None:
+                self._compare(previous, group, now)
+            self._previous = group
+        self._group = Group(sent, sent, arrival)
+
+    def _compare(self, previous: Group, group: Group, now: float) -> None:
+        send_delta = group.sent - previous.sent
+        arrival_delta = group.arrival - previous.arrival
+        if arrival_delta > 3.0 or arrival_delta < -3.0:  # a gap or a clock jump: start over
+            self.trendline, self.detector = Trendline(), Detector()
+            return
+        trend = self.trendline.update(group.arrival, (arrival_delta - send_delta) * 1000)
+        self.detector.detect(trend, send_delta * 1000, self.trendline.deltas, now)
+
+    def _control(self, now: float) -> None:
+        usage = self.detector.usage
+        acked = self.acked.bps()
+        if usage is Usage.OVER:
+            base = BETA * acked if acked is not None else BETA * self.delay_bps
+            if base < self.delay_bps:
+                self.delay_bps = base
+                self.congested_at = now
+            self.detector.usage = Usage.NORMAL  # one decrease per overuse signal
+            self._increased_at = None  # hold until the next feedback
+        elif usage is Usage.UNDER:
+            self._increased_at = None
+        else:
+            if self._increased_at is not None:
+                elapsed = min(now - self._increased_at, 1.0)
+                limit = 1.5 * acked + 10_000 if acked is not None else math.inf
+                if self.delay_bps < limit:
+                    raised = self.delay_bps * INCREASE_PER_SECOND**elapsed
+                    self.delay_bps = min(raised, limit)
+            self._increased_at = now
+        self.delay_bps = min(max(self.delay_bps, float(self.min_bps)), float(self.max_bps))
+
+    def _judge_loss(self, now: float) -> None:
+        expected, lost = self._counted
+        if self._loss_at is None:
+            self._loss_at = now
+        if expected < LOSS_MIN_PACKETS or now - self._loss_at < LOSS_SECONDS:
+            return
+        self.loss = lost / expected
+        self._counted, self._loss_at = (0, 0), now
+        if self.loss > HIGH_LOSS:
+            self.loss_bps = min(self.loss_bps, self.delay_bps) * (1 - self.loss / 2)
+            self.loss_bps = max(self.loss_bps, float(self.min_bps))
+            self.congested_at = now
+        elif self.loss < LOW_LOSS:
+            self.loss_bps *= LOSS_GROWTH
+            if self.loss_bps >= self.delay_bps:  # no longer the limit: delay alone decides
+                self.loss_bps = math.inf
