@@ -12,22 +12,32 @@ from media import twcc
 @dataclass
 class Link:
     """Packets queue behind each other at `bps`; one that would wait longer than
-    `queue_seconds` is dropped; `loss` of the rest are lost at random."""
+    `queue_seconds` is dropped; `loss` of the rest are lost at random. With `burst` bytes,
+    a token bucket as tbf's: after a quiet spell that much passes at once."""
 
     bps: float
     queue_seconds: float = 0.05
     delay: float = 0.02
     loss: float = 0.0
     jitter: float = 0.0
+    burst: int = 0
     free_at: float = 0.0  # when the link has sent everything queued
+    tokens: float = 0.0  # bytes the bucket held at `free_at`
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def arrival(self, sent: float, size: int) -> float | None:
         """When a packet sent at `sent` arrives (receiver clock = ours + 100 s), or None."""
         start = max(sent, self.free_at)
-        if start - sent > self.queue_seconds:
+        tokens = min(self.burst, self.tokens + (start - self.free_at) * self.bps / 8)
+        if tokens >= size:  # the bucket lets it through at once
+            leaves, tokens = start, tokens - size
+        else:
+            leaves, tokens = start + (size - tokens) * 8 / self.bps, 0.0
+        if self.burst == 0:
+            leaves = start + size * 8 / self.bps
+        if leaves - sent > self.queue_seconds:
             return None
-        self.free_at = start + size * 8 / self.bps
+        self.free_at, self.tokens = leaves, tokens
         if self.rng.random() < self.loss:
             return None
         return 100.0 + self.free_at + self.delay + self.rng.random() * self.jitter
