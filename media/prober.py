@@ -3,10 +3,11 @@ the feedback on them shows the link carried.
 
 A viewer whose video is paused for a weak link gets only audio and a little padding, so its
 link shows little of what it could carry: an estimate can grow only by 8 % a second from
-there. A probe sends, for `seconds` (150 ms), padding at a target rate well above the
+there. A probe sends, for `seconds` (300 ms), padding at a target rate well above the
 estimate. If the packets of the cluster arrived as fast as they were sent, with little
 lost, the link carries at least that rate and the estimate jumps to it; the next probe then
-aims twice as high, at once (exponential growth while probes succeed). If they arrived
+aims twice as high, at once (exponential growth while probes succeed), until the estimate
+is twice what the caller needs to see (the recovery threshold and audio). If they arrived
 slower, or many were lost, the link is still narrow: the next probe waits `interval`
 seconds, so a capped link is overloaded only briefly and rarely (audio goes on).
 
@@ -57,11 +58,12 @@ class Prober:
         """The rate to send at now if a probe is on (one starts when due), else None.
 
         A new probe aims at twice the estimate, at least `floor_bps`, or after a success
-        at twice what that showed."""
+        at twice what that showed. None is started once the estimate is twice `floor_bps`:
+        a paused viewer's link needs to show only so much."""
         cluster = self.cluster
         if cluster is not None:
             return cluster.target_bps if now < cluster.ends_at else None
-        if now < self.next_at:
+        if now < self.next_at or estimate >= 2 * floor_bps:
             return None
         target = max(2 * estimate, floor_bps, self.next_target)
         self.cluster = Cluster(min(target, MAX_TARGET_BPS), now + self.seconds)

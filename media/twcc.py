@@ -20,6 +20,7 @@ RTPFB = 205
 FMT = 15
 SEQ_MOD = 1 << 16
 LOG_SIZE = 4096  # numbers remembered per viewer: a few seconds of packets
+LOG_MASK = LOG_SIZE - 1
 OVERHEAD = 10  # bytes on the wire besides the RTP packet we count: the SRTP tag
 
 # The fixed RTP header followed by a one-byte-header extension block holding one element
@@ -74,10 +75,16 @@ class SendLog:
     """One viewer's transport-wide numbering: the next number, and when each recent one was
     sent and how big it was. Filled on the forwarding path, read when feedback comes."""
 
-    ext_id: int
+    ext_id: int  # 1 to 14: the one-byte form, which the forwarding path writes
     next: int = 0
     times: list[float] = field(default_factory=lambda: [0.0] * LOG_SIZE)
     sizes: list[int] = field(default_factory=lambda: [0] * LOG_SIZE)
+    element: int = field(init=False)  # the element's first byte: id and length - 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ext_id <= 14:
+            raise ValueError("the forwarding path writes one-byte extensions: ids 1 to 14")
+        self.element = (self.ext_id << 4) | 1
 
     def take(self, now: float, size: int) -> int:
         """The number for a packet of `size` bytes sent `now`."""

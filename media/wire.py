@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aioice.ice import StunProtocol
 
-from media import srtp
+from media import srtp, twcc
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,24 @@ class Wire:
         protocol = pair.protocol if pair is not None else None
         if isinstance(protocol, StunProtocol) and protocol.transport is not None:
             self._sendto = protocol.transport.sendto
+
+    def take_feedback(self, on_feedback: OnRaw) -> None:
+        """From now on, transport-cc feedback (RTPFB, FMT=15) goes to `on_feedback` as the
+        bytes of one RTCP packet, decrypted; the rest of each compound packet goes to
+        aiortc as before (which would misread that feedback as a NACK)."""
+        stock = self.dtls._handle_rtcp_data
+
+        async def handle_rtcp_data(data: bytes) -> None:
+            rest = []
+            for packet_type, fmt, packet in twcc.split(data):
+                if packet_type == twcc.RTPFB and fmt == twcc.FMT:
+                    on_feedback(packet)
+                else:
+                    rest.append(packet)
+            if rest:
+                await stock(b"".join(rest))
+
+        setattr(self.dtls, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (one instance)
 
     def receive_inline(self, on_rtp: OnRaw) -> None:
         """From now on, decrypted RTP goes to `on_rtp` from the socket callback itself."""

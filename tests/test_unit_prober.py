@@ -83,3 +83,9 @@ def test_a_cluster_holds_numbers_across_the_wrap() -> None:
     cluster = Cluster(400_000, ends_at=1.0, first=65530, last=3)
     assert cluster.holds(65535) and cluster.holds(0) and cluster.holds(3)
     assert not cluster.holds(4) and not cluster.holds(65529)
+
+
+def test_no_probe_once_the_estimate_is_twice_what_is_needed() -> None:
+    prober = Prober()
+    assert prober.rate(0.0, estimate=800_000, floor_bps=400_000) is None
+    assert prober.rate(0.0, estimate=799_999, floor_bps=400_000) == 1_599_998
