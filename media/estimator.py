@@ -10,8 +10,9 @@ The published Google Congestion Control design (draft-ietf-rmcat-gcc-02), writte
   jitter, or competing TCP, is not read as overuse). Overuse lowers the rate to 85 % of
   what the viewer has been receiving (the acknowledged rate); normal use raises it by 8 % a
   second, never beyond 1.5 times the acknowledged rate plus 10 kbit/s; underuse holds it.
-- **Loss-based.** Over 10 % of the packets lost lowers the rate by half the loss; under
-  2 % raises it by 5 %, once a second, until it no longer limits (delay alone decides).
+- **Loss-based.** Over 10 % of the packets lost (judged twice a second) sets the rate to
+  what arrived less half the loss; under 2 % raises it by 5 % a second, until it no longer
+  limits (delay alone decides).
 - The estimate is the lower of the two. A probe (`probed`) that showed more capacity
   raises both at once: that is how the estimate leaves a low point quickly.
 
@@ -41,9 +42,9 @@ BETA = 0.85  # overuse: this share of the acknowledged rate
 INCREASE_PER_SECOND = 1.08
 ACKED_WINDOW = 1.0  # seconds of arrivals the acknowledged rate is measured over
 HIGH_LOSS, LOW_LOSS = 0.10, 0.02
-LOSS_GROWTH = 1.05
+LOSS_GROWTH = 1.05  # a second
 LOSS_MIN_PACKETS = 20
-LOSS_SECONDS = 1.0  # loss is judged over at least this long (and LOSS_MIN_PACKETS)
+LOSS_SECONDS = 0.5  # loss is judged over at least this long (and LOSS_MIN_PACKETS)
 
 
 class Usage(Enum):
@@ -259,12 +260,17 @@ class Estimator:
         if expected < LOSS_MIN_PACKETS or now - self._loss_at < LOSS_SECONDS:
             return
         self.loss = lost / expected
+        elapsed = min(now - self._loss_at, 2.0)
         self._counted, self._loss_at = (0, 0), now
         if self.loss > HIGH_LOSS:
-            self.loss_bps = min(self.loss_bps, self.delay_bps) * (1 - self.loss / 2)
-            self.loss_bps = max(self.loss_bps, float(self.min_bps))
+            # What arrived, less half the loss: not the previous estimate less it, since the
+            # loss may come from a sender that has not yet adapted (the server forwards, it
+            # does not set the rate), and compounding would sink the estimate to nothing.
+            acked = self.acked.bps()
+            base = float(acked) if acked is not None else min(self.loss_bps, self.delay_bps)
+            self.loss_bps = max(base * (1 - self.loss / 2), float(self.min_bps))
             self.congested_at = now
         elif self.loss < LOW_LOSS:
-            self.loss_bps *= LOSS_GROWTH
+            self.loss_bps *= LOSS_GROWTH**elapsed
             if self.loss_bps >= self.delay_bps:  # no longer the limit: delay alone decides
                 self.loss_bps = math.inf

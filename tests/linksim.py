@@ -72,6 +72,7 @@ class Sender:
     def feedback(self) -> twcc.Feedback:
         """What the receiver reports for everything sent since the last feedback."""
         packets, self.pending = self.pending, []
+        assert packets, "nothing sent since the last feedback"
         arrivals = [int(a * 1e6) if a is not None else None for _, a in packets]
         self.fb_count += 1
         parsed = twcc.parse(twcc.build(1, 2, packets[0][0], self.fb_count, arrivals))
