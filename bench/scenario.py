@@ -57,14 +57,14 @@ def percentile(values: list[float], q: float) -> float:
 
 async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
     call = await api.create_call()
-    staff = Participant(session, plan.url, headers=api.headers)
+    staff = Participant(session, plan.url, headers=api.headers, transport_cc=True)
     await staff.connect()
     await staff.send(Join(call=call["id"]))
     await staff.expect("joined", JOIN_TIMEOUT)
     people = [staff]
     roles = ["survivor", "interpreter", "interpreter"][: plan.participants - 1]
     for role in roles:
-        guest = Participant(session, plan.url)
+        guest = Participant(session, plan.url, transport_cc=True)
         people.append(guest)
         await guest.connect()
         await guest.send(Join(invite=call["links"][role].split("#", 1)[1], name="bench"))
@@ -78,7 +78,7 @@ async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -
 
 async def join_echo(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
     call = await api.create_call()
-    tester = Participant(session, plan.url)
+    tester = Participant(session, plan.url, transport_cc=True)
     await tester.connect()
     await tester.send(Join(invite=call["links"]["survivor"].split("#", 1)[1], echo=True))
     await tester.expect("joined", JOIN_TIMEOUT)

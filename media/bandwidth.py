@@ -29,6 +29,7 @@ FALL = 0.97  # an estimate under this share of the previous one has fallen: cong
 CONGESTED_SECONDS = 5.0  # an estimate counts as the link's limit this long after a fall
 STALE_RATIO = 1.5  # a link that carried more than this times the estimate (+10 kbit/s)...
 NO_LIMIT_BPS = 10_000_000  # the REMB that lifts an earlier limit (browsers keep the last)
+OUTAGE_SECONDS = 1.0  # no transport-cc feedback for this long: the link was down
 PROBE_MARGIN = 1.25  # a paused viewer's probes aim this far above what recovery needs
 
 
@@ -155,6 +156,11 @@ class Measured:
         results = twcc.results(parsed, self.log) if parsed is not None else []
         if not results:
             return
+        if now - self.heard_at > OUTAGE_SECONDS and self.feedbacks:
+            # Back from an outage: what was sent meanwhile is reported lost, which says
+            # nothing about how much the link takes now.
+            self.estimator.restart()
+            results = [r for r in results if r.arrival is not None]
         self.heard_at = now
         self.feedbacks += 1
         self.estimator.update(results, now)

@@ -202,6 +202,15 @@ class Estimator:
         self._judge_loss(now)
         self._control(now)
 
+    def restart(self) -> None:
+        """Forget the delay history, what arrived and the loss counted, keeping the rate:
+        feedback resumes after an outage, whose packets say nothing about congestion."""
+        self.trendline, self.detector, self.acked = Trendline(), Detector(), Acked()
+        self._group = self._previous = None
+        self._last_sent = -math.inf
+        self._increased_at = self._loss_at = None
+        self._counted = (0, 0)
+
     def probed(self, bps: int, now: float) -> None:
         """A probe showed the link takes `bps`: the estimate is at least that now."""
         if bps > self.bitrate:

@@ -96,6 +96,26 @@ def test_feedback_reaches_the_viewers_estimate() -> None:
     assert measured.feedbacks == 1
 
 
+def test_packets_lost_in_an_outage_do_not_count_as_congestion() -> None:
+    router = Router(lambda pid, slots: None)
+    member(router, "a", twcc_id=None)
+    member(router, "b")
+    measured = router.members["b"].measured
+    assert measured is not None
+    for seq in range(200):
+        router.forward("a", rtp(VP8, seq, 0, ssrc=5, payload=bytes(1000)))
+    arrivals: list[int | None] = [1_000_000 + 5_000 * i for i in range(40)]
+    router.transport_feedback("b", twcc.build(1, 1001, 0, 0, arrivals))
+    before = measured.estimator.bitrate
+    measured.heard_at -= 3.0  # the link was down for 3 s: the next feedback reports...
+    lost: list[int | None] = [None] * 140 + [9_000_000 + 5_000 * i for i in range(20)]
+    router.transport_feedback("b", twcc.build(1, 1001, 40, 1, lost))  # ...140 lost
+    measured.estimator.update([], time.monotonic() + 1)  # loss is judged after 0.5 s
+    assert measured.estimator.loss is None or measured.estimator.loss < 0.02
+    assert measured.estimator.bitrate >= before
+    assert measured.estimator.congested_at < 0
+
+
 async def test_the_fallback_judges_the_servers_estimate_not_remb() -> None:
     router = Router(lambda pid, slots: None)
     member(router, "a", twcc_id=None)
