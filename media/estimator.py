@@ -86,11 +86,18 @@ class Trendline:
 
 
 def _slope(points: deque[tuple[float, float]]) -> float | None:
-    mean_x = sum(x for x, _ in points) / len(points)
-    mean_y = sum(y for _, y in points) / len(points)
-    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    den = sum((x - mean_x) ** 2 for x, _ in points)
-    return num / den if den else None
+    """The least-squares slope through `points`, in one pass (this runs for every group)."""
+    origin = points[0][0]
+    n = len(points)
+    sx = sy = sxx = sxy = 0.0
+    for x, y in points:
+        x -= origin
+        sx += x
+        sy += y
+        sxx += x * x
+        sxy += x * y
+    den = n * sxx - sx * sx
+    return (n * sxy - sx * sy) / den if den else None
 
 
 @dataclass
@@ -139,22 +146,25 @@ class Detector:
 
 @dataclass
 class Acked:
-    """What the viewer received over the last ACKED_WINDOW seconds of arrivals."""
+    """What the viewer received over the last ACKED_WINDOW seconds of arrivals, counted one
+    feedback packet at a time: (first arrival, last arrival, octets) of each."""
 
-    arrivals: deque[tuple[float, int]] = field(default_factory=deque)
+    batches: deque[tuple[float, float, int]] = field(default_factory=deque)
     octets: int = 0
+    packets: int = 0
 
-    def add(self, arrival: float, size: int) -> None:
-        self.arrivals.append((arrival, size))
-        self.octets += size
-        while self.arrivals and arrival - self.arrivals[0][0] > ACKED_WINDOW:
-            self.octets -= self.arrivals.popleft()[1]
+    def add(self, first: float, last: float, octets: int, packets: int) -> None:
+        self.batches.append((first, last, octets))
+        self.octets += octets
+        self.packets += packets
+        while self.batches and last - self.batches[0][1] > ACKED_WINDOW:
+            self.octets -= self.batches.popleft()[2]
 
     def bps(self) -> int | None:
-        if len(self.arrivals) < 2:
+        if self.packets < 2 or not self.batches:
             return None
-        span = max(self.arrivals[-1][0] - self.arrivals[0][0], 0.25)
-        return int((self.octets - self.arrivals[0][1]) * 8 / span)  # the first began it
+        span = max(self.batches[-1][1] - self.batches[0][0], 0.25)
+        return int(self.octets * 8 / span)
 
 
 @dataclass
@@ -189,15 +199,24 @@ class Estimator:
     def update(self, results: list[Result], now: float) -> None:
         """Take the packets one feedback reports on, in the order they were sent."""
         expected, lost = self._counted
+        octets, received, first, last = 0, 0, math.inf, -math.inf
         for result in results:
             expected += 1
-            if result.arrival is None:
+            arrival = result.arrival
+            if arrival is None:
                 lost += 1
                 continue
-            self.acked.add(result.arrival, result.size)
+            octets += result.size
+            received += 1
+            if arrival < first:
+                first = arrival
+            if arrival > last:
+                last = arrival
             if result.sent >= self._last_sent:  # late (reordered on the way out): skipped
                 self._last_sent = result.sent
-                self._group_packet(result.sent, result.arrival, now)
+                self._group_packet(result.sent, arrival, now)
+        if received:
+            self.acked.add(first, last, octets, received)
         self._counted = (expected, lost)
         self._judge_loss(now)
         self._control(now)

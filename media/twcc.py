@@ -243,10 +243,13 @@ class Result(NamedTuple):
 
 def results(feedback: Feedback, log: SendLog) -> list[Result]:
     """The packets `feedback` reports on that `log` remembers, in the order they were sent."""
-    found = []
-    for seq, arrival in feedback.packets():
-        sent = log.sent(seq)
-        if sent is not None:
+    found: list[Result] = []
+    times, sizes, newest = log.times, log.sizes, log.next - 1
+    seq = feedback.base
+    for arrival in feedback.arrivals:  # SendLog.sent, inline: this runs for every packet
+        if (newest - seq) & 0xFFFF < LOG_SIZE - 64:
+            index = seq & LOG_MASK
             at = arrival / 1e6 if arrival is not None else None
-            found.append(Result(seq, sent[0], sent[1], at))
+            found.append(Result(seq, times[index], sizes[index], at))
+        seq = (seq + 1) & 0xFFFF
     return found

@@ -75,7 +75,8 @@ def run_weak_link(
     seconds from the cap to "video paused" on the survivor's page (`fallback`), the longest
     run of concealed audio at the survivor meanwhile (`audio_gap_ms`), and seconds from the
     lift to video decoded again (`recovery`, inf if not within 40 s)."""
-    wait_for(lambda: frames_decoded(survivor) > 60, what="video for a few seconds")
+    start = frames_decoded(survivor)
+    wait_for(lambda: frames_decoded(survivor) > start + 30, what="video flowing before the cap")
     assert not says_weak(survivor) and not says_weak(staff)
     survivor.evaluate(LOG_AUDIO)
     survivor_host.limit_downlink(kbit)

@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--caps", default="120,180,250", help="kbit/s, comma-separated")
     parser.add_argument("--cap-seconds", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=15.0, help="seconds between runs")
+    parser.add_argument("--logs", default="", help="a folder for each depth's server log")
     args = parser.parse_args()
     require_netns()
     from playwright.sync_api import sync_playwright
@@ -61,7 +62,9 @@ def main() -> int:
                         table.setdefault(kbit, []).append(figures)
                         print(f"{kbit} kbit/s run {run}: {_row(figures)}", flush=True)
                 finally:
-                    server.stop()
+                    log = server.stop()
+                    if args.logs:
+                        Path(args.logs, f"server-{kbit}.log").write_text(log)
     print("\ndepth | fallback s (each run) | longest audio gap ms | recovery s | worst recovery")
     for kbit, runs in table.items():
         recovery = [r["recovery"] for r in runs]
