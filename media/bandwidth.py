@@ -182,10 +182,16 @@ class Measured:
         return max(0, self.estimator.bitrate - self.audio_bps)
 
     def weakness(self, now: float) -> int | None:
-        """The video estimate if it shows congestion: it fell lately for a growing queue
-        or loss. An estimate that never fell may only mean little was sent so far."""
+        """The video estimate if it shows a link too narrow for what is sent: it fell lately,
+        and packets were lost lately (over 10 %). An estimate that never fell may only mean
+        little was sent so far; one that fell for delay alone, with nothing lost, may be a
+        busy receiver's jitter (a busy machine showed it), so it limits senders but does not
+        pause video."""
         video = self.video(now)
-        if video is None or now - self.estimator.congested_at >= CONGESTED_SECONDS:
+        estimator = self.estimator
+        if video is None or now - estimator.congested_at >= CONGESTED_SECONDS:
+            return None
+        if now - estimator.lossy_at >= CONGESTED_SECONDS:
             return None
         return video
 

@@ -177,6 +177,7 @@ class Estimator:
     delay_bps: float = field(init=False)
     loss_bps: float = field(init=False)
     congested_at: float = -math.inf  # when the estimate last fell for overuse or loss
+    lossy_at: float = -math.inf  # when over HIGH_LOSS of the packets were last lost
     trendline: Trendline = field(default_factory=Trendline)
     detector: Detector = field(default_factory=Detector)
     acked: Acked = field(default_factory=Acked)
@@ -257,7 +258,9 @@ class Estimator:
             self.trendline, self.detector = Trendline(), Detector()
             return
         trend = self.trendline.update(group.arrival, (arrival_delta - send_delta) * 1000)
-        self.detector.detect(trend, send_delta * 1000, self.trendline.deltas, now)
+        # The threshold adapts over the groups' own time (their arrival), not the time their
+        # feedback was read: ten groups in one feedback are 100 ms of adapting, not none.
+        self.detector.detect(trend, send_delta * 1000, self.trendline.deltas, group.arrival)
 
     def _control(self, now: float) -> None:
         usage = self.detector.usage
@@ -297,7 +300,7 @@ class Estimator:
             acked = self.acked.bps()
             base = float(acked) if acked is not None else min(self.loss_bps, self.delay_bps)
             self.loss_bps = max(base * (1 - self.loss / 2), float(self.min_bps))
-            self.congested_at = now
+            self.congested_at = self.lossy_at = now
         elif self.loss < LOW_LOSS:
             self.loss_bps *= LOSS_GROWTH**elapsed
             if self.loss_bps >= self.delay_bps:  # no longer the limit: delay alone decides

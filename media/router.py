@@ -289,29 +289,33 @@ class Router:
                 measured.count_audio(
                     sum(a.octets for a in audio), sum(a.packets for a in audio), now
                 )
-            if measured is not None and logger.isEnabledFor(logging.DEBUG):
-                estimator = measured.estimator
-                logger.debug(
-                    "downlink estimate %d kbit/s (audio %d, delay %d, loss %s), %d feedback "
-                    "packets, %d of %d probes succeeded",
-                    estimator.bitrate // 1000,
-                    measured.audio_bps // 1000,
-                    int(estimator.delay_bps) // 1000,
-                    estimator.loss,
-                    measured.feedbacks,
-                    measured.prober.succeeded,
-                    measured.prober.probes,
-                )
             if not member.wants_video or not member.showing:
                 continue
             was_on = member.video_on
             weak = member.link.check(self._judged(member, now), loss, self.thresholds)
             if weak is not None:
                 changes.append((pid, weak))
+                if measured is not None:
+                    self._log_estimate(measured)
                 if weak and measured is not None:
                     measured.prober.wait(now)  # let the link settle before probing it
                 await self._video_switched(pid, member, was_on)
         return changes
+
+    @staticmethod
+    def _log_estimate(measured: bandwidth.Measured) -> None:
+        """At a change only: a line a second per viewer would be a call history."""
+        estimator = measured.estimator
+        logger.debug(
+            "server's estimate %d kbit/s (delay %d, audio %d, loss %.2f); "
+            "%d of %d probes showed room",
+            estimator.bitrate // 1000,
+            min(estimator.delay_bps, 1e9) // 1000,
+            measured.audio_bps // 1000,
+            estimator.loss or 0.0,
+            measured.prober.succeeded,
+            measured.prober.probes,
+        )
 
     @staticmethod
     def _judged(member: Member, now: float) -> int | None:
@@ -459,12 +463,15 @@ class Router:
     @staticmethod
     def _limit(viewer: Member, now: float) -> int | None:
         """What a viewer's link holds a sender to in all: the server's own estimate for
-        video (it already counts loss) while transport-cc feedback comes, else its REMB
+        video (it already counts loss) while transport-cc feedback comes, for 5 s after it
+        fell (as with REMB below, an estimate that did not fall only follows what the
+        senders chose to send: holding them to it would keep them there); else its REMB
         estimate lowered for heavy loss, unless that is stale (see Downlink.limit)."""
         measured = viewer.measured
         video = measured.video(now) if measured is not None else None
-        if video is not None:
-            return video
+        if measured is not None and video is not None:
+            fell = now - measured.estimator.congested_at < bandwidth.CONGESTED_SECONDS
+            return video if fell else None
         estimate = viewer.downlink.limit(now)
         return bandwidth.after_loss(estimate, viewer.downlink.loss) if estimate else None
 

@@ -60,9 +60,9 @@ async def test_the_server_estimates_each_viewers_downlink_from_its_feedback(
         assert measured.estimator.bitrate > 300_000
         assert measured.estimator.loss == 0.0
         assert measured.video(now) is not None
-        # Staff are asked for no more than the survivor's video estimate.
+        # Staff are asked for no more than the survivor's video estimate, if it fell at all.
         target = router_of(server).target_for(staff.participant, now)
-        assert target is not None and target <= measured.estimator.bitrate
+        assert target is None or target <= measured.estimator.bitrate
     finally:
         for person in (staff, survivor):
             await person.close()

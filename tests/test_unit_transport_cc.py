@@ -128,16 +128,22 @@ async def test_the_fallback_judges_the_servers_estimate_not_remb() -> None:
     await router.feedback("b", slots_b[0], remb_from(50_000, [1001]))
     await router.feedback("b", slots_b[0], remb_from(40_000, [1001]))
     assert [await router.check_links() for _ in range(4)] == [[]] * 4
-    # The server's estimate falls (a growing queue): video pauses after three checks.
+    # The server's estimate falls for delay alone (a busy receiver's jitter looks the
+    # same): senders are held to it, but video goes on.
     measured.estimator.delay_bps = 100_000
     measured.estimator.congested_at = time.monotonic()
+    assert [await router.check_links() for _ in range(4)] == [[]] * 4
+    assert router.target_for("a", time.monotonic()) == 100_000  # all of it: b shows only a
+    # With loss too (a queue that overflows): video pauses after three checks.
+    measured.estimator.lossy_at = time.monotonic()
     assert [await router.check_links() for _ in range(3)] == [[], [], [("b", True)]]
     assert router.target_for("a", time.monotonic()) is None  # paused: limits nobody
     # A probe shows room: video comes back after two checks.
     measured.estimator.probed(800_000, time.monotonic())
     assert [await router.check_links() for _ in range(2)] == [[], [("b", False)]]
-    # The sender is asked for the viewer's video estimate (it shows one person).
-    assert router.target_for("a", time.monotonic()) == measured.video(time.monotonic())
+    # An estimate that did not fall lately limits nobody.
+    measured.estimator.congested_at -= 10
+    assert router.target_for("a", time.monotonic()) is None
 
 
 async def test_a_paused_viewer_is_probed_above_its_estimate() -> None:
@@ -148,7 +154,7 @@ async def test_a_paused_viewer_is_probed_above_its_estimate() -> None:
     assert measured is not None
     measured.heard_at = time.monotonic() + 60
     measured.estimator.delay_bps = 60_000
-    measured.estimator.congested_at = time.monotonic()
+    measured.estimator.congested_at = measured.estimator.lossy_at = time.monotonic()
     for _ in range(3):
         await router.check_links()
     assert router.members["b"].link.weak

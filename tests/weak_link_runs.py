@@ -24,8 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from browser import inbound
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import NetLab, require_netns
+from test_browser_bandwidth import CAPTIONS
 from test_browser_recovery import run_weak_link, start_call_hosts, three_way_call
 
 from server import staff_file
@@ -61,6 +63,9 @@ def main() -> int:
                         )
                         table.setdefault(kbit, []).append(figures)
                         print(f"{kbit} kbit/s run {run}: {_row(figures)}", flush=True)
+                        if max(figures.values()) == float("inf"):  # what the page shows
+                            print(f"  survivor: {survivor.evaluate(CAPTIONS)} {inbound(survivor)}")
+                            print(f"  staff: {staff.evaluate(CAPTIONS)}", flush=True)
                 finally:
                     log = server.stop()
                     if args.logs:
