@@ -29,7 +29,7 @@ from enum import Enum
 
 from media.twcc import Result
 
-BURST_SECONDS = 0.005  # packets sent closer than this form one group
+BURST_SECONDS = 0.025  # packets sent within this of a group's first form one group
 WINDOW = 20  # delay variations the trendline is fitted through
 SMOOTHING = 0.9
 TREND_GAIN = 4.0
@@ -53,7 +53,7 @@ class Usage(Enum):
     UNDER = "under"
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     first_sent: float
     sent: float
@@ -62,14 +62,21 @@ class Group:
 
 @dataclass
 class Trendline:
-    """The slope of the smoothed accumulated delay variation over the last WINDOW groups."""
+    """The slope of the smoothed accumulated delay variation over the last WINDOW groups.
+
+    The least-squares sums are kept as points come and go (this runs for every group),
+    relative to an origin moved to the oldest point every WINDOW points, so they stay small
+    however long the call."""
 
     accumulated: float = 0.0
     smoothed: float = 0.0
     first_arrival: float | None = None
     deltas: int = 0
-    points: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    points: deque[tuple[float, float]] = field(default_factory=deque)
     trend: float = 0.0  # the slope times the gain and the number of deltas (ms)
+    _origin: tuple[float, float] = (0.0, 0.0)
+    _sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # x, y, xx, xy
+    _since: int = 0  # points since the origin moved
 
     def update(self, arrival: float, variation_ms: float) -> float:
         if self.first_arrival is None:
@@ -77,16 +84,47 @@ class Trendline:
         self.deltas = min(self.deltas + 1, MAX_DELTAS)
         self.accumulated += variation_ms
         self.smoothed = SMOOTHING * self.smoothed + (1 - SMOOTHING) * self.accumulated
-        self.points.append(((arrival - self.first_arrival) * 1000, self.smoothed))
-        if len(self.points) == WINDOW:
-            slope = _slope(self.points)
-            if slope is not None:
-                self.trend = slope * self.deltas * TREND_GAIN
+        point = ((arrival - self.first_arrival) * 1000, self.smoothed)
+        points, sums = self.points, self._sums
+        ox, oy = self._origin
+        if len(points) == WINDOW:
+            x, y = points.popleft()
+            x, y = x - ox, y - oy
+            sums[0] -= x
+            sums[1] -= y
+            sums[2] -= x * x
+            sums[3] -= x * y
+        points.append(point)
+        self._since += 1
+        if self._since >= WINDOW:
+            self._rebase()
+        else:
+            x, y = point[0] - ox, point[1] - oy
+            sums[0] += x
+            sums[1] += y
+            sums[2] += x * x
+            sums[3] += x * y
+        if len(points) == WINDOW:
+            sx, sy, sxx, sxy = sums
+            den = WINDOW * sxx - sx * sx
+            if den:
+                self.trend = (WINDOW * sxy - sx * sy) / den * self.deltas * TREND_GAIN
         return self.trend
 
+    def _rebase(self) -> None:
+        ox, oy = self._origin = self.points[0]
+        sums = self._sums = [0.0, 0.0, 0.0, 0.0]
+        self._since = 0
+        for x, y in self.points:
+            x, y = x - ox, y - oy
+            sums[0] += x
+            sums[1] += y
+            sums[2] += x * x
+            sums[3] += x * y
 
-def _slope(points: deque[tuple[float, float]]) -> float | None:
-    """The least-squares slope through `points`, in one pass (this runs for every group)."""
+
+def slope(points: deque[tuple[float, float]]) -> float | None:
+    """The least-squares slope through `points` (what Trendline keeps up to date)."""
     origin = points[0][0]
     n = len(points)
     sx = sy = sxx = sxy = 0.0
@@ -110,6 +148,7 @@ class Detector:
     previous: float = 0.0
     updated_at: float | None = None
     usage: Usage = Usage.NORMAL
+    overused: bool = False  # overuse was detected since the rate control last looked
 
     def detect(self, trend: float, send_delta_ms: float, deltas: int, now: float) -> Usage:
         if deltas < 2:
@@ -119,7 +158,7 @@ class Detector:
             self.over_count += 1
             if self.over_ms > OVERUSE_MS and self.over_count > 1 and trend >= self.previous:
                 self.over_ms, self.over_count = 0.0, 0
-                self.usage = Usage.OVER
+                self.usage, self.overused = Usage.OVER, True
         elif trend < -self.threshold:
             self.over_ms, self.over_count = -1.0, 0
             self.usage = Usage.UNDER
@@ -127,21 +166,16 @@ class Detector:
             self.over_ms, self.over_count = -1.0, 0
             self.usage = Usage.NORMAL
         self.previous = trend
-        self._adapt(trend, now)
-        return self.usage
-
-    def _adapt(self, trend: float, now: float) -> None:
-        if self.updated_at is None:
-            self.updated_at = now
-        size = abs(trend)
-        if size > self.threshold + 15:  # a spike: do not let it drag the threshold
-            self.updated_at = now
-            return
-        k = K_DOWN if size < self.threshold else K_UP
-        elapsed_ms = min((now - self.updated_at) * 1000, 100.0)
-        self.threshold += k * (size - self.threshold) * elapsed_ms
-        self.threshold = min(max(self.threshold, THRESHOLD_MIN_MS), THRESHOLD_MAX_MS)
+        # The threshold follows the trend (K_UP above it, K_DOWN below), but not spikes.
+        updated_at = self.updated_at if self.updated_at is not None else now
         self.updated_at = now
+        size = abs(trend)
+        if size <= self.threshold + 15:
+            k = K_DOWN if size < self.threshold else K_UP
+            elapsed_ms = min((now - updated_at) * 1000, 100.0)
+            threshold = self.threshold + k * (size - self.threshold) * elapsed_ms
+            self.threshold = min(max(threshold, THRESHOLD_MIN_MS), THRESHOLD_MAX_MS)
+        return self.usage
 
 
 @dataclass
@@ -201,21 +235,32 @@ class Estimator:
         """Take the packets one feedback reports on, in the order they were sent."""
         expected, lost = self._counted
         octets, received, first, last = 0, 0, math.inf, -math.inf
-        for result in results:
+        group, last_sent = self._group, self._last_sent
+        for _seq, sent, size, arrival in results:  # this runs for every packet: kept inline
             expected += 1
-            arrival = result.arrival
             if arrival is None:
                 lost += 1
                 continue
-            octets += result.size
+            octets += size
             received += 1
             if arrival < first:
                 first = arrival
             if arrival > last:
                 last = arrival
-            if result.sent >= self._last_sent:  # late (reordered on the way out): skipped
-                self._last_sent = result.sent
-                self._group_packet(result.sent, arrival, now)
+            if sent < last_sent:  # late (reordered on the way out): skipped
+                continue
+            last_sent = sent
+            if group is not None and sent - group.first_sent <= BURST_SECONDS:
+                group.sent = sent
+                if arrival > group.arrival:
+                    group.arrival = arrival
+                continue
+            if group is not None:  # a group is complete: compare it with the one before
+                if self._previous is not None:
+                    self._compare(self._previous, group)
+                self._previous = group
+            group = Group(sent, sent, arrival)
+        self._group, self._last_sent = group, last_sent
         if received:
             self.acked.add(first, last, octets, received)
         self._counted = (expected, lost)
@@ -239,19 +284,7 @@ class Estimator:
                 self.loss_bps = math.inf
             self._increased_at = now
 
-    def _group_packet(self, sent: float, arrival: float, now: float) -> None:
-        group = self._group
-        if group is not None and sent - group.first_sent <= BURST_SECONDS:
-            group.sent, group.arrival = sent, max(group.arrival, arrival)
-            return
-        if group is not None:
-            previous = self._previous
-            if previous is not None:
-                self._compare(previous, group, now)
-            self._previous = group
-        self._group = Group(sent, sent, arrival)
-
-    def _compare(self, previous: Group, group: Group, now: float) -> None:
+    def _compare(self, previous: Group, group: Group) -> None:
         send_delta = group.sent - previous.sent
         arrival_delta = group.arrival - previous.arrival
         if arrival_delta > 3.0 or arrival_delta < -3.0:  # a gap or a clock jump: start over
@@ -265,12 +298,13 @@ class Estimator:
     def _control(self, now: float) -> None:
         usage = self.detector.usage
         acked = self.acked.bps()
-        if usage is Usage.OVER:
+        if self.detector.overused:
             base = BETA * acked if acked is not None else BETA * self.delay_bps
             if base < self.delay_bps:
                 self.delay_bps = base
                 self.congested_at = now
-            self.detector.usage = Usage.NORMAL  # one decrease per overuse signal
+            self.detector.overused = False  # one decrease per overuse signal
+            self.detector.usage = Usage.NORMAL
             self._increased_at = None  # hold until the next feedback
         elif usage is Usage.UNDER:
             self._increased_at = None

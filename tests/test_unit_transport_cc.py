@@ -6,6 +6,7 @@ The router's edges are recorders, as in test_unit_router."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import time
 from types import SimpleNamespace
@@ -244,3 +245,39 @@ async def test_the_wire_hands_feedback_over_and_the_rest_to_aiortc() -> None:
     assert got == [feedback] and rest == [report + report]
     await dtls._handle_rtcp_data(feedback)
     assert len(got) == 2 and len(rest) == 1
+
+
+async def test_the_socket_callback_unprotects_feedback_and_hands_the_rest_to_aiortc() -> None:
+    import pylibsrtp
+    from srtp_sessions import session
+    from test_unit_wire import Connection, udp_pair
+
+    from media import srtp
+
+    pair, _ = udp_pair(5000)
+    connection = Connection({1: pair}, [pair.protocol])
+    rest: list[bytes] = []
+
+    async def stock(data: bytes) -> None:
+        rest.append(data)
+
+    dtls = SimpleNamespace(
+        transport=SimpleNamespace(_connection=connection),
+        _handle_rtcp_data=stock,
+        _rx_srtp=session(pylibsrtp.Policy.SSRC_ANY_INBOUND),
+    )
+    wire = Wire(dtls)
+    got: list[bytes] = []
+    wire.take_feedback(got.append)
+    wire.receive_inline(lambda data: None)
+    protect = srtp.rtcp_protector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    report = struct.pack("!BBHI", 0x80, 201, 1, 9)
+    feedback = twcc.build(1, 2, 10, 0, [1000, None])
+    sealed = [protect(data) for data in (feedback, report + feedback, report)]
+    assert all(sealed)
+    for data in sealed:
+        pair.protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
+    pair.protocol.datagram_received(cast(bytes, sealed[0]), ("192.0.2.1", 5000))  # replayed
+    await asyncio.sleep(0)
+    assert got == [feedback, feedback]
+    assert rest == [report, report]
