@@ -2,7 +2,9 @@
 
 The published Google Congestion Control design (draft-ietf-rmcat-gcc-02), written afresh:
 
-- **Delay-based.** Packets sent within 5 ms of each other form a group. For each group,
+- **Delay-based.** Packets sent within 25 ms of a group's first form the group (GCC says
+  5 ms, for a paced sender's bursts; a forwarding server sends as packets come, and fewer
+  groups cost less: one per audio frame, a video frame's packets together). For each group,
   how much longer it took to arrive after the previous one than it took to send
   (inter-group delay variation) is added up, smoothed, and a line is fitted through the
   last 20 values (the trendline): a rising line means a queue is growing. The overuse
@@ -98,6 +100,7 @@ class Trendline:
         self._since += 1
         if self._since >= WINDOW:
             self._rebase()
+            sums = self._sums
         else:
             x, y = point[0] - ox, point[1] - oy
             sums[0] += x

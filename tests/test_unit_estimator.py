@@ -86,3 +86,18 @@ def test_the_detector_needs_a_sustained_rising_trend() -> None:
     for i in range(400):
         detector.detect(20.0, 5.0, 10, 0.1 * i)
     assert detector.threshold > 19.0
+
+
+def test_the_trendline_keeps_the_least_squares_slope_over_a_long_call() -> None:
+    import random
+
+    from media.estimator import TREND_GAIN, WINDOW, Trendline, slope
+
+    rng, trendline, arrival = random.Random(3), Trendline(), 5_000.0  # hours into a call
+    for _ in range(5_000):
+        arrival += rng.uniform(0.001, 0.04)
+        trendline.update(arrival, rng.gauss(0.2, 3.0))
+        assert len(trendline.points) <= WINDOW
+    expected = slope(trendline.points)
+    assert expected is not None
+    assert abs(trendline.trend - expected * trendline.deltas * TREND_GAIN) < 1e-6
