@@ -456,7 +456,9 @@ class Router:
         shares = [
             bandwidth.share(estimate, len(v.showing))
             for v in self.members.values()
-            if source_id in v.showing and v.video_on and (estimate := self._limit(v, now))
+            if source_id in v.showing
+            and v.video_on
+            and (estimate := self._limit(v, now)) is not None
         ]
         return min(shares) if shares else None
 
@@ -473,7 +475,9 @@ class Router:
             fell = now - measured.estimator.congested_at < bandwidth.CONGESTED_SECONDS
             return video if fell else None
         estimate = viewer.downlink.limit(now)
-        return bandwidth.after_loss(estimate, viewer.downlink.loss) if estimate else None
+        if estimate is None:
+            return None
+        return bandwidth.after_loss(estimate, viewer.downlink.loss)
 
     def streams(self, viewer_id: str) -> dict[str, str]:
         member = self.members[viewer_id]
