@@ -16,11 +16,13 @@ from bench.local import STAFF, LocalServer
 from bench.ramp import ramp, ramp_table
 from bench.report import comparison, median_ratios, round_line, table, write_json
 from bench.scenario import Plan, run
+from bench.soak import SoakPlan, passed, soak, soak_table
 from media.ice import offer_addresses
 
 MAX_CALLS = 200
 MAX_DURATION = 3600.0
 MAX_ROUNDS = 9
+MAX_MINUTES = 1440.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulated participants send pre-encoded VP8 and Opus through a server.",
     )
     parser.add_argument(
-        "scenario", choices=["call", "echo"], help="1:1 (or larger) calls, or echo tests"
+        "scenario",
+        choices=["call", "echo", "soak"],
+        help="1:1 (or larger) calls, echo tests, or a soak: --calls 1:1 calls at once, each"
+        " a few seconds of media then replaced by a new one, for --minutes, while the server's"
+        " memory, open files and threads are sampled",
     )
     parser.add_argument("--participants", type=int, default=2, help="people per call (2 to 4)")
     parser.add_argument("--calls", type=int, default=1, help=f"calls at once (1 to {MAX_CALLS})")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="soak: how long calls come and go"
+    )
     parser.add_argument(
         "--local",
         action="store_true",
@@ -104,6 +113,11 @@ def check(args: argparse.Namespace) -> str | None:
         return "--participants must be between 2 and 4"
     if not 1 <= args.calls <= MAX_CALLS:
         return f"--calls must be between 1 and {MAX_CALLS}"
+    if args.scenario == "soak":
+        if not 1 <= args.minutes <= MAX_MINUTES:
+            return f"--minutes must be between 1 and {MAX_MINUTES:.0f}"
+        if args.ramp or args.compare or args.target == "janus" or args.plot:
+            return "soak loads Quietroom alone: leave out --ramp, --compare, --target and --plot"
     if not 1 <= args.duration <= MAX_DURATION:
         return f"--duration must be between 1 and {MAX_DURATION:.0f} seconds"
     if args.ramp:
@@ -173,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             offer_addresses([server.ice_address])  # Janus never gathers loopback: see there
             return asyncio.run(janus.run(plan(server.url, "", "", [server.pid])))
 
+    if args.scenario == "soak":
+        return soak_main(args)
     opus_clip(), vp8_clip()  # encoded once when the bench starts, so no join time includes it
     if args.local or args.compare:
         offer_addresses(["127.0.0.1"])  # the server is on loopback: so are the participants
@@ -229,6 +245,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         plot(result, args.plot)
     return 0
+
+
+def soak_main(args: argparse.Namespace) -> int:
+    """Soak: the table, the samples in --json; exit 1 if a call failed or a figure grew."""
+
+    def soak_plan(url: str, staff: str, password: str, pids: list[int]) -> SoakPlan:
+        return SoakPlan(url, staff, password, args.minutes, args.calls, pids)
+
+    opus_clip(), vp8_clip()
+    if args.local:
+        offer_addresses(["127.0.0.1"])
+        with LocalServer() as server:
+            result = asyncio.run(soak(soak_plan(server.url, STAFF, server.password, [server.pid])))
+    else:
+        password = os.environ.get("QUIETROOM_BENCH_PASSWORD", "")
+        password = password or sys.stdin.readline().rstrip("\n")
+        result = asyncio.run(soak(soak_plan(args.url, args.staff, password, args.server_pid)))
+    print(soak_table(result))
+    if args.json:
+        write_json(result, args.json)
+    return 0 if passed(result) else 1
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from signaling.protocol import (
     IceServer,
     Joined,
     Leave,
+    MediaRestart,
     Message,
     Offer,
     Streams,
@@ -137,6 +138,9 @@ class Participant:
     arrivals: dict[int, int] = field(default_factory=dict)  # transport number -> arrival, us
     feedbacks: int = 0
     _inline: bool = False
+    follow_restarts: bool = True  # answer media-restart with a new connection, as pages do
+    _media_args: tuple[int, bool, tuple[IceServer, ...], bool] | None = None
+    _restarts: list[asyncio.Future[None]] = field(default_factory=list)
     _reader: asyncio.Task[None] | None = None
     _reports: asyncio.Task[None] | None = None
     _feedback: asyncio.Future[None] | None = None
@@ -167,9 +171,12 @@ class Participant:
         send: bool = True,
         relays: Sequence[IceServer] = (),
         relay_only: bool = False,
+        restart: bool = False,
     ) -> None:
         """Offer own audio and video plus receive slots for everyone else, as a browser does;
-        through the TURN `relays` (from `joined`) only, with `relay_only`."""
+        through the TURN `relays` (from `joined`) only, with `relay_only`; `restart` when this
+        connection replaces one whose media ended."""
+        self._media_args = (max_participants, send, tuple(relays), relay_only)
         servers = [RTCIceServer(r.urls, r.username, r.credential) for r in relays]
         policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
         pc = self.pc = RTCPeerConnection(
@@ -187,7 +194,8 @@ class Participant:
             pc.addTransceiver("video", direction="recvonly")
         await pc.setLocalDescription(await pc.createOffer())
         sdp = pc.localDescription.sdp
-        await self.send(Offer(offer_transport_cc(sdp) if self.transport_cc else sdp))
+        sdp = offer_transport_cc(sdp) if self.transport_cc else sdp
+        await self.send(Offer(sdp, restart=restart))
         answer = await self.expect("answer")
         assert isinstance(answer, Answer)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
@@ -244,14 +252,39 @@ class Participant:
             if self.kinds.get(mid) == kind and self.streams.get(mid) == participant
         )
 
-    async def close(self) -> None:
-        """Hang up, as the page's leave button does (`leave`, then close), and stop media."""
+    async def restart_media(self) -> None:
+        """A new connection in place of one whose media the server lost (`media-restart`),
+        as the pages do: the same receive slots, counted on from where they were."""
+        if self._media_args is None:
+            return
+        await self._stop_media()
+        max_participants, send, relays, relay_only = self._media_args
+        await self.start_media(max_participants, send, relays, relay_only, restart=True)
+
+    async def _stop_media(self) -> None:
         pacer = Pacer.of_running_loop()
         for stream in self.outgoing:
             pacer.remove(stream)
-        for task in (self._reports, self._feedback):
-            if task is not None:
-                task.cancel()
+        self.outgoing = []
+        for periodic in (self._reports, self._feedback):
+            if periodic is not None:
+                periodic.cancel()
+        self.arrivals = {}
+        if self.pc is not None:
+            await self.pc.close()
+        self.kinds = {}
+        self._inline = False
+
+    async def close(self) -> None:
+        """Hang up, as the page's leave button does (`leave`, then close), and stop media."""
+        for task in self._restarts:
+            task.cancel()
+        pacer = Pacer.of_running_loop()
+        for stream in self.outgoing:
+            pacer.remove(stream)
+        for periodic in (self._reports, self._feedback):
+            if periodic is not None:
+                periodic.cancel()
         if self.ws is not None and not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.send(Leave())
@@ -334,4 +367,7 @@ class Participant:
             if isinstance(message, Streams):
                 self.streams = dict(message.slots)
             self.seen.append(message)
+            if isinstance(message, MediaRestart) and self.follow_restarts:
+                self._restarts.append(asyncio.ensure_future(self.restart_media()))
+                continue  # handled here: the answer it waits for comes through the inbox
             await self.inbox.put(message)

@@ -3,21 +3,57 @@
 const VIDEO_CODEC = "video/vp8";
 const AUDIO_CODEC = "audio/opus";
 
-/** Camera and microphone if allowed; otherwise whatever is available; otherwise nothing. */
-export async function localMedia() {
-  const tries = [
-    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } },
-    { audio: true, video: false },
-    { audio: false, video: true },
-  ];
+const CAMERA = { width: { ideal: 640 }, height: { ideal: 480 } };
+
+/** Every stream this page got from getUserMedia, so that leaving can stop them all. */
+const opened = new Set(/** @type {MediaStream[]} */ ([]));
+
+/** @param {MediaStreamConstraints} constraints */
+async function open(constraints) {
+  const stream = await navigator.mediaDevices.getUserMedia(constraints);
+  opened.add(stream);
+  return stream;
+}
+
+/**
+ * What the way to talk needs: camera and microphone for "video" (or whatever is available),
+ * the microphone for "audio", and nothing at all for "text" (getUserMedia is not called).
+ * @param {"video" | "audio" | "text"} [mode]
+ */
+export async function localMedia(mode = "video") {
+  if (mode === "text") return new MediaStream();
+  const tries =
+    mode === "audio"
+      ? [{ audio: true, video: false }]
+      : [
+          { audio: true, video: CAMERA },
+          { audio: true, video: false },
+          { audio: false, video: true },
+        ];
   for (const constraints of tries) {
     try {
-      return await navigator.mediaDevices.getUserMedia(constraints);
+      return await open(constraints);
     } catch {
       // try the next, smaller set of devices
     }
   }
   return new MediaStream();
+}
+
+/** One new track of `kind` from the camera or microphone, or null if refused. @param {"audio" | "video"} kind */
+export async function newTrack(kind) {
+  try {
+    const stream = await open(kind === "video" ? { video: CAMERA } : { audio: true });
+    return stream.getTracks()[0] || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stops every camera and microphone track this page ever opened (camera light off). */
+export function stopAllMedia() {
+  for (const stream of opened) for (const track of stream.getTracks()) track.stop();
+  opened.clear();
 }
 
 /** @param {RTCRtpTransceiver} transceiver @param {string} kind */
@@ -53,11 +89,14 @@ export class Call extends EventTarget {
     this.slots = {};
     /** @type {RTCRtpSender | null} */
     this.videoSender = null;
+    /** @type {RTCRtpSender | null} */
+    this.audioSender = null;
     for (const kind of ["audio", "video"]) {
       const track = local.getTracks().find((t) => t.kind === kind);
       const t = this.pc.addTransceiver(track || kind, { direction: "sendonly" });
       preferForwardedCodec(t, kind);
       if (kind === "video") this.videoSender = t.sender;
+      else this.audioSender = t.sender;
     }
     for (let i = 0; i < maxParticipants - 1; i++) {
       for (const kind of ["audio", "video"]) {
@@ -152,6 +191,26 @@ export class Call extends EventTarget {
   enabled(kind) {
     const track = this.local.getTracks().find((t) => t.kind === kind);
     return Boolean(track && track.enabled);
+  }
+
+  /**
+   * Sends `track` (or nothing) as our `kind` from now on; the old track of that kind stops.
+   * @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track
+   */
+  async useTrack(kind, track) {
+    for (const old of this.local.getTracks()) {
+      if (old.kind !== kind) continue;
+      old.stop();
+      this.local.removeTrack(old);
+    }
+    if (track) this.local.addTrack(track);
+    const sender = kind === "video" ? this.videoSender : this.audioSender;
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  /** @param {"audio" | "video"} kind */
+  hasLive(kind) {
+    return this.local.getTracks().some((t) => t.kind === kind && t.readyState === "live");
   }
 
   /** @param {boolean} [stopTracks] also release the camera and microphone */

@@ -2,19 +2,21 @@
 // so you can see that they and your connection work. Nobody else sees or hears it.
 
 import { Call, localMedia } from "./call.js";
-import t from "./i18n/en.js";
+import t, { text } from "./i18n/index.js";
 import { Signaling, socketUrl } from "./protocol.js";
 
 const GIVE_UP_MS = 15000;
 
 export class EchoTest {
   /**
-   * @param {string} invite
+   * @param {{invite: string} | {call: string}} who the link's invite, or staff's own call
    * @param {HTMLVideoElement} video where your looped-back video shows
    * @param {HTMLElement} status
+   * @param {"video" | "audio"} mode what to test: camera and microphone, or the microphone
    */
-  constructor(invite, video, status) {
-    this.invite = invite;
+  constructor(who, video, status, mode) {
+    this.who = who;
+    this.mode = mode;
     this.video = video;
     this.status = status;
     /** @type {Signaling | null} */
@@ -22,20 +24,23 @@ export class EchoTest {
     /** @type {Call | null} */
     this.call = null;
     this.timer = 0;
+    /** @type {MediaStream | null} */
+    this.local = null;
   }
 
   async start() {
-    this.status.textContent = t.testRunning;
+    const audioOnly = this.mode === "audio";
+    this.say(() => (audioOnly ? t.echo.runningAudio : t.echo.running));
     this.video.muted = true; // hearing yourself with a delay is confusing: audio is counted
-    const local = await localMedia();
+    const local = (this.local = await localMedia(this.mode));
     const s = (this.signaling = new Signaling(socketUrl()));
     try {
       await s.open();
     } catch {
-      this.status.textContent = t.testFailed;
+      this.say(() => t.echo.failed);
       return;
     }
-    s.on("error", () => (this.status.textContent = t.testFailed));
+    s.on("error", () => this.say(() => t.echo.failed));
     s.on("joined", async (m) => {
       const call = (this.call = new Call(s, local, m.max_participants, m.ice_servers));
       call.addEventListener("streams", () => {
@@ -46,7 +51,7 @@ export class EchoTest {
     });
     this.video.addEventListener("loadeddata", () => this.report(), { once: true });
     this.timer = window.setTimeout(() => this.report(), GIVE_UP_MS);
-    s.send("join", { invite: this.invite, echo: true });
+    s.send("join", { ...this.who, echo: true });
   }
 
   /** Says what came back through the server: video, audio, or nothing. */
@@ -60,15 +65,22 @@ export class EchoTest {
         if (s.type === "inbound-rtp" && s.kind === "video") video += s.framesDecoded || 0;
       });
     }
-    if (video > 0 && audio > 0) this.status.textContent = t.testWorks;
-    else if (audio > 0) this.status.textContent = t.testAudioOnly;
-    else this.status.textContent = t.testFailed;
+    if (audio > 0 && (video > 0 || this.mode === "audio")) {
+      this.say(() => (this.mode === "audio" ? t.echo.worksAudio : t.echo.works));
+    } else if (audio > 0) this.say(() => t.echo.audioOnly);
+    else this.say(() => t.echo.failed);
+  }
+
+  /** @param {() => string} words */
+  say(words) {
+    text(this.status, words);
   }
 
   stop() {
     window.clearTimeout(this.timer);
     if (this.signaling) this.signaling.send("leave");
     if (this.call) this.call.close();
+    if (this.local) for (const track of this.local.getTracks()) track.stop();
     if (this.signaling) this.signaling.close();
     this.video.srcObject = null;
     this.signaling = null;

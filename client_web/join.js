@@ -1,15 +1,19 @@
-// The page a survivor or interpreter opens from their link: lobby, then the call.
+// The page a survivor or interpreter opens from their link: what is private and what is not,
+// the way to talk, the connection test, the lobby, then the call. Nothing is stored.
 
 import { localMedia } from "./call.js";
+import { Chat } from "./chat.js";
+import { chosenMode, setConsentText, wireConsent } from "./consent.js";
 import { EchoTest } from "./echo_test.js";
-import t from "./i18n/en.js";
+import { setExitUrl, wireQuickExit } from "./exit.js";
+import t, { errorText, format, onLanguage, startLanguage, text, when } from "./i18n/index.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
-import { byId, show } from "./ui.js";
-
-// Where "leave quickly" goes: a common, harmless page. The call page is replaced in history.
-const EXIT_URL = "https://www.google.com/search?q=weather";
+import { drawControls } from "./survivor_controls.js";
+import { Talk } from "./talk.js";
+import { announce, byId, nameOf, show } from "./ui.js";
+import { loadWelcome } from "./welcome.js";
 
 // The invite lives only in this page's memory: take it from the fragment, then clear the
 // address bar so it is not left in the window's history entry.
@@ -18,23 +22,28 @@ history.replaceState(null, "", location.pathname);
 
 /** @type {CallSession | null} */
 let session = null;
+/** @type {Talk | null} */
+let talk = null;
 /** What happens if the call drops, as staff recorded it. @type {import("./plan.js").Plan | null} */
 let plan = null;
 /** Stops the countdown shown while reconnecting. @type {(() => void) | null} */
 let stopCountdown = null;
+/** @type {EchoTest | null} */
+let echo = null;
+/** A check-in that came while the plain "can't talk" screen was up: shown on the way back. */
+let checkInWaiting = false;
 
-function leave() {
-  if (session) session.hangUp();
-  session = null;
-}
+const PREVIEW_MS = 1000; // how long the look-up listens after the plan
+
+const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
 
 /** While the call is reconnecting: say so, with the plan and its countdown. */
 function status(/** @type {boolean} */ reconnecting) {
   byId("call-status").hidden = !reconnecting;
   if (reconnecting && !stopCountdown) {
-    byId("call-status-text").textContent = plan
-      ? `${t.reconnectingNow} ${planText(plan)}`
-      : t.reconnectingNow;
+    text(byId("call-status-text"), () =>
+      plan ? `${t.call.reconnecting} ${planText(plan)}` : t.call.reconnecting,
+    );
     if (plan) stopCountdown = countdown(byId("call-countdown"), plan.minutes);
   } else if (!reconnecting && stopCountdown) {
     stopCountdown();
@@ -42,27 +51,28 @@ function status(/** @type {boolean} */ reconnecting) {
   }
 }
 
-function quickExit() {
-  if (echo) echo.stop();
-  leave();
-  document.body.replaceChildren();
-  location.replace(EXIT_URL);
-}
-
-/** @param {string} text */
-function finish(text) {
-  leave();
+/** @param {() => string} words */
+function finish(words) {
+  if (session) session.hangUp();
+  session = null;
   status(false);
-  byId("notice").textContent = text;
+  chat.clear();
+  text(byId("notice"), words);
   show("done");
 }
 
 /** The connection went down without anyone hanging up: show the plan, counting down. */
 function dropped() {
-  finish(t.reconnecting);
+  finish(() => t.done.lost);
   if (!plan) return;
-  byId("plan-after").textContent = planText(plan);
-  countdown(byId("plan-countdown"), plan.minutes);
+  const known = plan;
+  text(byId("plan-after"), () => planText(known));
+  countdown(byId("plan-countdown"), known.minutes);
+}
+
+function showPlan() {
+  const known = plan;
+  if (known) text(byId("plan"), () => planText(known));
 }
 
 /** Before joining: ask the server what the plan is (and whether the link is valid). */
@@ -75,33 +85,32 @@ async function lookUp() {
   }
   s.on("plan", (m) => {
     plan = m.plan;
-    byId("plan").textContent = planText(m.plan);
+    showPlan();
+    // Outside the link's hours, `outside-hours` follows at once: listen a moment longer.
+    setTimeout(() => s.close(), PREVIEW_MS);
+  });
+  s.on("outside-hours", (m) => {
+    closed(m.opens_at);
     s.close();
   });
   s.on("error", (m) => {
-    if (m.code === "invalid-invite") finish(t.badLink);
+    if (m.code === "invalid-invite") finish(() => t.done.badLink);
     s.close();
   });
   s.send("preview", { invite });
 }
 
-function texts() {
-  document.title = t.joinTitle;
-  byId("intro").textContent = t.joinIntro;
-  byId("name-label").textContent = t.nameLabel;
-  byId("join").textContent = t.joinButton;
-  byId("waiting-text").textContent = t.waiting;
-  byId("quick-exit").textContent = t.quickExit;
-  byId("test").textContent = t.testButton;
-  byId("echo-done").textContent = t.testDone;
+/** The link is outside its hours: say when it opens, instead of a lobby. @param {string} opensAt */
+function closed(opensAt) {
+  finish(() => (opensAt ? format(t.done.opensAt, { time: when(opensAt) }) : t.done.closed));
 }
 
-/** @type {EchoTest | null} */
-let echo = null;
-
 function startTest() {
+  const mode = chosenMode();
+  if (mode === "text") return;
   const video = /** @type {HTMLVideoElement} */ (byId("echo-video"));
-  echo = new EchoTest(invite, video, byId("echo-status"));
+  video.hidden = mode !== "video";
+  echo = new EchoTest({ invite }, video, byId("echo-status"), mode);
   show("echo");
   echo.start();
 }
@@ -109,15 +118,73 @@ function startTest() {
 function endTest() {
   if (echo) echo.stop();
   echo = null;
-  show("welcome");
+  show("consent");
+  byId("test").focus();
+}
+
+/** @param {string} answer "ok", "text", "audio" or "go" */
+function answerCheckIn(answer) {
+  byId("check-in").hidden = true;
+  // Focus goes on to the call's controls, not lost with the prompt.
+  const next = /** @type {HTMLElement | null} */ (document.querySelector('#controls [data-action="chat"]'));
+  if (next) next.focus();
+  if (!session || !session.signaling || !talk) return;
+  session.signaling.send("check-in-answer", { answer });
+  if (answer === "text" || answer === "audio") talk.setMode(answer);
+  if (answer === "go") session.leave();
+}
+
+function askCheckIn() {
+  if (talk && talk.cantTalk) {
+    checkInWaiting = true;
+    return;
+  }
+  byId("check-in").hidden = false;
+  announce(t.announce.checkIn);
+}
+
+/** The page's handlers on each socket of the call. @param {Signaling} s */
+function wire(s) {
+  s.on("error", (m) => {
+    if (m.code === "invalid-invite") finish(() => t.done.badLink);
+    else if (m.code === "unsupported-codec" || m.code === "bad-sdp") {
+      finish(() => t.done.cannotConnect);
+    } else if (chat.handles(m.code)) chat.showError(m.code);
+    else if (m.code !== "invalid-resume") announce(errorText(m.code));
+  });
+  s.on("denied", () => finish(() => t.done.denied));
+  // Outside the call's hours: no lobby; the same link works once it opens.
+  s.on("outside-hours", (m) => closed(m.opens_at));
+  s.on("ended", () => finish(() => t.done.ended));
+  s.on("joined", (m) => {
+    plan = m.plan;
+    if (talk && talk.mode === "text" && !chat.open) setTimeout(() => chat.setOpen(true));
+    /** @type {HTMLElement} */ (document.querySelector("#call .practice")).hidden = !m.practice;
+    /** @type {HTMLVideoElement} */ (byId("preview")).srcObject = null;
+    for (const peer of m.peers) announce(format(t.announce.joined, { name: nameOf(peer) }));
+  });
+  s.on("peer-joined", (m) => announce(format(t.announce.joined, { name: nameOf(m.peer) })));
+  s.on("peer-mode", (m) => session?.tiles?.update(m.participant, { mode: m.mode }));
+  s.on("peer-left", (m) => {
+    if (m.quick) chat.clear(); // someone left quickly: the chat is gone for everyone
+    const peer = session?.tiles?.peers.get(m.participant);
+    if (peer) announce(format(t.announce.left, { name: nameOf(peer) }));
+  });
+  s.on("video-paused", (m) => {
+    if (m.participant !== session?.me || m.reason !== "weak-connection") return;
+    announce(m.paused ? t.announce.weak : t.announce.videoBack);
+  });
+  s.on("chat", (m) => chat.add(/** @type {any} */ (m), session ? session.me : ""));
+  s.on("check-in", () => askCheckIn());
 }
 
 async function join() {
+  const mode = chosenMode();
   show("lobby");
-  const local = await localMedia();
   const preview = /** @type {HTMLVideoElement} */ (byId("preview"));
-  preview.muted = true;
-  preview.srcObject = local;
+  preview.hidden = mode !== "video";
+  const local = await localMedia(mode);
+  preview.srcObject = mode === "video" ? local : null;
   const s = new Signaling(socketUrl());
   try {
     await s.open();
@@ -125,42 +192,70 @@ async function join() {
     dropped();
     return;
   }
-  session = new CallSession(local, {
-    wire: (signaling) => {
-      signaling.on("error", (m) => {
-        if (m.code === "invalid-invite") finish(t.badLink);
-        else if (m.code === "unsupported-codec" || m.code === "bad-sdp") finish(t.cannotConnect);
-        else if (m.code !== "invalid-resume") console.warn("server refused a message", m.code);
-      });
-      signaling.on("denied", () => finish(t.denied));
-      signaling.on("ended", () => finish(t.ended));
-      signaling.on("joined", (m) => {
-        plan = m.plan;
-        preview.srcObject = null;
-      });
-    },
-    left: () => finish(t.left),
+  const own = (session = new CallSession(local, {
+    wire,
+    left: () => finish(() => t.done.left),
     lost: () => dropped(),
     status,
-  });
-  session.attach(s);
+    controls: (root, call, signaling) => {
+      if (talk) drawControls(root, call, signaling, talk, chat.toggle(), () => own.leave());
+    },
+    tiles: (tiles) => talk && talk.applyTo(tiles),
+  }));
+  talk = new Talk(mode, own);
+  // Text only: the chat is how they talk, so it opens (now, and on a switch to text).
+  talk.onMode = (now) => now === "text" && chat.setOpen(true);
+  byId("call").dataset.mode = mode;
+  own.audioOnly = mode !== "video";
+  own.attach(s);
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;
-  s.send("join", { invite, name });
+  s.send("join", { invite, name, mode });
 }
 
-texts();
-document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") quickExit();
-});
-byId("quick-exit").addEventListener("click", quickExit);
-byId("test").addEventListener("click", startTest);
-byId("echo-done").addEventListener("click", endTest);
-byId("join-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  join();
-});
-if (!invite) finish(t.noLink);
+function wirePage() {
+  wireQuickExit(() => {
+    if (echo) echo.stop();
+    if (session) session.hangUp(true);
+    session = null;
+    chat.clear();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey && event.shiftKey && event.code === "KeyH" && talk && session) {
+      event.preventDefault();
+      talk.setCantTalk(true);
+    }
+  });
+  wireConsent();
+  byId("test").addEventListener("click", startTest);
+  byId("echo-done").addEventListener("click", endTest);
+  byId("join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    join();
+  });
+  document.querySelector('[data-action="back"]')?.addEventListener("click", async () => {
+    if (!talk) return;
+    await talk.setCantTalk(false);
+    if (checkInWaiting) {
+      checkInWaiting = false;
+      askCheckIn();
+    }
+  });
+  for (const choice of document.querySelectorAll("[data-answer]")) {
+    choice.addEventListener("click", () =>
+      answerCheckIn(/** @type {HTMLElement} */ (choice).dataset.answer || "ok"),
+    );
+  }
+  onLanguage(() => session && session.redraw());
+}
+
+startLanguage();
+wirePage();
+if (!invite) finish(() => t.done.noLink);
 else {
-  show("welcome");
+  show("consent", false);
   lookUp();
+  loadWelcome().then((welcome) => {
+    setConsentText(welcome.consent);
+    setExitUrl(welcome.exit_url);
+  });
 }

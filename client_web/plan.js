@@ -1,6 +1,6 @@
 // The disruption plan of a call: how it reads to the survivor, and the countdown after a drop.
 
-import t from "./i18n/en.js";
+import t, { format, text } from "./i18n/index.js";
 
 /**
  * @typedef {{action: string, minutes: number, note: string}} Plan
@@ -8,14 +8,14 @@ import t from "./i18n/en.js";
 
 /** The plan in the survivor's words. @param {Plan} plan */
 export function planText(plan) {
-  const text = (t.planFor[plan.action] || t.planFor.wait).replace("{minutes}", String(plan.minutes));
-  return plan.note ? `${text} ${t.planNote}${plan.note}` : text;
+  const words = format(t.plan.for[plan.action] || t.plan.for.wait, { minutes: plan.minutes });
+  return plan.note ? `${words} ${t.plan.note}${plan.note}` : words;
 }
 
 /** Staff's short summary. @param {Plan} plan */
 export function planSummary(plan) {
-  const choice = t.planChoices[plan.action] || plan.action;
-  return `${t.planTitle}: ${choice} (${plan.minutes} ${t.minutes})`;
+  const choice = t.plan.choices[plan.action] || plan.action;
+  return format(t.plan.summary, { title: t.plan.title, choice, minutes: plan.minutes });
 }
 
 /**
@@ -24,11 +24,14 @@ export function planSummary(plan) {
  */
 export function countdown(target, minutes) {
   const end = Date.now() + minutes * 60000;
-  const tick = () => {
+  const words = () => {
     const left = Math.max(0, Math.round((end - Date.now()) / 1000));
     const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-    target.textContent = left > 0 ? t.planTimeLeft.replace("{time}", time) : t.planTimeUp;
-    if (left === 0) clearInterval(timer);
+    return left > 0 ? format(t.plan.timeLeft, { time }) : t.plan.timeUp;
+  };
+  const tick = () => {
+    text(target, words);
+    if (end <= Date.now()) clearInterval(timer);
   };
   const timer = setInterval(tick, 1000);
   tick();

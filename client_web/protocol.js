@@ -1,7 +1,8 @@
 // Signaling over /ws: JSON messages as documented in docs/protocol.md. No DOM code here.
 
 /**
- * @typedef {{participant: string, name: string, role: string, audio: boolean, video: boolean}} PeerInfo
+ * @typedef {{participant: string, name: string, role: string, audio: boolean, video: boolean,
+ *   mode: "video" | "audio" | "text", cant_talk: boolean}} PeerInfo
  * @typedef {{type: string, [key: string]: any}} Message
  */
 

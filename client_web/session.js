@@ -4,8 +4,8 @@
 
 import { Call } from "./call.js";
 import { Signaling, socketUrl } from "./protocol.js";
-import t from "./i18n/en.js";
-import { Tiles, byId, controls, el, show } from "./ui.js";
+import t from "./i18n/index.js";
+import { Tiles, button, byId, controls, show } from "./ui.js";
 
 const RETRY_MS = 2000; // between attempts to get a socket back
 const LISTEN_MS = 1000; // how often the page checks that the server is still heard
@@ -20,6 +20,9 @@ const GIVE_UP_MS = 60 * 60 * 1000; // the longest grace a server may give
  * @property {(reconnecting: boolean) => void} status   show or hide "reconnecting"
  * @property {(plan: import("./plan.js").Plan) => void} [peerDropped]  someone did not return
  * @property {(root: HTMLElement, signaling: Signaling) => void} [moreControls]  page buttons
+ * @property {(root: HTMLElement, call: Call, signaling: Signaling) => void} [controls]  the
+ *   page's own set of controls, instead of mute, camera, audio only and leave
+ * @property {(tiles: Tiles) => void} [tiles]  new tiles (after each new connection)
  */
 
 export class CallSession {
@@ -41,6 +44,14 @@ export class CallSession {
     this.me = "";
     this.audioOnly = false;
     this.sendVideo = true; // false while nobody in the call can receive our video
+    this.hidden = false; // the page shows something else than the call ("can't talk now")
+    /** The last `joined`, to start media again from. @type {import("./protocol.js").Message | null} */
+    this.joined = null;
+  }
+
+  /** Draws the controls again (after a change of state they show). */
+  redraw() {
+    if (this.call && this.signaling) this.renderControls(this.call, this.signaling);
   }
 
   /** Use `signaling` (open) from now on; the page sends `join` or `resume` on it. */
@@ -70,6 +81,10 @@ export class CallSession {
       if (this.tiles) this.tiles.removePeer(m.participant);
       if (m.dropped && this.plan && this.hooks.peerDropped) this.hooks.peerDropped(this.plan);
     });
+    // A media process of the server stopped: a new connection, offered with `restart`.
+    s.on("media-restart", () => {
+      if (this.signaling === s && this.joined && !this.over) this.startMedia(this.joined, true);
+    });
     s.on("closed", () => {
       if (this.signaling === s && !this.over) this.dropped();
     });
@@ -81,6 +96,7 @@ export class CallSession {
     this.me = joined.participant;
     this.resume = joined.resume || "";
     this.plan = joined.plan || null;
+    this.joined = joined;
     this.hooks.status(false);
     this.startMedia(joined, false);
   }
@@ -97,6 +113,7 @@ export class CallSession {
     if (this.tiles) for (const peer of this.tiles.peers.values()) tiles.setPeer(peer);
     for (const peer of joined.peers) tiles.setPeer(peer);
     this.tiles = tiles;
+    if (this.hooks.tiles) this.hooks.tiles(tiles);
     this.renderControls(call, s);
     if (this.audioOnly) tiles.setMineVideoPaused("chosen");
     if (!this.sendVideo) call.sendVideo(false);
@@ -126,17 +143,21 @@ export class CallSession {
       if (state === "connected") this.hooks.status(false);
       if (state === "failed") this.startMedia(joined, true);
     });
-    show("call");
+    if (!this.hidden) show("call");
     call.start(restart);
   }
 
   /** Mute, camera, audio only, leave, and the page's own buttons. */
   renderControls(/** @type {Call} */ call, /** @type {Signaling} */ s) {
     const root = byId("controls");
+    if (this.hooks.controls) {
+      this.hooks.controls(root, call, s);
+      return;
+    }
     controls(root, call, s, () => this.leave());
-    const audioOnly = el("button", { type: "button", "data-action": "audio-only" }, [
-      this.audioOnly ? t.videoBack : t.audioOnly,
-    ]);
+    const audioOnly = button("audio-only", () =>
+      this.audioOnly ? t.call.videoBack : t.call.audioOnly,
+    );
     // Audio only: no video to me, and none from me (the camera goes off too).
     audioOnly.addEventListener("click", () => {
       this.audioOnly = !this.audioOnly;
@@ -189,9 +210,9 @@ export class CallSession {
     this.hooks.left();
   }
 
-  /** Tell the server we leave, then close everything. */
-  hangUp() {
-    if (this.signaling) this.signaling.send("leave");
+  /** Tell the server we leave (`quick`: the quick exit), then close everything. */
+  hangUp(quick = false) {
+    if (this.signaling) this.signaling.send("leave", quick ? { quick: true } : {});
     this.finish();
   }
 

@@ -1,111 +1,193 @@
-// The staff page: sign in, create calls and share their links, admit people, hold the call.
+// The staff page: sign in, create calls and share their links, admit people, hold the call:
+// who is there and how they talk, chat, check-ins, and what to do when someone leaves quickly.
 
 import { localMedia } from "./call.js";
-import t from "./i18n/en.js";
+import { Chat } from "./chat.js";
+import { onCallActions, refreshCalls } from "./calls_list.js";
+import { Reminder } from "./check_in.js";
+import { EchoTest } from "./echo_test.js";
+import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js";
+import { People } from "./people.js";
 import { planSummary } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
+import { askReady, readyFirst, wireReady } from "./ready.js";
 import { CallSession } from "./session.js";
-import { byId, el, show } from "./ui.js";
-
-/** @param {string} path @param {RequestInit} [init] */
-async function api(path, init = {}) {
-  const response = await fetch(path, {
-    ...init,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-  });
-  const body = await response.json().catch(() => ({}));
-  return { ok: response.ok, status: response.status, body };
-}
+import { api } from "./staff_api.js";
+import { announce, byId, button, el, nameOf, show } from "./ui.js";
 
 /** @type {CallSession | null} */
 let session = null;
+const people = new People(byId("people"));
+const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
+const reminder = new Reminder(byId("reminder"));
+/** Names of the people in the lobby, to say who left it quickly. @type {Map<string, string>} */
+const waitingNames = new Map();
+/** Our microphone is held off while someone can't talk: whether it was on before. */
+let micHeld = /** @type {{was: boolean} | null} */ (null);
 
-async function refreshCalls() {
-  const { ok, body } = await api("/api/calls");
-  if (!ok) {
-    show("sign-in");
-    return;
-  }
-  const list = byId("calls");
-  list.replaceChildren();
-  if (!body.calls.length) list.append(el("li", {}, [t.noCalls]));
-  for (const c of body.calls) {
-    const join = el("button", { type: "button", "data-action": "join-call" }, [t.joinCall]);
-    join.addEventListener("click", () => joinCall(c.id));
-    const end = el("button", { type: "button", class: "danger", "data-action": "end-call" }, [t.endCall]);
-    end.addEventListener("click", async () => {
-      await api(`/api/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
-      refreshCalls();
-    });
-    const links = ["survivor", "interpreter"].map((role) => {
-      const copy = el("button", { type: "button", "data-action": "copy" }, [t.copy]);
-      copy.addEventListener("click", async () => {
-        await navigator.clipboard.writeText(c.links[role]);
-        copy.textContent = t.copied;
-      });
-      return el("p", {}, [
-        `${role === "survivor" ? t.survivorLink : t.interpreterLink}: `,
-        el("input", { readonly: "", value: c.links[role], "data-link": role, size: "60" }),
-        copy,
-      ]);
-    });
-    const status = [`${t.expiresIn} ${Math.ceil(c.expires_in / 60)} ${t.minutes}`];
-    if (c.waiting) status.push(`${c.waiting} ${t.waitingCount}`);
-    const info = el("p", {}, [status.join(" · ")]);
-    const plan = el("p", { "data-plan": "" }, [planSummary(c.plan)]);
-    list.append(el("li", { "data-call": c.id }, [...links, plan, info, join, end]));
-  }
-  show("calls-view");
+const NOTICES = 3; // the latest notices staff see, newest first
+
+/** A line at the top of the call (and read out): answers, who left and how, the plan. @param {() => string} words */
+function notice(words) {
+  const status = byId("call-status");
+  const line = el("p");
+  text(line, words);
+  status.prepend(line);
+  while (status.children.length > NOTICES) status.lastElementChild?.remove();
+  status.hidden = false;
+  announce(words());
+  return line;
+}
+
+/** "Reconnecting…" while our own connection is down. @type {HTMLElement | null} */
+let reconnectingLine = null;
+
+/** @type {EchoTest | null} */
+let echo = null;
+
+/** Staff's own connection test for a call of theirs, before joining it. @param {string} callId */
+function startTest(callId) {
+  const video = /** @type {HTMLVideoElement} */ (byId("echo-video"));
+  echo = new EchoTest({ call: callId }, video, byId("echo-status"), "video");
+  show("echo");
+  echo.start();
+}
+
+/** Someone waits in the lobby: admit or deny, seeing the way to talk they chose. @param {any} m @param {Signaling} signaling */
+function waiting(m, signaling) {
+  const admit = button("admit", () => t.staff.admit);
+  const deny = button("deny", () => t.staff.deny);
+  admit.addEventListener("click", () => signaling.send("admit", { participant: m.participant }));
+  deny.addEventListener("click", () => signaling.send("deny", { participant: m.participant }));
+  const who = el("span");
+  text(who, () =>
+    format(t.staff.waitingLine, {
+      name: m.name || t.staff.noName,
+      role: t.roles[m.role] || "",
+      mode: t.staff.modes[m.mode || "video"] || "",
+    }),
+  );
+  waitingNames.set(m.participant, m.name || "");
+  announce(who.textContent || "");
+  byId("lobby").append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
+}
+
+/** Our microphone stays off while anyone can't talk: no voice from their speaker. */
+function holdMic() {
+  const call = session && session.call;
+  if (!call || !session) return;
+  const silent = people.cantTalk().length > 0;
+  if (silent && !micHeld) {
+    micHeld = { was: call.enabled("audio") };
+    call.setEnabled("audio", false);
+  } else if (!silent && micHeld) {
+    call.setEnabled("audio", micHeld.was);
+    micHeld = null;
+  } else return;
+  session.signaling?.send("mute", { audio: call.enabled("audio"), video: call.enabled("video") });
+  session.redraw();
+}
+
+/** @param {Signaling} signaling */
+function wire(signaling) {
+  const current = session;
+  const plan = () => (current && current.plan ? planSummary(current.plan) : "");
+  signaling.on("lobby-waiting", (m) => waiting(m, signaling));
+  signaling.on("lobby-left", (m) => {
+    const item = byId("lobby").querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
+    if (item) item.remove();
+    const name = waitingNames.get(m.participant) || t.staff.noName;
+    waitingNames.delete(m.participant);
+    if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
+  });
+  signaling.on("error", (m) => {
+    if (chat.handles(m.code)) chat.showError(m.code);
+    else if (m.code !== "invalid-resume") notice(() => errorText(m.code));
+  });
+  signaling.on("ended", () => leaveCall());
+  signaling.on("joined", (m) => {
+    byId("lobby").replaceChildren(); // sent again after a comeback
+    people.clear();
+    for (const peer of m.peers) people.set(peer);
+    reminder.start(m.check_in_minutes || 0);
+    /** @type {HTMLElement} */ (document.querySelector("#call .practice")).hidden = !m.practice;
+    holdMic();
+  });
+  signaling.on("peer-joined", (m) => {
+    people.set(m.peer);
+    announce(format(t.announce.joined, { name: nameOf(m.peer) }));
+    holdMic();
+  });
+  signaling.on("peer-left", (m) => {
+    const name = people.name(m.participant);
+    people.remove(m.participant);
+    if (m.quick) {
+      chat.clear();
+      notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
+    } else if (!m.dropped) notice(() => format(t.announce.left, { name }));
+    holdMic();
+  });
+  signaling.on("peer-mode", (m) => {
+    people.update(m.participant, { mode: m.mode });
+    session?.tiles?.update(m.participant, { mode: m.mode });
+    const mode = t.staff.modes[m.mode] || m.mode;
+    announce(format(t.announce.mode, { name: people.name(m.participant), mode }));
+  });
+  signaling.on("peer-cant-talk", (m) => {
+    people.update(m.participant, { cant_talk: m.on });
+    const name = people.name(m.participant);
+    if (m.on) notice(() => `${format(t.staff.cantTalkNotice, { name })} ${plan()}`);
+    else notice(() => format(t.staff.backNotice, { name }));
+    holdMic();
+  });
+  signaling.on("video-paused", (m) => {
+    if (m.reason !== "weak-connection") return;
+    if (m.participant === session?.me) announce(m.paused ? t.announce.weak : t.announce.videoBack);
+  });
+  signaling.on("peer-away", (m) => people.update(m.participant, { away: true }));
+  signaling.on("peer-back", (m) => people.update(m.participant, { away: false }));
+  signaling.on("check-in-answer", (m) => {
+    const name = people.name(m.participant);
+    notice(() => format(t.staff.answers[m.answer] || t.staff.answers.ok, { name }));
+  });
+  signaling.on("chat", (m) => chat.add(/** @type {any} */ (m), session ? session.me : ""));
+  signaling.on("hours-ending", (m) => {
+    notice(() => format(t.staff.hoursEnding, { time: when(m.at, { timeStyle: "short" }) }));
+  });
 }
 
 /** @param {string} callId */
 async function joinCall(callId) {
+  if (!readyFirst()) return;
   const local = await localMedia();
   const s = new Signaling(socketUrl());
   await s.open();
-  const lobby = byId("lobby");
-  lobby.replaceChildren();
+  byId("lobby").replaceChildren();
   byId("call-status").hidden = true;
+  byId("call-status").replaceChildren();
+  chat.clear();
   const current = (session = new CallSession(local, {
-    wire: (signaling) => {
-      signaling.on("lobby-waiting", (m) => {
-        const admit = el("button", { type: "button", "data-action": "admit" }, [t.admit]);
-        const deny = el("button", { type: "button", "data-action": "deny" }, [t.deny]);
-        admit.addEventListener("click", () => signaling.send("admit", { participant: m.participant }));
-        deny.addEventListener("click", () => signaling.send("deny", { participant: m.participant }));
-        const who = `${t.someoneWaiting}: ${m.name || t.noName} (${t.roles[m.role] || ""})`;
-        lobby.append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
-      });
-      signaling.on("lobby-left", (m) => {
-        const item = lobby.querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
-        if (item) item.remove();
-      });
-      signaling.on("error", (m) => {
-        if (m.code === "unsupported-codec" || m.code === "bad-sdp") alert(t.cannotConnect);
-        else if (m.code !== "invalid-resume") console.warn("server refused a message", m.code);
-      });
-      signaling.on("ended", () => leaveCall());
-      signaling.on("joined", () => lobby.replaceChildren()); // sent again after a comeback
-    },
+    wire,
     left: () => leaveCall(),
     lost: () => leaveCall(),
     status: (reconnecting) => {
       if (session !== current) return;
-      byId("call-status").hidden = !reconnecting;
-      byId("call-status").textContent = reconnecting ? t.reconnectingNow : "";
+      if (reconnecting && !reconnectingLine) reconnectingLine = notice(() => t.call.reconnecting);
+      if (!reconnecting && reconnectingLine) {
+        reconnectingLine.remove();
+        reconnectingLine = null;
+        byId("call-status").hidden = !byId("call-status").children.length;
+      }
     },
     moreControls: (root, signaling) => {
-      const end = el("button", { type: "button", class: "danger", "data-action": "end" }, [
-        t.endCall,
-      ]);
+      const end = button("end", () => t.staff.endCall, { class: "danger" });
       end.addEventListener("click", () => signaling.send("end"));
+      const mute = /** @type {HTMLButtonElement | null} */ (root.querySelector('[data-action="mute"]'));
+      if (mute) mute.disabled = micHeld !== null;
+      root.insertBefore(chat.toggle(), root.lastChild);
       root.append(end);
     },
-    peerDropped: (plan) => {
-      byId("call-status").hidden = false;
-      byId("call-status").textContent = `${t.peerDropped} ${planSummary(plan)}`;
-    },
+    peerDropped: (plan) => notice(() => `${t.staff.peerDropped} ${planSummary(plan)}`),
   }));
   current.attach(s);
   s.send("join", { call: callId });
@@ -114,39 +196,52 @@ async function joinCall(callId) {
 function leaveCall() {
   if (session) session.hangUp();
   session = null;
+  micHeld = null;
+  reconnectingLine = null;
+  byId("call-status").hidden = true;
+  byId("call-status").replaceChildren();
+  reminder.stop();
+  chat.clear();
+  people.clear();
   byId("tiles").replaceChildren();
   refreshCalls();
 }
 
-function texts() {
-  byId("sign-in-title").textContent = t.signInTitle;
-  byId("name-label").textContent = t.staffName;
-  byId("password-label").textContent = t.password;
-  byId("sign-in-button").textContent = t.signIn;
-  byId("new-call").textContent = t.newCall;
-  byId("plan-label").textContent = t.planTitle;
-  byId("plan-minutes-label").textContent = t.planMinutes;
-  byId("plan-note-label").textContent = t.planNoteLabel;
+function planChoices() {
   const choices = byId("plan-action");
-  for (const [value, label] of Object.entries(t.planChoices)) {
-    choices.append(el("option", { value }, [label]));
+  for (const value of Object.keys(t.plan.choices)) {
+    const option = el("option", { value });
+    text(option, () => t.plan.choices[value]);
+    choices.append(option);
   }
-  byId("calls-title").textContent = t.yourCalls;
-  byId("sign-out").textContent = t.signOut;
 }
 
-texts();
+startLanguage();
+planChoices();
+onCallActions({ join: joinCall, test: startTest });
+wireReady();
 byId("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const name = /** @type {HTMLInputElement} */ (byId("staff-name")).value;
   const passwordInput = /** @type {HTMLInputElement} */ (byId("password"));
-  const { ok } = await api("/api/login", {
+  const codeInput = /** @type {HTMLInputElement} */ (byId("code"));
+  const code = codeInput.value.trim();
+  const { ok, body } = await api("/api/login", {
     method: "POST",
-    body: JSON.stringify({ name, password: passwordInput.value }),
+    body: JSON.stringify({ name, password: passwordInput.value, ...(code ? { code } : {}) }),
   });
-  passwordInput.value = "";
-  byId("sign-in-error").textContent = ok ? "" : t.badLogin;
-  if (ok) refreshCalls();
+  codeInput.value = "";
+  // An account with a second factor: the password stays while the code is asked for.
+  const codeAsked = body.error === "code-needed" || body.error === "bad-code";
+  if (!codeAsked) passwordInput.value = "";
+  codeInput.hidden = byId("code-label").hidden = !codeAsked;
+  if (codeAsked) codeInput.focus();
+  if (ok) byId("sign-in-error").textContent = "";
+  else text(byId("sign-in-error"), () => t.errors[body.error] || t.staff.badLogin);
+  if (ok) {
+    refreshCalls();
+    askReady();
+  }
 });
 byId("new-call-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -156,15 +251,40 @@ byId("new-call-form").addEventListener("submit", async (event) => {
     minutes: Number(value("plan-minutes")),
     note: value("plan-note"),
   };
-  const { ok, body } = await api("/api/calls", { method: "POST", body: JSON.stringify({ plan }) });
-  byId("new-call-error").textContent = ok ? "" : body.reason || t.cannotCreate;
-  if (ok) refreshCalls();
+  /** @type {Record<string, any>} */
+  const fields = { plan, check_in_minutes: Number(value("check-in-minutes")) };
+  if (/** @type {HTMLInputElement} */ (byId("practice")).checked) fields.practice = true;
+  const [start, end] = [value("window-start"), value("window-end")];
+  if (start && end) {
+    fields.window = { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
+  }
+  const body = JSON.stringify(fields);
+  const answer = await api("/api/calls", { method: "POST", body });
+  if (answer.ok) byId("new-call-error").textContent = "";
+  else text(byId("new-call-error"), () => t.errors[answer.body.error] || t.staff.cannotCreate);
+  if (answer.ok) refreshCalls();
 });
 byId("sign-out").addEventListener("click", async () => {
   await api("/api/logout", { method: "POST", body: "{}" });
   show("sign-in");
 });
+document.querySelector('[data-action="copy-handout"]')?.addEventListener("click", async (event) => {
+  await navigator.clipboard.writeText(`${location.origin}/guide`);
+  text(/** @type {HTMLElement} */ (event.currentTarget), () => t.staff.copied);
+});
+document.querySelector('[data-action="check-in"]')?.addEventListener("click", () => {
+  if (!session || !session.signaling) return;
+  session.signaling.send("check-in");
+  reminder.restart();
+  notice(() => t.staff.checkInSent);
+});
+byId("echo-done").addEventListener("click", () => {
+  if (echo) echo.stop();
+  echo = null;
+  refreshCalls();
+});
 refreshCalls();
+askReady();
 // Keep the list (and who is waiting) fresh while it is on screen.
 setInterval(() => {
   if (!byId("calls-view").hidden) refreshCalls();

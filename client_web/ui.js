@@ -1,6 +1,6 @@
 // DOM helpers shared by the staff and join pages: elements, video tiles, call controls.
 
-import t from "./i18n/en.js";
+import t, { text } from "./i18n/index.js";
 
 /**
  * @param {string} tag
@@ -21,12 +21,43 @@ export function byId(id) {
   return node;
 }
 
-/** Shows one section of the page and hides the others. @param {string} id */
-export function show(id) {
+/**
+ * Shows one section of the page and hides the others; moves keyboard and screen-reader focus
+ * to its heading, so the new step is read from its start.
+ * @param {string} id @param {boolean} [focus]
+ */
+export function show(id, focus = true) {
   for (const section of document.querySelectorAll("main > section")) {
-    /** @type {HTMLElement} */ (section).hidden = section.id !== id;
+    const node = /** @type {HTMLElement} */ (section);
+    const was = node.hidden;
+    node.hidden = section.id !== id;
+    const heading = /** @type {HTMLElement | null} */ (node.querySelector("h1"));
+    if (focus && was && !node.hidden && heading) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
   }
 }
+
+/** Says `message` to screen readers through the page's live region. @param {string} message */
+export function announce(message) {
+  const region = document.getElementById("announce");
+  // "I can't talk now": a screen reader must not speak up in the room either.
+  if (!region || document.body.dataset.quiet === "yes") return;
+  // A new node each time, so the same words said twice are read twice.
+  region.replaceChildren(el("p", {}, [message]));
+}
+
+/** The name to show for a person: the one they gave, or their role. @param {{name?: string, role?: string}} peer */
+export function nameOf(peer) {
+  return peer.name || t.roles[peer.role || ""] || "";
+}
+
+/**
+ * Someone as a tile shows them: who they are, and whether their video is paused to me (the
+ * reason) or they are reconnecting.
+ * @typedef {import("./protocol.js").PeerInfo & {videoPaused?: string, away?: boolean}} Shown
+ */
 
 /** Video tiles: mine, and one per person the server shows me. */
 export class Tiles {
@@ -36,18 +67,41 @@ export class Tiles {
     this.call = call;
     /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, label: HTMLElement}>} */
     this.tiles = new Map();
-    /** @type {Map<string, import("./protocol.js").PeerInfo>} */
+    /** @type {Map<string, Shown>} */
     this.peers = new Map();
+    /** Whether what the others say plays out loud (text only and "can't talk": no). */
+    this.audible = true;
     const mine = el("video", { class: "mine", autoplay: "", playsinline: "" });
     const mineVideo = /** @type {HTMLVideoElement} */ (mine);
     mineVideo.muted = true;
     mineVideo.srcObject = call.local;
-    this.mineLabel = el("figcaption", {}, [t.you]);
-    root.append(el("figure", { class: "tile" }, [mine, this.mineLabel]));
+    this.mineLabel = el("figcaption");
+    this.mineNote = "";
+    this.mine = el("figure", { class: "tile mine-tile" }, [mine, this.mineLabel]);
+    text(this.mineLabel, () => (this.mineNote ? `${t.call.you} (${this.mineNote})` : t.call.you));
+    root.append(this.mine);
     call.addEventListener("streams", () => this.render());
   }
 
-  /** @param {import("./protocol.js").PeerInfo} peer */
+  /** Plays the others' sound, or keeps every media element silent. @param {boolean} on */
+  setAudible(on) {
+    this.audible = on;
+    for (const entry of this.tiles.values()) entry.video.muted = !on;
+  }
+
+  /** @param {string} note shown after "You", or "" */
+  setMineNote(note) {
+    this.mineNote = note;
+    this.mineLabel.textContent = note ? `${t.call.you} (${note})` : t.call.you;
+  }
+
+  /** @param {string} participant @param {Partial<Shown>} patch */
+  update(participant, patch) {
+    const peer = this.peers.get(participant);
+    if (peer) this.setPeer({ ...peer, ...patch });
+  }
+
+  /** @param {Shown} peer */
   setPeer(peer) {
     this.peers.set(peer.participant, peer);
     this.render();
@@ -61,8 +115,8 @@ export class Tiles {
 
   /** @param {string} reason why video to me is paused ("chosen", "weak-connection"), or "" */
   setMineVideoPaused(reason) {
-    const note = reason === "weak-connection" ? t.weakNote : t.audioOnlyNote;
-    this.mineLabel.textContent = reason ? `${t.you} (${note})` : t.you;
+    const note = reason === "weak-connection" ? t.call.weakNote : t.call.audioOnlyNote;
+    this.setMineNote(reason ? note : "");
   }
 
   /** @param {string} participant @param {string} reason why video to them is paused, or "" */
@@ -97,23 +151,44 @@ export class Tiles {
         const video = /** @type {HTMLVideoElement} */ (
           el("video", { class: "remote", autoplay: "", playsinline: "" })
         );
+        video.muted = !this.audible;
         const label = el("figcaption");
         const tile = el("figure", { class: "tile", "data-participant": id }, [video, label]);
-        this.root.append(tile);
+        this.root.insertBefore(tile, this.mine);
         entry = { tile, video, label };
         this.tiles.set(id, entry);
         video.srcObject = this.call.streamOf(id);
       }
       const peer = this.peers.get(id);
-      const parts = [peer ? peer.name || t.roles[peer.role] || "" : ""];
-      if (peer && !peer.audio) parts.push(`(${t.micIsOff})`);
-      if (peer && !peer.video) parts.push(`(${t.cameraIsOff})`);
-      if (peer && peer.away) parts.push(`(${t.peerReconnecting})`);
-      if (peer && peer.videoPaused === "weak-connection") parts.push(`(${t.peerWeak})`);
-      else if (peer && peer.videoPaused) parts.push(`(${t.peerAudioOnly})`);
-      entry.label.textContent = parts.join(" ");
+      text(entry.label, () => caption(peer));
     }
   }
+}
+
+/** What a tile says about someone. @param {any} peer */
+function caption(peer) {
+  if (!peer) return "";
+  const c = t.call;
+  const parts = [nameOf(peer)];
+  if (peer.mode === "text") parts.push(`(${c.peerTextOnly})`);
+  else if (!peer.audio) parts.push(`(${c.micIsOff})`);
+  if (peer.mode === "video" && !peer.video) parts.push(`(${c.cameraIsOff})`);
+  if (peer.away) parts.push(`(${c.peerReconnecting})`);
+  if (peer.videoPaused === "weak-connection") parts.push(`(${c.peerWeak})`);
+  else if (peer.mode !== "text" && (peer.videoPaused || peer.mode === "audio")) {
+    parts.push(`(${c.peerAudioOnly})`);
+  }
+  return parts.join(" ");
+}
+
+/**
+ * A button whose label follows the page's language. @param {string} action
+ * @param {() => string} label @param {Record<string, string>} [attrs]
+ */
+export function button(action, label, attrs = {}) {
+  const node = el("button", { type: "button", "data-action": action, ...attrs });
+  text(node, label);
+  return node;
 }
 
 /**
@@ -124,18 +199,14 @@ export class Tiles {
  * @param {() => void} onLeave
  */
 export function controls(root, call, signaling, onLeave) {
-  const mute = el("button", { type: "button", "data-action": "mute" }, [
-    call.enabled("audio") ? t.mute : t.unmute,
-  ]);
-  const camera = el("button", { type: "button", "data-action": "camera" }, [
-    call.enabled("video") ? t.cameraOff : t.cameraOn,
-  ]);
-  const leave = el("button", { type: "button", "data-action": "leave", class: "danger" }, [t.hangUp]);
+  const mute = button("mute", () => (call.enabled("audio") ? t.call.mute : t.call.unmute));
+  const camera = button("camera", () => (call.enabled("video") ? t.call.cameraOff : t.call.cameraOn));
+  const leave = button("leave", () => t.call.leave, { class: "danger" });
   const report = () => {
     const audio = call.enabled("audio");
     const video = call.enabled("video");
-    mute.textContent = audio ? t.mute : t.unmute;
-    camera.textContent = video ? t.cameraOff : t.cameraOn;
+    mute.textContent = audio ? t.call.mute : t.call.unmute;
+    camera.textContent = video ? t.call.cameraOff : t.call.cameraOn;
     signaling.send("mute", { audio, video });
   };
   mute.addEventListener("click", () => {
@@ -148,4 +219,5 @@ export function controls(root, call, signaling, onLeave) {
   });
   leave.addEventListener("click", onLeave);
   root.replaceChildren(mute, camera, leave);
+  return { mute, camera, leave };
 }

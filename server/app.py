@@ -15,6 +15,7 @@ from media.ice import offer_addresses
 from server import api
 from server.config import Config
 from server.headers import private_headers
+from server.origin import own_pages_only
 from server.state import STATE, State
 from server.workers import WorkerPool
 from server.ws import websocket
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client_web"
 SWEEP_SECONDS = 1.0
+HOURS_REMINDER_SECONDS = 600.0  # staff hear that the hours end this long before
 
 
 def page(name: str) -> web.RouteDef:
@@ -32,6 +34,36 @@ def page(name: str) -> web.RouteDef:
         return web.FileResponse(path, headers={"Content-Type": "text/html; charset=utf-8"})
 
     return web.get("/" + name.removesuffix(".html"), handler)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Whether the server and its media workers are up; nothing about any call."""
+    hub = request.app[STATE].hub
+    healthy = not isinstance(hub, WorkerPool) or all(w.alive for w in hub.workers)
+    body = {"status": "ok" if healthy else "degraded"}
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[STATE].metrics.shown, content_type="text/plain", charset="utf-8"
+    )
+
+
+async def serve_metrics(state: State) -> web.AppRunner | None:
+    """/metrics on its own address, when the admin asks for it (off by default)."""
+    if not state.config.metrics_address:
+        return None
+    host, _, port = state.config.metrics_address.rpartition(":")
+    app = web.Application()
+    app[STATE] = state
+    app.on_response_prepare.append(private_headers)
+    app.add_routes([web.get("/metrics", metrics)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+    state.metrics.tick(time.time())
+    return runner
 
 
 async def root(request: web.Request) -> web.Response:
@@ -45,44 +77,70 @@ async def sweep(state: State) -> None:
         now = time.time()
         events = state.store.expire(now)
         if events:
-            logger.info("calls expired")
+            logger.debug("calls expired")
         await state.apply(events)
         gone = state.store.away_too_long(now, state.config.reconnect_grace)
         if gone:
-            logger.info("a participant did not come back within the grace period")
+            logger.debug("a participant did not come back within the grace period")
         await state.apply(gone)
+        await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
+        await state.check_staff_file()
+        state.metrics.observe(calls=len(state.store), participants=state.store.people())
+        if isinstance(state.hub, WorkerPool):
+            state.metrics.counters["worker_exits"] = sum(w.exits for w in state.hub.workers)
+        state.metrics.tick(now)
         state.sessions.sweep(now)
+        state.sign_in_limits.sweep(now)
         state.api_tokens.sweep(now)
+
+
+RESTARTING = "the server is restarting"
+
+
+async def drain(app: web.Application) -> None:
+    """The server is stopping (SIGTERM, Ctrl-C): no new calls or joins, and everyone in a
+    call is told while their sockets are still open; then connections close."""
+    state = app[STATE]
+    state.draining = True
+    await state.apply(state.store.end_all(RESTARTING))
+    await asyncio.gather(*(socket.close() for socket in list(state.open_sockets)))
 
 
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     if isinstance(state.hub, WorkerPool):
         await state.hub.start(state.config.ice_addresses, state.config.log_level)
+    await state.check_staff_file()  # what the staff file looks like at start
+    metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))
     yield
+    if metrics_runner is not None:
+        await metrics_runner.cleanup()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await state.apply(state.store.end_all("the server is stopping"))
+    await state.apply(state.store.end_all(RESTARTING))  # any call that came in since
     await state.hub.close()
     logger.info("server stopped")
 
 
 def create_app(config: Config) -> web.Application:
     offer_addresses(config.ice_addresses)
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[own_pages_only])
     app.on_response_prepare.append(private_headers)
     app[STATE] = State.create(config)
     app.add_routes(
         [
             web.get("/", root),
+            web.get("/healthz", healthz),
             page("staff.html"),
             page("join.html"),
+            page("guide.html"),
             web.get("/ws", websocket),
             *api.routes(),
             web.static("/static", WEB_ROOT, follow_symlinks=False),
         ]
     )
+    app.on_shutdown.append(drain)
     app.cleanup_ctx.append(lifecycle)
     return app

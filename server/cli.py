@@ -1,4 +1,5 @@
-"""The `quietroom` command: `serve` runs the server, `staff` manages staff accounts."""
+"""The `quietroom` command: `serve` runs the server, `check-config` checks its settings,
+`staff` manages staff accounts."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import logs, staff_file
+from server import logs, staff_file, totp
 from server.app import create_app
 from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
-from server.tls import server_context
+from server.state import STATE
+from server.tls import reload_certificate, server_context
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(serve)
 
+    check = commands.add_parser(
+        "check-config",
+        help="check the settings (and the org file) without starting anything",
+        description="Check every setting as 'serve' would, the org file included, and say "
+        "what is wrong; nothing is started or written.",
+    )
+    add_arguments(check)
+
     staff = commands.add_parser("staff", help="manage staff accounts")
     staff.add_argument(
         "--staff-file",
@@ -49,6 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    role = add.add_mutually_exclusive_group()
+    role.add_argument(
+        "--admin",
+        action="store_const",
+        const=True,
+        dest="admin",
+        help="an admin sees how many calls run (not whose) and may end any call",
+    )
+    role.add_argument(
+        "--no-admin", action="store_const", const=False, dest="admin", help="not an admin"
+    )
+    passwd = actions.add_parser("passwd", help="set a new password for a staff account")
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    second = actions.add_parser(
+        "totp",
+        help="turn on a second factor (codes from an authenticator app) for a staff account",
+    )
+    second.add_argument("name")
+    second.add_argument("--off", action="store_true", help="turn the second factor off")
     actions.add_parser("list", help="list staff accounts")
     remove = actions.add_parser("remove", help="remove a staff account")
     remove.add_argument("name")
@@ -69,11 +101,38 @@ def run_staff(args: argparse.Namespace, environ: dict[str, str]) -> int:
     try:
         if args.action == "add":
             staff_file.check_name(args.name)
-            staff_file.add(path, args.name, read_password(args.password_stdin))
-            print(f"staff account {args.name!r} saved in {path}")
+            staff_file.add(path, args.name, read_password(args.password_stdin), args.admin)
+            role = " (admin)" if args.name in staff_file.admins(path) else ""
+            print(f"staff account {args.name!r}{role} saved in {path}")
+        elif args.action == "passwd":
+            if args.name not in staff_file.read(path):
+                print(f"no staff account named {args.name!r}", file=sys.stderr)
+                return 1
+            staff_file.passwd(path, args.name, read_password(args.password_stdin))
+            print(f"new password saved for {args.name!r}")
+        elif args.action == "totp":
+            secret = None if args.off else totp.new_secret()
+            if not staff_file.set_totp(path, args.name, secret):
+                print(f"no staff account named {args.name!r}", file=sys.stderr)
+                return 1
+            if secret is None:
+                print(f"second factor turned off for {args.name!r}")
+            else:
+                print(f"second factor on for {args.name!r}: add this to an authenticator app")
+                print(f"  {totp.uri(args.name, secret)}")
+                print(f"  (or type the key: {secret})")
         elif args.action == "list":
-            for name in sorted(staff_file.read(path)):
-                print(name)
+            accounts = staff_file.load(path)
+            for name in sorted(accounts.hashes):
+                marks = [
+                    m
+                    for m, on in (
+                        ("admin", name in accounts.admins),
+                        ("second factor", name in accounts.totp),
+                    )
+                    if on
+                ]
+                print(f"{name} ({', '.join(marks)})" if marks else name)
         elif args.action == "remove":
             if not staff_file.remove(path, args.name):
                 print(f"no staff account named {args.name!r}", file=sys.stderr)
@@ -93,7 +152,15 @@ def install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_serve(config: Config) -> int:
+def run_check(config: Config) -> int:
+    where = f"the settings and {config.org_file}" if config.org_file else "the settings"
+    print(f"{where} are valid")
+    if not config.hours.always_open:
+        print(f"contact hours are set, in the time zone {config.hours.zone}")
+    return 0
+
+
+def run_serve(config: Config, reload: Callable[[], Config]) -> int:
     logs.setup(config.log_level)
     ssl_context = None
     if not config.plain_http:
@@ -110,12 +177,15 @@ def run_serve(config: Config) -> int:
         base = config.public_url or f"{scheme}://{host}:{site_port}"
         print(f"Quietroom is running. Staff sign in at {base}/staff", flush=True)
 
-    asyncio.run(serve_forever(config, ssl_context, announce))
+    asyncio.run(serve_forever(config, ssl_context, announce, reload))
     return 0
 
 
 async def serve_forever(
-    config: Config, ssl_context: ssl.SSLContext | None, announce: Callable[[int], None]
+    config: Config,
+    ssl_context: ssl.SSLContext | None,
+    announce: Callable[[int], None],
+    reload: Callable[[], Config] | None = None,
 ) -> None:
     # Signals are handled before anything is announced, so a stop right after start is clean.
     stop = asyncio.Event()
@@ -123,6 +193,8 @@ async def serve_forever(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(config)
+    if reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload_settings, app, reload, ssl_context)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     try:
@@ -136,6 +208,28 @@ async def serve_forever(
         await runner.cleanup()
 
 
+def reload_settings(
+    app: web.Application, reload: Callable[[], Config], ssl_context: ssl.SSLContext | None
+) -> None:
+    """SIGHUP: read the settings again, and the TLS certificate (renewed by certbot, say);
+    whatever cannot be used is refused and the previous one stays."""
+    try:
+        fresh = reload()
+    except ConfigError as exc:
+        logger.warning("settings not reloaded, the previous ones stay: %s", exc)
+    else:
+        app[STATE].reload(fresh)
+        logger.info("settings reloaded")
+    config = app[STATE].config  # the certificate's paths are read at start only
+    if ssl_context is not None and config.tls_cert:
+        try:
+            reload_certificate(ssl_context, config.tls_cert, config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            logger.warning("certificate not reloaded, the previous one stays: %s", exc)
+            return
+        logger.info("certificate reloaded")
+
+
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     env = dict(os.environ if environ is None else environ)
     args = build_parser().parse_args(argv)
@@ -144,10 +238,12 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     try:
         config = from_namespace(args, env)
     except ConfigError as exc:
-        print(f"quietroom serve: {exc}", file=sys.stderr)
+        print(f"quietroom {args.command}: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-config":
+        return run_check(config)
     try:
-        return run_serve(config)
+        return run_serve(config, lambda: from_namespace(args, env))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:

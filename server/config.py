@@ -7,9 +7,24 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from server.org_file import (
+    OrgFileError,
+    hours,
+    org_name,
+    plan,
+    read_org_file,
+    text,
+    text_or_number,
+    texts_by_language,
+    whole_number,
+)
+from server.org_texts import parse_text_files
+from signaling.hours import Hours
+from signaling.protocol import DisruptionPlan
 
 
 class ConfigError(Exception):
@@ -36,6 +51,12 @@ def parse_grace(text: str) -> float:
     if not 0 <= value <= 3600:
         raise ValueError("must be between 0 (no reconnection) and 1 hour")
     return value
+
+
+def parse_networks(text: str) -> list[str]:
+    """Comma-separated addresses or networks (10.0.0.5, 10.0.0.0/24, fd00::/8)."""
+    items = [a.strip() for a in text.split(",") if a.strip()]
+    return [str(ipaddress.ip_network(item, strict=False)) for item in items]
 
 
 def parse_port(text: str) -> int:
@@ -80,6 +101,41 @@ def parse_kbps(text: str) -> int:
     value = int(text)
     if not 30 <= value <= 5000:
         raise ValueError("must be between 30 and 5000 (kbit/s)")
+    return value
+
+
+def parse_check_in(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 120:
+        raise ValueError("must be between 0 (no reminder) and 120 minutes")
+    return value
+
+
+def parse_exit_url(text: str) -> str:
+    """Where the quick exit goes: a public https page, so nothing of the call shows."""
+    if not re.fullmatch(r"https://[A-Za-z0-9.\-]+(:\d{1,5})?(/[^\s\"'<>\\]*)?", text.strip()):
+        raise ValueError("expected an https address such as https://www.example.org/")
+    return text.strip()
+
+
+def parse_bind(text: str) -> str:
+    """'' (off) or HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464."""
+    text = text.strip()
+    if not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError("expected HOST:PORT such as 127.0.0.1:9464")
+    ipaddress.ip_address(host.strip("[]"))
+    if not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be between 1 and 65535")
+    return text
+
+
+def parse_count(text: str, lowest: int, highest: int) -> int:
+    value = int(text)
+    if not lowest <= value <= highest:
+        raise ValueError(f"must be between {lowest} and {highest}")
     return value
 
 
@@ -146,6 +202,13 @@ class Option:
 
 
 OPTIONS: list[Option] = [
+    Option(
+        "org_file",
+        "",
+        str,
+        "the organization's settings file (TOML, only read; reloaded on SIGHUP): hours, "
+        "texts, call rules; flags and variables win over it",
+    ),
     Option("host", "127.0.0.1", str, "address the HTTPS server listens on"),
     Option("port", 8443, parse_port, "TCP port of the HTTPS server (0: any free port)"),
     Option("tls_cert", "", str, "PEM certificate file (empty: a self-signed one made in memory)"),
@@ -159,6 +222,13 @@ OPTIONS: list[Option] = [
         "comma-separated IP addresses media offers in ICE (empty: every interface but loopback)",
     ),
     Option("staff_file", None, str, "file of staff accounts (written only by 'quietroom staff')"),
+    Option(
+        "trusted_proxy",
+        [],
+        parse_networks,
+        "comma-separated addresses of reverse proxies (Caddy, nginx) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (empty: none)",
+    ),
     Option("call_expiry", 7200.0, parse_duration, "how long a call and its links live (2h, 90m)"),
     Option("max_participants", 4, parse_participants, "most people in one call (2 to 8)"),
     Option(
@@ -202,12 +272,93 @@ OPTIONS: list[Option] = [
         "kbit/s: a viewer on audio only for a weak link gets video again once it can take this",
     ),
     Option(
+        "consent_file",
+        {},
+        parse_text_files,
+        "the organization's consent text shown before a survivor joins: a plain-text file "
+        "for every language, or en=PATH,fr=PATH",
+    ),
+    Option(
+        "handout_file",
+        {},
+        parse_text_files,
+        "the organization's own text on the printable handout (/guide): PATH or en=PATH,fr=PATH",
+    ),
+    Option(
+        "exit_url",
+        "https://www.google.com/search?q=weather",
+        parse_exit_url,
+        "where 'leave quickly' takes a survivor: a neutral public page (https)",
+    ),
+    Option(
+        "check_in_minutes",
+        15,
+        parse_check_in,
+        "remind staff to check in with the survivor this often, unless a call sets its own "
+        "(0: no reminder)",
+    ),
+    Option(
+        "organization",
+        "",
+        org_name,
+        "the organization's name on survivor pages (empty: pages name no organization)",
+    ),
+    Option(
+        "metrics_address",
+        "",
+        parse_bind,
+        "HOST:PORT where /metrics (Prometheus text, no personal data) is served, apart from "
+        "the pages (empty: no metrics)",
+    ),
+    Option(
+        "lobby_knocks",
+        20,
+        lambda text: parse_count(text, 0, 1000),
+        "people who may knock at one call's lobby per minute (0: no limit)",
+    ),
+    Option(
+        "sockets_per_address",
+        64,
+        lambda text: parse_count(text, 1, 100000),
+        "open signaling sockets allowed from one address (several people may share one)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
         "media worker processes: auto (one per core), or a number; 0 = in this process",
     ),
 ]
+
+
+# Settings only the org file sets (tables, no flag): their defaults.
+FILE_ONLY: dict[str, Any] = {"hours": Hours(), "default_plan": DisruptionPlan()}
+
+# The org file's keys: key -> (setting, how its TOML value is checked).
+ORG_FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "organization": ("organization", org_name),
+    "exit_url": ("exit_url", text(parse_exit_url)),
+    "check_in_minutes": ("check_in_minutes", whole_number(parse_check_in)),
+    "call_expiry": ("call_expiry", text_or_number(parse_duration)),
+    "max_participants": ("max_participants", whole_number(parse_participants)),
+    "consent": ("consent_file", texts_by_language),
+    "handout": ("handout_file", texts_by_language),
+    "drop_plan": ("default_plan", plan),
+    "hours": ("hours", hours),
+}
+
+# What a reload of the org file (SIGHUP) may change while the server runs.
+RELOADABLE = (
+    "organization",
+    "exit_url",
+    "check_in_minutes",
+    "call_expiry",
+    "max_participants",
+    "consent_file",
+    "handout_file",
+    "default_plan",
+    "hours",
+)
 
 
 @dataclass(frozen=True)
@@ -220,6 +371,7 @@ class Config:
     public_url: str
     ice_addresses: list[str]
     staff_file: str
+    trusted_proxy: list[str]
     call_expiry: float
     max_participants: int
     reconnect_grace: float
@@ -230,7 +382,18 @@ class Config:
     turn_secret: str
     audio_only_below: int
     video_back_above: int
+    consent_file: dict[str, str]
+    handout_file: dict[str, str]
+    exit_url: str
+    check_in_minutes: int
+    organization: str
+    metrics_address: str
+    lobby_knocks: int
+    sockets_per_address: int
     media_workers: int
+    org_file: str = ""
+    hours: Hours = field(default_factory=Hours)
+    default_plan: DisruptionPlan = field(default_factory=DisruptionPlan)
 
     @classmethod
     def defaults(cls, **overrides: Any) -> Config:
@@ -241,6 +404,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         default = default_staff_file() if option.name == "staff_file" else option.default
         shown = ",".join(default) if isinstance(default, list) else default
+        if isinstance(default, dict):
+            shown = "none"
         switch = isinstance(option.default, bool)
         parser.add_argument(
             option.flag,
@@ -261,14 +426,30 @@ def load(argv: Sequence[str], environ: Mapping[str, str], **overrides: Any) -> C
     return from_namespace(args, environ, **overrides)
 
 
+def org_file_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the org file sets, if one is given (flag, then variable)."""
+    path = getattr(args, "org_file", None) or environ.get("QUIETROOM_ORG_FILE", "")
+    if not path:
+        return {}
+    try:
+        return read_org_file(path, ORG_FILE_KEYS)
+    except OrgFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def from_namespace(
     args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any
 ) -> Config:
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(FILE_ONLY)
+    from_file = org_file_values(args, environ)
+    values.update({k: v for k, v in from_file.items() if k in FILE_ONLY})
     for option in OPTIONS:
         raw, source = getattr(args, option.name, None), option.flag
         if raw is None and option.env in environ:
             raw, source = environ[option.env], option.env
+        if raw is None and option.name in from_file:
+            values[option.name] = from_file[option.name]
+            continue
         if raw is None:
             value = default_staff_file() if option.name == "staff_file" else option.default
             if isinstance(value, str) and option.parse is parse_workers:

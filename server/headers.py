@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.proxy import is_https
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
@@ -31,9 +33,14 @@ PRIVATE_HEADERS = {
 }
 
 
+HSTS = "max-age=31536000"  # a year: browsers come back over HTTPS only
+
+
 async def private_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Set on every response just before it is sent (pages, files, errors, the socket)."""
     for name, value in PRIVATE_HEADERS.items():
         response.headers[name] = value
+    if is_https(request):  # served over TLS here, or by a trusted proxy that says so
+        response.headers["Strict-Transport-Security"] = HSTS
     for name in ("Last-Modified", "ETag", "Server"):
         response.headers.pop(name, None)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
 OWN_PACKAGES = ("server", "signaling", "media", "bench", "__main__")
-# Third-party libraries log addresses, candidates and SDP at DEBUG: they stay at WARNING, and
-# even then only their logger name and level get through.
+# Third-party libraries log addresses, candidates and SDP at DEBUG, and per-connection
+# troubles at WARNING: they stay at ERROR, and even then only their logger name and level
+# get through.
 QUIET_LIBRARIES = ("aioice", "aiortc", "aiohttp", "asyncio", "av", "libav")
 
 
@@ -23,7 +25,7 @@ class PrivacyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not is_own(record.name):
-            record.msg = "%s reported a %s (details withheld)"
+            record.msg = "%s reported something at level %s (details withheld)"
             record.args = (record.name, record.levelname.lower())
             record.exc_info = None
             record.exc_text = None
@@ -39,7 +41,7 @@ def setup(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(name).setLevel(max(logging.ERROR, logging.getLevelName(level)))
     logging.getLogger("aiohttp.access").disabled = True
 
 
@@ -57,3 +59,23 @@ class ConnectionLog(logging.LoggerAdapter[logging.Logger]):
     ) -> tuple[Any, MutableMapping[str, Any]]:
         assert self.extra is not None
         return f"[c{self.extra['conn']}] {msg}", kwargs
+
+
+class LogBudget:
+    """At most `burst` records, refilled at `rate` a second, for records someone outside
+    could cause at will (refused messages): a flood cannot fill the disk through the log."""
+
+    def __init__(self, rate: float = 1.0, burst: float = 20.0) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+        self.withheld = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            self.withheld += 1
+            return False
+        self.tokens -= 1
+        return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,15 @@ from aiohttp import web
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
-from server.config import Config
+from server import staff_file
+from server.config import RELOADABLE, Config
+from server.metrics import Metrics
 from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
 from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
-from signaling.protocol import Joined, Message, Streams
+from signaling.protocol import Joined, MediaRestart, Message, Streams
+from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
 
@@ -32,6 +36,9 @@ class Socket(Protocol):
 
     async def close(self) -> None: ...
 
+    async def revoke(self) -> None:
+        """Their staff account is gone: leave the call (no coming back) and close."""
+
 
 @dataclass
 class State:
@@ -41,6 +48,15 @@ class State:
     api_tokens: StaffSessions  # script sign-ins (bearer)
     hub: MediaHub | WorkerPool
     sockets: dict[str, Socket] = field(default_factory=dict)  # by participant id
+    staff_sockets: dict[Socket, str] = field(default_factory=dict)  # open staff sockets
+    open_sockets: set[Socket] = field(default_factory=set)  # every open signaling socket
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    totp_used: dict[str, int] = field(default_factory=dict)  # account -> last step used
+    draining: bool = False  # the server is stopping: no new calls or joins
+    metrics: Metrics = field(default_factory=Metrics)
+    sockets_from: Counter[str] = field(default_factory=Counter)  # open sockets per address
+    staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
+    staff_seen: staff_file.Accounts | None = None  # the accounts as last read
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -49,11 +65,7 @@ class State:
 
     @classmethod
     def create(cls, config: Config) -> State:
-        rules = CallRules(
-            ttl_seconds=config.call_expiry,
-            max_participants=config.max_participants,
-            max_calls_per_staff=config.calls_per_staff,
-        )
+        rules = call_rules(config)
         state: State
 
         def on_streams(pid: str, slots: dict[str, str]) -> None:
@@ -63,14 +75,27 @@ class State:
             state.apply_soon(pid, lambda call: call.media_presence(pid, away))
 
         def on_weak(pid: str, weak: bool) -> None:
+            if weak:
+                state.metrics.count("fallbacks")
             state.apply_soon(pid, lambda call: call.weak_link(pid, weak))
 
         thresholds = Thresholds(
             below_bps=config.audio_only_below * 1000, above_bps=config.video_back_above * 1000
         )
         hub: MediaHub | WorkerPool
+
+        def on_lost(pid: str) -> None:
+            state.send_soon(pid, MediaRestart())
+
         if config.media_workers > 0:
-            hub = WorkerPool(config.media_workers, on_streams, on_presence, on_weak, thresholds)
+            hub = WorkerPool(
+                config.media_workers,
+                on_streams,
+                on_presence,
+                on_weak,
+                thresholds,
+                on_lost=on_lost,
+            )
         else:
             hub = MediaHub(on_streams, on_presence, on_weak, thresholds)
         state = cls(
@@ -81,6 +106,46 @@ class State:
             hub=hub,
         )
         return state
+
+    async def check_staff_file(self) -> None:
+        """When the staff file changes, accounts removed or given a new password or second
+        factor ('quietroom staff remove', 'passwd', 'totp') are signed out everywhere at
+        once, and their open sockets leave and close."""
+        try:
+            stat = self.staff_file.stat()
+            mark = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            mark = (0, 0)
+        if mark == self.staff_mark:
+            return
+        self.staff_mark = mark
+        try:
+            accounts = staff_file.load(self.staff_file)
+        except staff_file.StaffFileError:
+            return  # a file being rewritten by hand: judge it when it changes again
+        seen, self.staff_seen = self.staff_seen, accounts
+        if seen is None:
+            return
+        gone = {
+            name
+            for name in set(seen.hashes) | set(accounts.hashes)
+            if seen.hashes.get(name) != accounts.hashes.get(name)
+            or seen.totp.get(name) != accounts.totp.get(name)
+        }
+        for name in gone:
+            self.sessions.close_staff(name)
+            self.api_tokens.close_staff(name)
+        for socket, name in list(self.staff_sockets.items()):
+            if name in gone:
+                await socket.revoke()
+
+    def reload(self, fresh: Config) -> None:
+        """Take the reloadable settings of `fresh` (the org file read again): new calls, pages
+        and links follow them; running calls and their media go on as they are."""
+        self.config = dataclasses.replace(
+            self.config, **{name: getattr(fresh, name) for name in RELOADABLE}
+        )
+        self.store.rules = call_rules(self.config)
 
     def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
         self.send_soon(pid, Streams(slots))
@@ -131,6 +196,17 @@ class State:
             return message
         servers = ice_servers(self.config.turn_urls, self.config.turn_secret, call.expires_at)
         return dataclasses.replace(message, ice_servers=servers)
+
+
+def call_rules(config: Config) -> CallRules:
+    return CallRules(
+        ttl_seconds=config.call_expiry,
+        max_participants=config.max_participants,
+        max_calls_per_staff=config.calls_per_staff,
+        check_in_minutes=config.check_in_minutes,
+        hours=config.hours,
+        knocks_per_minute=config.lobby_knocks,
+    )
 
 
 STATE = web.AppKey("state", State)

@@ -66,3 +66,12 @@ def server_context(cert_file: str, key_file: str, host: str) -> ssl.SSLContext:
         for fd in fds:
             os.close(fd)
     return context
+
+
+def reload_certificate(context: ssl.SSLContext, cert_file: str, key_file: str) -> None:
+    """Load a renewed certificate into the running context: new connections get it, open
+    ones keep theirs. Raises OSError or ssl.SSLError if the files cannot be used (the
+    previous certificate then stays)."""
+    fresh = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    fresh.load_cert_chain(cert_file, key_file)  # checked apart first: a bad pair changes nothing
+    context.load_cert_chain(cert_file, key_file)

@@ -62,12 +62,19 @@ class Worker:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
+        self.exits = 0  # times this worker's process stopped
+        self.on_exit: Callable[[Worker], None] | None = None  # told when it stops unasked
+        self.stopping = False
+        self.restarting: asyncio.Task[None] | None = None
+        self._args: tuple[list[str], str, Thresholds] | None = None
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self, addresses: list[str], log_level: str, thresholds: Thresholds) -> None:
+        self._args = (addresses, log_level, thresholds)
+        self.stopping = False
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -105,7 +112,20 @@ class Worker:
             raise MediaError(reply["error"]["code"], reply["error"]["reason"])
         return reply
 
+    def restart(self) -> None:
+        """Start the process again (it stopped unasked), in the background."""
+        if self._args is not None and (self.restarting is None or self.restarting.done()):
+            self.restarting = asyncio.ensure_future(self.start(*self._args))
+
+    async def ready(self) -> None:
+        """Wait for a restart under way, if any."""
+        if self.restarting is not None and not self.restarting.done():
+            await asyncio.wait_for(asyncio.shield(self.restarting), REPLY_SECONDS)
+
     async def stop(self) -> None:
+        self.stopping = True
+        if self.restarting is not None:
+            self.restarting.cancel()
         if self.proc is None:
             return
         if self.alive and self.proc.stdin is not None:
@@ -139,10 +159,13 @@ class Worker:
                     self._ready.set_result(None)
             elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
                 future.set_result(message)
+        self.exits += 1
         logger.warning("media worker %d stopped", self.index)
         for future in self._waiting.values():
             if not future.done():
                 future.set_result({"error": {"code": "media-unavailable", "reason": "stopped"}})
+        if not self.stopping and self.on_exit is not None:
+            self.on_exit(self)
 
 
 class WorkerPool:
@@ -156,11 +179,27 @@ class WorkerPool:
         on_weak: OnWeak | None = None,
         thresholds: Thresholds | None = None,
         spread_at: float = SPREAD_AT,
+        on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.workers = [Worker(i, on_streams, on_presence, on_weak) for i in range(count)]
         self.thresholds = thresholds or Thresholds()
         self.spread_at = spread_at
+        self.on_lost = on_lost
         self._call_of: dict[str, str] = {}  # participant -> call
+        for worker in self.workers:
+            worker.on_exit = self._lost
+
+    def _lost(self, worker: Worker) -> None:
+        """A worker died (killed, crashed): only its calls are hit. It starts again, and each
+        of their participants is told to offer anew; their calls go to a live worker."""
+        pids = [p for p, c in self._call_of.items() if c in worker.calls]
+        worker.calls.clear()
+        for pid in pids:
+            del self._call_of[pid]
+        worker.restart()
+        if self.on_lost is not None:
+            for pid in pids:
+                self.on_lost(pid)
 
     async def start(self, addresses: list[str], log_level: str) -> None:
         await asyncio.gather(
@@ -188,7 +227,9 @@ class WorkerPool:
         self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
     ) -> str:
         self._call_of[pid] = call_id
-        reply = await self._worker(call_id).request(
+        worker = self._worker(call_id)
+        await worker.ready()
+        reply = await worker.request(
             "offer", call=call_id, pid=pid, slots=max_slots, sdp=sdp, echo=echo
         )
         return str(reply["answer"])

@@ -6,13 +6,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from media.peer import MediaError
-from server.auth import staff_of
-from server.logs import ConnectionLog
+from server.auth import sign_in_of, source_of, staff_of
+from server.logs import ConnectionLog, LogBudget
+from server.origin import forbidden, same_origin
 from server.state import STATE, State
 from signaling.call import Call
 from signaling.protocol import (
@@ -20,6 +20,10 @@ from signaling.protocol import (
     Answer,
     AudioOnly,
     Candidate,
+    CantTalk,
+    ChatSend,
+    CheckIn,
+    CheckInAnswer,
     Deny,
     End,
     Error,
@@ -32,6 +36,7 @@ from signaling.protocol import (
     Preview,
     ProtocolError,
     Resume,
+    SetMode,
     parse_client_message,
 )
 
@@ -39,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 # aiohttp closes the socket above this size; up to it, we answer with an error instead.
 SOCKET_LIMIT = 1024 * 1024
+# Per-connection events go to DEBUG only; refusals (which anyone can cause) and handler
+# faults are also limited there, server-wide.
+REFUSALS = LogBudget()
+FAULTS = LogBudget()
 RATE_PER_SECOND = 20.0
 RATE_BURST = 200.0
 
@@ -61,10 +70,17 @@ class RateLimit:
 
 
 class Connection:
-    def __init__(self, state: State, ws: web.WebSocketResponse, staff: str | None) -> None:
+    def __init__(
+        self,
+        state: State,
+        ws: web.WebSocketResponse,
+        staff: str | None,
+        ready: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.state = state
         self.ws = ws
         self.staff = staff
+        self.ready = ready  # whether this staff sign-in confirmed the readiness checklist
         self.participant: str | None = None
         self.log = ConnectionLog(logger)
         self.limit = RateLimit(RATE_PER_SECOND, RATE_BURST)
@@ -78,6 +94,11 @@ class Connection:
             Candidate: self.on_candidate,
             Mute: self.on_mute,
             AudioOnly: self.on_audio_only,
+            SetMode: self.on_mode,
+            ChatSend: self.on_chat,
+            CantTalk: self.on_cant_talk,
+            CheckIn: self.on_check_in,
+            CheckInAnswer: self.on_check_in_answer,
             Leave: self.on_leave,
             End: self.on_end,
         }
@@ -99,8 +120,20 @@ class Connection:
 
     # -------------------------------------------------------------- loop
 
+    async def revoke(self) -> None:
+        if self.participant is not None:
+            call = self.state.store.call_of(self.participant)
+            if call is not None:
+                await self.state.apply(call.leave(self.participant))
+        self.participant = None
+        await self.send(Error("unauthorized", "this staff account was removed"))
+        await self.close()
+
     async def run(self) -> None:
         self.log.debug("signaling connection opened (staff: %s)", self.staff is not None)
+        if self.staff is not None:
+            self.state.staff_sockets[self] = self.staff
+        self.state.open_sockets.add(self)
         try:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
@@ -110,21 +143,27 @@ class Connection:
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
+            self.state.open_sockets.discard(self)
+            self.state.staff_sockets.pop(self, None)
             await self.on_drop()
             self.log.debug("signaling connection closed")
 
     async def handle(self, text: str) -> None:
         if not self.limit.allow():
+            self.state.metrics.refused["rate-limit"] += 1
             await self.send(Error("rate-limit", "too many messages: slow down"))
             return
         try:
             message = parse_client_message(text)
             await self.handlers[type(message)](message)
         except (ProtocolError, MediaError) as exc:
-            self.log.info("message refused: %s", exc.code)
+            self.state.metrics.refused[exc.code] += 1
+            if REFUSALS.allow():
+                self.log.debug("message refused: %s", exc.code)
             await self.send(Error(exc.code, exc.reason))
         except Exception as exc:
-            self.log.warning("message handler failed: %s", type(exc).__name__)
+            if FAULTS.allow():
+                self.log.warning("message handler failed: %s", type(exc).__name__)
             await self.send(Error("internal", "the server could not handle this message"))
 
     # -------------------------------------------------------------- helpers
@@ -146,22 +185,34 @@ class Connection:
     async def on_join(self, message: Join) -> None:
         if self.participant is not None:
             raise ProtocolError("already-joined", "this connection has already joined")
+        if self.state.draining:
+            raise ProtocolError("server-restarting", "the server is restarting: try again soon")
         store, now = self.state.store, time.time()
-        if message.echo:
-            if not message.invite:
-                raise ProtocolError("bad-field", "a connection test needs an invite token")
+        if message.echo and message.invite:
             person, events = store.join_echo(message.invite, now)
+        elif message.echo and message.call:
+            if self.staff is None:
+                raise ProtocolError("unauthorized", "sign in as staff to test by call id")
+            person, events = store.join_echo_staff(self.staff, message.call, now)
+        elif message.echo:
+            raise ProtocolError("bad-field", "a connection test needs an invite token or a call")
         elif message.invite:
-            person, events = store.join_invite(message.invite, message.name, now)
+            closed = store.closed(message.invite, now)
+            if closed is not None:  # outside the call's hours: say when it opens, nothing more
+                await self.send(closed)
+                return
+            person, events = store.join_invite(message.invite, message.name, now, message.mode)
         elif message.call:
             if self.staff is None:
                 raise ProtocolError("unauthorized", "sign in as staff to join by call id")
+            if not self.ready():
+                raise ProtocolError("not-ready", "confirm the readiness checklist first")
             person, events = store.join_staff(self.staff, message.call, now)
         else:
             raise ProtocolError("bad-field", "join needs an invite token or a call id")
         self.participant = person.id
         self.state.sockets[person.id] = self
-        self.log.info("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
+        self.log.debug("joined as %s%s", person.role.value, " (echo test)" if message.echo else "")
         await self.state.apply(events)
 
     async def on_resume(self, message: Resume) -> None:
@@ -174,7 +225,7 @@ class Connection:
             await old.close()
         self.participant = person.id
         self.state.sockets[person.id] = self
-        self.log.info("came back as %s", person.role.value)
+        self.log.debug("came back as %s", person.role.value)
         await self.state.apply(events)
 
     async def on_drop(self) -> None:
@@ -190,7 +241,11 @@ class Connection:
             await self.state.apply(call.drop(self.participant, time.time()))
 
     async def on_preview(self, message: Preview) -> None:
-        await self.send(Plan(self.state.store.plan_for_invite(message.invite, time.time())))
+        store, now = self.state.store, time.time()
+        await self.send(Plan(store.plan_for_invite(message.invite, now)))
+        closed = store.closed(message.invite, now)
+        if closed is not None:
+            await self.send(closed)
 
     async def on_admit(self, message: Admit) -> None:
         await self.state.apply(self.my_call().admit(self.me(), message.participant))
@@ -222,33 +277,65 @@ class Connection:
     async def on_audio_only(self, message: AudioOnly) -> None:
         await self.state.apply(self.my_call().set_audio_only(self.me(), message.on))
 
+    async def on_mode(self, message: SetMode) -> None:
+        await self.state.apply(self.my_call().set_mode(self.me(), message.mode))
+
+    async def on_chat(self, message: ChatSend) -> None:
+        # The text is relayed, never logged: not here, not in an error.
+        await self.state.apply(self.my_call().chat(self.me(), message.text, time.monotonic()))
+
+    async def on_cant_talk(self, message: CantTalk) -> None:
+        await self.state.apply(self.my_call().cant_talk(self.me(), message.on))
+
+    async def on_check_in(self, message: CheckIn) -> None:
+        await self.state.apply(self.my_call().check_in(self.me()))
+
+    async def on_check_in_answer(self, message: CheckInAnswer) -> None:
+        await self.state.apply(self.my_call().answer_check_in(self.me(), message.answer))
+
     async def on_leave(self, message: Leave) -> None:
         if self.participant is None:
             return
         call = self.state.store.call_of(self.participant)
         if call is None:
             return
-        await self.state.apply(call.leave(self.participant))
+        await self.state.apply(call.leave(self.participant, quick=message.quick))
 
     async def on_end(self, message: End) -> None:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
 
 
-def same_origin(request: web.Request) -> bool:
-    """Browsers always send Origin on a WebSocket: only our own pages may open one."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser (scripts, the bench)
-    return urlsplit(origin).netloc == request.host
+def readiness(request: web.Request) -> Callable[[], bool]:
+    """Whether a staff sign-in has confirmed the readiness checklist (a quiet place,
+    headphones, the organization's device), asked once per sign-in before joining a call.
+    A browser sign-in (cookie) must; a script's API token (load tests, integrations) is not
+    a person at a desk and need not."""
+    sign_in = sign_in_of(request)
+    if sign_in is None or sign_in[0] is request.app[STATE].api_tokens:
+        return lambda: True
+    sessions, token = sign_in
+    return lambda: sessions.is_ready(token)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
-        raise web.HTTPForbidden(
-            text='{"error":"forbidden","reason":"cross-origin WebSocket"}',
+        raise forbidden()
+    state, source = request.app[STATE], source_of(request)
+    if state.sockets_from[source] >= state.config.sockets_per_address:
+        state.metrics.refused["too-many-sockets"] += 1
+        raise web.HTTPTooManyRequests(
+            text='{"error":"too-many-sockets","reason":"too many connections from your '
+            'address: close some and try again"}',
             content_type="application/json",
+            headers={"Retry-After": "5"},
         )
-    ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
-    await ws.prepare(request)
-    await Connection(request.app[STATE], ws, staff_of(request)).run()
+    state.sockets_from[source] += 1
+    try:
+        ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
+        await ws.prepare(request)
+        await Connection(state, ws, staff_of(request), readiness(request)).run()
+    finally:
+        state.sockets_from[source] -= 1
+        if state.sockets_from[source] <= 0:
+            del state.sockets_from[source]
     return ws

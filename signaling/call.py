@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
+from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
+    MAX_CHAT_CHARS,
+    ChatLine,
+    CheckInAsk,
+    CheckInReply,
     Denied,
     DisruptionPlan,
     Ended,
+    HoursEnding,
     Joined,
     LobbyLeft,
-    LobbyWaiting,
     Message,
     PeerAway,
     PeerBack,
+    PeerCantTalk,
     PeerJoined,
     PeerLeft,
+    PeerMode,
     PeerMuted,
     ProtocolError,
     SendVideo,
     VideoPaused,
     Waiting,
 )
+
+CHAT_BURST = 5  # chat lines one person may send ...
+CHAT_WINDOW = 10.0  # ... within this many seconds
 
 
 @dataclass
@@ -38,6 +50,42 @@ class Call:
     ended: bool = False
     echo: bool = False  # a connection test: one person, their own media looped back
     plan: DisruptionPlan = field(default_factory=DisruptionPlan)
+    check_in_minutes: int = 15  # staff are reminded to check in this often (0: never)
+    chat_count: int = 0  # chat lines relayed so far: the next line's id (no text is kept)
+    practice: bool = False  # a practice run: links open at any time, pages say "practice"
+    window: Window | None = None  # the call's own time; None: the organization's hours
+    open_anyway: bool = False  # staff opened the links outside the hours
+    reminded_of: float | None = None  # the closing time staff were last reminded of
+    knocks: list[float] = field(default_factory=list)  # lobby arrivals in the last minute
+
+    def opens_at(self, hours: Hours, now: float) -> float | None:
+        """None when its links are open now; otherwise when they open (inf: not again)."""
+        if self.practice or self.open_anyway:
+            return None
+        if self.window is not None:
+            if self.window.is_open(now):
+                return None
+            return self.window.start if now < self.window.start else math.inf
+        opens = hours.next_opening(now)
+        if opens == now:
+            return None
+        return math.inf if opens is None else opens
+
+    def closes_at(self, hours: Hours, now: float) -> float | None:
+        """When the time of its links ends, if it ends (the call itself goes on)."""
+        if self.practice or self.echo:
+            return None
+        if self.window is not None:
+            return self.window.end if self.window.is_open(now) else None
+        return hours.closes_at(now)
+
+    def hours_ending(self, hours: Hours, now: float, before: float) -> list[Event]:
+        """Remind staff in the call, once, when the hours end within `before` seconds."""
+        ends = self.closes_at(hours, now)
+        if ends is None or ends - now > before or ends == self.reminded_of or not self.staff():
+            return []
+        self.reminded_of = ends
+        return self._to_staff(HoursEnding(iso_time(ends)))
 
     @property
     def lobby_limit(self) -> int:
@@ -64,9 +112,7 @@ class Call:
         self.participants[participant.id] = participant
         events = self._enter(participant)
         # Anyone already waiting is shown to the staff member who just came in.
-        events += [
-            Send(participant.id, LobbyWaiting(p.id, p.name, p.role.value)) for p in self.in_lobby()
-        ]
+        events += [Send(participant.id, p.lobby_notice()) for p in self.in_lobby()]
         return events
 
     def add_echo(self, participant: Participant) -> list[Event]:
@@ -76,13 +122,23 @@ class Call:
         joined = Joined(participant.id, participant.role.value, 2, [], echo=True)
         return [Send(participant.id, joined), Entered(self.id, participant.id)]
 
-    def add_to_lobby(self, participant: Participant) -> list[Event]:
-        """An invitee arrives and waits for staff."""
+    def add_to_lobby(
+        self, participant: Participant, now: float = 0.0, knocks_per_minute: int = 0
+    ) -> list[Event]:
+        """An invitee arrives and waits for staff; at most `knocks_per_minute` arrivals a
+        minute (0: no limit), so a forwarded link cannot flood staff with knocks."""
         if len(self.in_lobby()) >= self.lobby_limit:
             raise ProtocolError("lobby-full", "too many people are waiting for this call")
+        if knocks_per_minute:
+            self.knocks = [t for t in self.knocks if now - t < 60.0]
+            if len(self.knocks) >= knocks_per_minute:
+                raise ProtocolError(
+                    "lobby-busy", "too many people knocked at this call just now: try in a minute"
+                )
+            self.knocks.append(now)
         participant.place = Place.LOBBY
         self.participants[participant.id] = participant
-        notice = LobbyWaiting(participant.id, participant.name, participant.role.value)
+        notice = participant.lobby_notice()
         return [Send(participant.id, Waiting(participant.id)), *self._to_staff(notice)]
 
     # ------------------------------------------------------------ staff actions
@@ -119,17 +175,17 @@ class Call:
 
     # ------------------------------------------------------------ anyone
 
-    def leave(self, participant_id: str, dropped: bool = False) -> list[Event]:
+    def leave(self, participant_id: str, dropped: bool = False, quick: bool = False) -> list[Event]:
         p = self.participants.pop(participant_id, None)
         if p is None:
             return []
         if p.place is Place.LOBBY:
-            return [*self._to_staff(LobbyLeft(p.id)), Departed(self.id, p.id)]
+            return [*self._to_staff(LobbyLeft(p.id, quick)), Departed(self.id, p.id)]
         if self.echo:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]
         return [
-            *self._to_others(p.id, PeerLeft(p.id, dropped)),
+            *self._to_others(p.id, PeerLeft(p.id, dropped, quick)),
             Departed(self.id, p.id),
             *self._video_requests(),
         ]
@@ -152,21 +208,8 @@ class Call:
         p = self._member(participant_id)
         p.away_since = None
         p.resume = resume
-        others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(
-            p.id,
-            p.role.value,
-            self.max_participants,
-            others,
-            plan=self.plan,
-            resume=resume,
-            resumed=True,
-        )
-        waiting = [
-            Send(p.id, LobbyWaiting(w.id, w.name, w.role.value))
-            for w in self.in_lobby()
-            if p.role is Role.STAFF
-        ]
+        joined = self._joined(p, resumed=True)
+        waiting = [Send(p.id, w.lobby_notice()) for w in self.in_lobby() if p.role is Role.STAFF]
         return [
             Send(p.id, joined),
             *waiting,
@@ -205,9 +248,69 @@ class Call:
         p = self._member(participant_id)
         if p.audio_only == on:
             return []
-        p.audio_only = on
-        # Video again while their link is still too weak: it stays paused, for the link.
-        return [VideoWanted(self.id, p.id, not on), *self._video_changed(p, "chosen")]
+        return self.set_mode(p.id, "audio" if on else "video")
+
+    def set_mode(self, participant_id: str, mode: str) -> list[Event]:
+        """They switch their way to talk: the others are told; audio and text only receive no
+        video (everyone is told that their video is paused, by choice)."""
+        p = self._member(participant_id)
+        if p.mode == mode:
+            return []
+        was_audio_only = p.audio_only
+        p.mode = mode
+        events: list[Event] = [*self._to_others(p.id, PeerMode(p.id, mode))]
+        if p.audio_only != was_audio_only:
+            # Video again while their link is still too weak: it stays paused, for the link.
+            events += [VideoWanted(self.id, p.id, not p.audio_only)]
+            events += self._video_changed(p, "chosen")
+        return events
+
+    def chat(self, participant_id: str, text: str, now: float) -> list[Event]:
+        """Relay a chat line to everyone in the call now (its sender too). Nothing is kept:
+        not the text, not who said what; only a count for the line's id."""
+        p = self._member(participant_id)
+        text = clean_chat(text)
+        if not text:
+            raise ProtocolError("chat-empty", "the message is empty")
+        if len(text) > MAX_CHAT_CHARS:
+            raise ProtocolError(
+                "chat-too-long", f"a message holds at most {MAX_CHAT_CHARS} characters"
+            )
+        p.chat_sent = [t for t in p.chat_sent if now - t < CHAT_WINDOW]
+        if len(p.chat_sent) >= CHAT_BURST:
+            raise ProtocolError(
+                "chat-rate",
+                f"at most {CHAT_BURST} messages in {CHAT_WINDOW:g} seconds: wait a little",
+            )
+        p.chat_sent.append(now)
+        self.chat_count += 1
+        line = ChatLine(p.id, p.name, p.role.value, text, self.chat_count)
+        return [Send(o.id, line) for o in self.in_call()]
+
+    def cant_talk(self, participant_id: str, on: bool) -> list[Event]:
+        """They can't talk now (or are back): the others are told at once."""
+        p = self._member(participant_id)
+        if p.role is Role.STAFF:
+            raise ProtocolError("forbidden", "staff pause the call with mute and camera instead")
+        if p.cant_talk == on:
+            return []
+        p.cant_talk = on
+        return self._to_others(p.id, PeerCantTalk(p.id, on))
+
+    def check_in(self, by: str) -> list[Event]:
+        """Staff ask everyone else in the call whether it is still comfortable and safe."""
+        self._require_staff(by)
+        guests = [p for p in self.in_call() if p.role is not Role.STAFF]
+        if not guests:
+            raise ProtocolError("nobody-to-ask", "nobody but staff is in the call")
+        return [Send(p.id, CheckInAsk()) for p in guests]
+
+    def answer_check_in(self, participant_id: str, answer: str) -> list[Event]:
+        """Someone answers a check-in: staff hear it at once."""
+        p = self._member(participant_id)
+        if p.role is Role.STAFF:
+            raise ProtocolError("forbidden", "staff ask, the others answer")
+        return self._to_staff(CheckInReply(p.id, answer))
 
     def weak_link(self, participant_id: str, weak: bool) -> list[Event]:
         """The media found their link too weak for video (or recovered): it paused (or
@@ -224,17 +327,30 @@ class Call:
     # ------------------------------------------------------------ helpers
 
     def _enter(self, p: Participant) -> list[Event]:
-        others = [o.info() for o in self.in_call() if o.id != p.id]
-        joined = Joined(
-            p.id, p.role.value, self.max_participants, others, plan=self.plan, resume=p.resume
-        )
+        joined = self._joined(p, resumed=False)
+        chosen = self._video_changed(p, "chosen") if p.audio_only else self._video_requests()
         return [
             Send(p.id, joined),
             *self._paused_for(p.id),
             *self._to_others(p.id, PeerJoined(p.info())),
             Entered(self.id, p.id),
-            *self._video_requests(),
+            *chosen,
         ]
+
+    def _joined(self, p: Participant, resumed: bool) -> Joined:
+        """What someone entering (or coming back to) the call is told."""
+        return Joined(
+            p.id,
+            p.role.value,
+            self.max_participants,
+            [o.info() for o in self.in_call() if o.id != p.id],
+            plan=self.plan,
+            resume=p.resume,
+            resumed=resumed,
+            mode=p.mode,
+            check_in_minutes=self.check_in_minutes if p.role is Role.STAFF else 0,
+            practice=self.practice,
+        )
 
     def _check_room(self) -> None:
         if len(self.in_call()) >= self.max_participants:
@@ -293,3 +409,18 @@ class Call:
 
     def _to_others(self, participant_id: str, message: Message) -> list[Event]:
         return [Send(p.id, message) for p in self.in_call() if p.id != participant_id]
+
+
+def clean_chat(text: str) -> str:
+    """A chat line as typed, trimmed, with control characters gone (line breaks kept)."""
+    kept = "".join(
+        ch if ch.isprintable() or ch == "\n" else " " if ch.isspace() else "" for ch in text
+    )
+    return "\n".join(line.rstrip() for line in kept.strip().splitlines())
+
+
+def iso_time(moment: float) -> str:
+    """A moment as ISO 8601 in UTC, as pages read it ('' for never)."""
+    if math.isinf(moment):
+        return ""
+    return dt.datetime.fromtimestamp(round(moment), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

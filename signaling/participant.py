@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from signaling.protocol import PeerInfo
+from signaling.protocol import LobbyWaiting, PeerInfo
 
 
 class Role(enum.StrEnum):
@@ -29,9 +29,16 @@ class Participant:
     video: bool = True
     resume: str = ""  # the secret that lets this person back in after a drop
     away_since: float | None = None  # when their connection dropped, while they may return
-    audio_only: bool = False  # they chose to receive no video
+    mode: str = "video"  # how they chose to talk: "video", "audio" (only) or "text" (only)
+    cant_talk: bool = False  # they said "I can't talk now" and are not back yet
+    chat_sent: list[float] = field(default_factory=list)  # when their recent chat lines came
     weak_link: bool = False  # their link is too weak for video: the server paused it
     sending_video: bool = True  # last told: send video (or stop: nobody can receive it)
+
+    @property
+    def audio_only(self) -> bool:
+        """They chose to receive no video: audio only, or text only."""
+        return self.mode != "video"
 
     @property
     def video_paused(self) -> bool:
@@ -50,4 +57,10 @@ class Participant:
             role=self.role.value,
             audio=self.audio,
             video=self.video,
+            mode=self.mode,
+            cant_talk=self.cant_talk,
         )
+
+    def lobby_notice(self) -> LobbyWaiting:
+        """What staff see of them while they wait: the name they typed and their way to talk."""
+        return LobbyWaiting(self.id, self.name, self.role.value, self.mode)

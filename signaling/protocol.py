@@ -18,6 +18,11 @@ MAX_CANDIDATE_CHARS = 512
 MAX_NOTE_CHARS = 280
 PLAN_ACTIONS = ("staff-calls-back", "survivor-calls-back", "wait")
 MAX_PLAN_MINUTES = 60
+MAX_CHAT_CHARS = 1000
+MAX_REASON_CHARS = 256  # an error's reason, which may quote (a cut of) what was refused
+MAX_CHECK_IN_MINUTES = 120
+MODES = ("video", "audio", "text")  # ways to talk: video, audio only, text only
+CHECK_IN_ANSWERS = ("ok", "text", "audio", "go")  # fine / switch to text / to audio / must go
 
 
 class ProtocolError(Exception):
@@ -57,6 +62,7 @@ class Join(Message):
     invite: str = ""
     name: str = ""
     echo: bool = False
+    mode: str = "video"  # how they chose to talk: "video", "audio" (only) or "text" (only)
 
 
 @dataclass(frozen=True)
@@ -128,10 +134,54 @@ class AudioOnly(Message):
 
 
 @dataclass(frozen=True)
+class SetMode(Message):
+    """Switch the way to talk during the call; "audio" and "text" receive no video."""
+
+    type: ClassVar[str] = "mode"
+    mode: str
+
+
+@dataclass(frozen=True)
+class ChatSend(Message):
+    """A line of text chat for everyone in the call now: relayed, never kept or logged."""
+
+    type: ClassVar[str] = "chat"
+    text: str
+
+
+@dataclass(frozen=True)
+class CantTalk(Message):
+    """ "I can't talk now" (on) or "I'm back" (off)."""
+
+    type: ClassVar[str] = "cant-talk"
+    on: bool
+
+
+@dataclass(frozen=True)
+class CheckIn(Message):
+    """Staff asks the others in the call whether the call is still comfortable and safe."""
+
+    type: ClassVar[str] = "check-in"
+
+
+@dataclass(frozen=True)
+class CheckInAnswer(Message):
+    """The answer to a check-in: "ok", "text" (switch me to text), "audio" (to audio only)
+    or "go" (I need to go)."""
+
+    type: ClassVar[str] = "check-in-answer"
+    answer: str
+
+
+@dataclass(frozen=True)
 class Leave(Message):
-    """Hang up: leave the call (the call goes on for the others)."""
+    """Hang up: leave the call (the call goes on for the others).
+
+    `quick`: the quick exit; everyone's chat is cleared and staff follow the drop plan.
+    """
 
     type: ClassVar[str] = "leave"
+    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +203,8 @@ class PeerInfo:
     role: str
     audio: bool = True
     video: bool = True
+    mode: str = "video"  # how they chose to talk
+    cant_talk: bool = False  # they said "I can't talk now"
 
 
 @dataclass(frozen=True)
@@ -187,6 +239,24 @@ class Plan(Message):
 
 
 @dataclass(frozen=True)
+class OutsideHours(Message):
+    """The link is outside its call's hours: it opens at `opens_at` (ISO 8601, UTC), or ""
+    when no opening is planned (the call's own time is over). Nobody is told of the visit."""
+
+    type: ClassVar[str] = "outside-hours"
+    opens_at: str = ""
+
+
+@dataclass(frozen=True)
+class HoursEnding(Message):
+    """To staff in a call: the organization's hours (or the call's own time) end at `at`
+    (ISO 8601, UTC), in ten minutes or less. The call is not cut."""
+
+    type: ClassVar[str] = "hours-ending"
+    at: str
+
+
+@dataclass(frozen=True)
 class Waiting(Message):
     """You are in the lobby until staff admits you."""
 
@@ -208,6 +278,9 @@ class Joined(Message):
     ice_servers: list[IceServer] = field(default_factory=list)
     resume: str = ""  # keep in page memory only: `resume` with it after a drop
     resumed: bool = False  # this is a comeback: start media again with a new offer
+    mode: str = "video"  # your own way to talk
+    check_in_minutes: int = 0  # staff: remind to check in this often (0: no reminder)
+    practice: bool = False  # a practice call, to rehearse: nobody is a real survivor
 
 
 @dataclass(frozen=True)
@@ -225,6 +298,7 @@ class LobbyWaiting(Message):
     participant: str
     name: str
     role: str
+    mode: str = "video"  # the way to talk they chose
 
 
 @dataclass(frozen=True)
@@ -233,6 +307,7 @@ class LobbyLeft(Message):
 
     type: ClassVar[str] = "lobby-left"
     participant: str
+    quick: bool = False  # they used the quick exit while waiting
 
 
 @dataclass(frozen=True)
@@ -258,6 +333,7 @@ class PeerLeft(Message):
     type: ClassVar[str] = "peer-left"
     participant: str
     dropped: bool = False  # their connection dropped and they did not come back in time
+    quick: bool = False  # they used the quick exit: clear the chat, follow the drop plan
 
 
 @dataclass(frozen=True)
@@ -310,6 +386,60 @@ class SendVideo(Message):
 
 
 @dataclass(frozen=True)
+class PeerMode(Message):
+    """Someone switched their way to talk."""
+
+    type: ClassVar[str] = "peer-mode"
+    participant: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class ChatLine(Message):
+    """A chat line, to everyone in the call (its sender too); `id` counts up per call."""
+
+    type: ClassVar[str] = "chat"
+    participant: str
+    name: str
+    role: str
+    text: str
+    id: int
+
+
+@dataclass(frozen=True)
+class PeerCantTalk(Message):
+    """Someone said they can't talk now (on), or that they are back (off)."""
+
+    type: ClassVar[str] = "peer-cant-talk"
+    participant: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class CheckInAsk(Message):
+    """To everyone but staff: "Is this still comfortable and safe?"."""
+
+    type: ClassVar[str] = "check-in"
+
+
+@dataclass(frozen=True)
+class CheckInReply(Message):
+    """To staff: someone's answer to a check-in."""
+
+    type: ClassVar[str] = "check-in-answer"
+    participant: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class MediaRestart(Message):
+    """Your connection's media ended on the server's side (a media process stopped): make a
+    new connection and offer again with `restart`. The call and your place in it go on."""
+
+    type: ClassVar[str] = "media-restart"
+
+
+@dataclass(frozen=True)
 class Streams(Message):
     """Which of your receive slots (by transceiver mid) carries whose media; "" = empty."""
 
@@ -346,6 +476,11 @@ CLIENT_MESSAGES: dict[str, type[Message]] = {
         Candidate,
         Mute,
         AudioOnly,
+        SetMode,
+        ChatSend,
+        CantTalk,
+        CheckIn,
+        CheckInAnswer,
         Leave,
         End,
     )
@@ -354,6 +489,8 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
     cls.type: cls
     for cls in (
         Plan,
+        OutsideHours,
+        HoursEnding,
         Waiting,
         Joined,
         Denied,
@@ -367,6 +504,12 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         PeerMuted,
         VideoPaused,
         SendVideo,
+        PeerMode,
+        MediaRestart,
+        ChatLine,
+        PeerCantTalk,
+        CheckInAsk,
+        CheckInReply,
         Streams,
         Ended,
         Error,
@@ -388,7 +531,17 @@ TEXT_LIMITS: dict[str, int] = {
     "urls": 256,
     "username": 64,
     "credential": 64,
+    "text": MAX_CHAT_CHARS,
+    "reason": MAX_REASON_CHARS,
+    "mode": 8,
+    "answer": 8,
+    "opens_at": 32,
+    "at": 32,
 }
+# Fields whose text must be one of a few values.
+CHOICES: dict[str, tuple[str, ...]] = {"mode": MODES, "answer": CHECK_IN_ANSWERS}
+# The error code of a text over its limit, where a more precise one than bad-field helps.
+TOO_LONG_CODES: dict[str, str] = {"text": "chat-too-long"}
 
 T = TypeVar("T")
 
@@ -456,7 +609,11 @@ def _check(cls: type[Any], name: str, hint: Any, value: Any) -> Any:
             raise ProtocolError("bad-field", f"{where} must be a string")
         limit = TEXT_LIMITS.get(name, MAX_ID_CHARS)
         if len(value) > limit:
-            raise ProtocolError("bad-field", f"{where} is longer than {limit} characters")
+            code = TOO_LONG_CODES.get(name, "bad-field")
+            raise ProtocolError(code, f"{where} is longer than {limit} characters")
+        choices = CHOICES.get(name)
+        if choices is not None and value not in choices:
+            raise ProtocolError("bad-field", f"{where} must be one of {', '.join(choices)}")
         return value
     if origin is list:
         (item,) = typing.get_args(hint)

@@ -21,6 +21,7 @@ class StaffSessions:
         self.ttl_seconds = ttl_seconds
         self._token = token
         self._sessions: dict[str, StaffSession] = {}
+        self._ready: set[str] = set()  # sign-ins whose readiness checklist was confirmed
 
     def open(self, staff: str, now: float) -> str:
         self.sweep(now)
@@ -33,17 +34,26 @@ class StaffSessions:
         if session is None:
             return None
         if now >= session.expires_at:
-            del self._sessions[token]
+            self.close(token)
             return None
         return session.staff
 
     def close(self, token: str) -> None:
         self._sessions.pop(token, None)
+        self._ready.discard(token)
+
+    def confirm_ready(self, token: str) -> None:
+        """They confirmed the readiness checklist for this sign-in."""
+        if token in self._sessions:
+            self._ready.add(token)
+
+    def is_ready(self, token: str) -> bool:
+        return token in self._ready and token in self._sessions
 
     def close_staff(self, staff: str) -> None:
         for token in [t for t, s in self._sessions.items() if s.staff == staff]:
-            del self._sessions[token]
+            self.close(token)
 
     def sweep(self, now: float) -> None:
         for token in [t for t, s in self._sessions.items() if now >= s.expires_at]:
-            del self._sessions[token]
+            self.close(token)

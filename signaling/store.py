@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from signaling.call import Call
+from signaling.call import Call, iso_time
 from signaling.events import CallGone, Departed, Event
+from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
-from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, ProtocolError
+from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, OutsideHours, ProtocolError
 
 TokenFactory = Callable[[int], str]
 
@@ -25,6 +26,9 @@ class CallRules:
     max_participants: int = 4
     max_calls_per_staff: int = 20
     max_calls: int = 500
+    check_in_minutes: int = 15  # how often staff are reminded to check in, unless a call says
+    hours: Hours = field(default_factory=Hours)  # when links open (no hours: always)
+    knocks_per_minute: int = 20  # lobby arrivals one call takes a minute (0: no limit)
 
 
 def clean_name(name: str) -> str:
@@ -45,7 +49,15 @@ class CallStore:
     def __len__(self) -> int:
         return len(self._calls)
 
-    def create(self, owner: str, now: float, plan: DisruptionPlan | None = None) -> Call:
+    def create(
+        self,
+        owner: str,
+        now: float,
+        plan: DisruptionPlan | None = None,
+        check_in_minutes: int | None = None,
+        practice: bool = False,
+        window: Window | None = None,
+    ) -> Call:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
         if len(self.owned_by(owner)) >= self.rules.max_calls_per_staff:
@@ -59,11 +71,23 @@ class CallStore:
             max_participants=self.rules.max_participants,
             invites=invites,
             plan=plan or DisruptionPlan(),
+            check_in_minutes=(
+                self.rules.check_in_minutes if check_in_minutes is None else check_in_minutes
+            ),
+            practice=practice,
+            window=window,
         )
         self._calls[call.id] = call
         for token in invites:
             self._invites[token] = call.id
         return call
+
+    def people(self) -> int:
+        """Everyone in a call or a lobby (connection tests included)."""
+        return len(self._where)
+
+    def all_calls(self) -> list[Call]:
+        return list(self._calls.values())
 
     def owned_by(self, owner: str) -> list[Call]:
         return [c for c in self._calls.values() if c.owner == owner]
@@ -85,13 +109,22 @@ class CallStore:
         self._where[person.id] = call.id
         return person, events
 
-    def join_invite(self, token: str, name: str, now: float) -> tuple[Participant, list[Event]]:
+    def closed(self, token: str, now: float) -> OutsideHours | None:
+        """What a link opened outside its call's hours is told (None: it is open now)."""
+        opens = self._call_for_invite(token, now).opens_at(self.rules.hours, now)
+        return None if opens is None else OutsideHours(iso_time(opens))
+
+    def join_invite(
+        self, token: str, name: str, now: float, mode: str = "video"
+    ) -> tuple[Participant, list[Event]]:
         call = self._call_for_invite(token, now)
+        if call.opens_at(self.rules.hours, now) is not None:
+            raise ProtocolError("outside-hours", "this link is outside the hours of its call")
         person = Participant(
-            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY
+            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
         )
         self._new_resume(person)
-        events = call.add_to_lobby(person)
+        events = call.add_to_lobby(person, now, self.rules.knocks_per_minute)
         self._where[person.id] = call.id
         return person, events
 
@@ -102,6 +135,18 @@ class CallStore:
     def join_echo(self, token: str, now: float) -> tuple[Participant, list[Event]]:
         """A connection test for someone holding a valid invite."""
         call = self._call_for_invite(token, now)
+        return self._echo(call, call.invites[token], now)
+
+    def join_echo_staff(
+        self, owner: str, call_id: str, now: float
+    ) -> tuple[Participant, list[Event]]:
+        """A connection test for staff, before they join one of their calls."""
+        call = self._calls.get(call_id)
+        if call is None or call.owner != owner or call.is_expired(now):
+            raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
+        return self._echo(call, Role.STAFF, now)
+
+    def _echo(self, call: Call, role: Role, now: float) -> tuple[Participant, list[Event]]:
         if len(self._calls) >= self.rules.max_calls:
             raise ProtocolError("busy", "the server holds as many calls as it is allowed to")
         echo = Call(
@@ -114,7 +159,7 @@ class CallStore:
             echo=True,
         )
         self._calls[echo.id] = echo
-        person = Participant(self._token(ID_BYTES), call.invites[token], "", Place.CALL)
+        person = Participant(self._token(ID_BYTES), role, "", Place.CALL)
         self._where[person.id] = echo.id
         return person, echo.add_echo(person)
 
@@ -172,11 +217,18 @@ class CallStore:
         return events
 
     def end_all(self, reason: str) -> list[Event]:
-        """End every call (the server is stopping)."""
+        """End every call (the server is stopping or restarting)."""
         events: list[Event] = []
         for call in list(self._calls.values()):
             events += call.end(None, reason)
         self.forget(events)
+        return events
+
+    def hours_ending(self, now: float, before: float) -> list[Event]:
+        """Staff of calls whose hours end within `before` seconds are reminded, once."""
+        events: list[Event] = []
+        for call in self._calls.values():
+            events += call.hours_ending(self.rules.hours, now, before)
         return events
 
     def expire(self, now: float) -> list[Event]:

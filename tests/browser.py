@@ -156,3 +156,16 @@ def start_server(host: Host, staff_file: Path, *extra: str) -> ServerProcess:
 def inbound(page: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = page.evaluate(INBOUND_STATS)
     return rows
+
+
+def confirm_ready(page: Any) -> None:
+    """Staff just signed in: confirm the readiness checklist (once per sign-in), which the
+    page asks before any call can be joined, once it knows whether this sign-in has."""
+    page.wait_for_selector("#calls-view:not([hidden])")
+    page.wait_for_selector("#ready-form[data-asked]", state="attached")
+    if page.locator("#ready-form").is_hidden():
+        return
+    for name in ("quiet_place", "headphones", "work_device"):
+        page.check(f'#ready-form input[name="{name}"]')
+    page.click('#ready-form button[type="submit"]')
+    page.wait_for_selector("#ready-form", state="hidden")

@@ -10,6 +10,7 @@ camera and microphone, lets WebRTC use loopback, and turns off every background 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -132,6 +133,17 @@ PREFS: dict[str, bool | int | str] = {
     "browser.shell.checkDefaultBrowser": False,
     "browser.sessionstore.resume_from_crash": False,
     "toolkit.startup.max_resumed_crashes": -1,
+}
+
+
+# WebDriver's codes for keys that are not characters.
+KEYS = {
+    "ESCAPE": "\ue00c",
+    "ENTER": "\ue007",
+    "TAB": "\ue004",
+    "SHIFT": "\ue008",
+    "CONTROL": "\ue009",
+    "ALT": "\ue00a",
 }
 
 
@@ -362,6 +374,46 @@ class Firefox:
             {"context": self.context, "url": url, "wait": "complete"},
             timeout=timeout,
         )
+
+    async def url(self) -> str:
+        """The address of the document the tab shows now."""
+        tree = await self.command("browsingContext.getTree", {"root": self.context, "maxDepth": 0})
+        return str(tree["contexts"][0]["url"])
+
+    async def traverse_history(self, delta: int, timeout: float = 15.0) -> None:
+        """Go back (-1) or forward (1) in the tab's history, as the browser's buttons do."""
+        await self.command(
+            "browsingContext.traverseHistory",
+            {"context": self.context, "delta": delta},
+            timeout=timeout,
+        )
+
+    async def press(self, key: str, *modifiers: str) -> None:
+        """Press and release `key` (a character or a WebDriver key such as ESCAPE) while
+        holding `modifiers` (e.g. ALT, SHIFT), as real keyboard input to the focused page."""
+        codes = [KEYS.get(k, k) for k in (*modifiers, key)]
+        actions = [{"type": "keyDown", "value": c} for c in codes]
+        actions += [{"type": "keyUp", "value": c} for c in reversed(codes)]
+        await self.command(
+            "input.performActions",
+            {
+                "context": self.context,
+                "actions": [{"type": "key", "id": "keyboard", "actions": actions}],
+            },
+        )
+        await self.command("input.releaseActions", {"context": self.context})
+
+    async def set_viewport(self, width: int, height: int) -> None:
+        await self.command(
+            "browsingContext.setViewport",
+            {"context": self.context, "viewport": {"width": width, "height": height}},
+        )
+
+    async def screenshot(self, path: Path) -> None:
+        """A PNG of the tab's viewport."""
+        shot = await self.command("browsingContext.captureScreenshot", {"context": self.context})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     async def evaluate(self, expression: str, timeout: float = 15.0) -> Any:
         """The value of a JavaScript expression in the page (promises are awaited)."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs it:
-# system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables) when
-# missing, the project and its test dependencies in .venv, then lint, type checks and pytest.
+# system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables, npm) when
+# missing, the project and its test dependencies in .venv, axe-core (npm, pinned by
+# tests/package-lock.json) in tests/node_modules, then lint, type checks and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v janus >/dev/null 2>&1 || missing+=(janus)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"
@@ -35,6 +37,14 @@ fi
 echo "== installing the project and its test dependencies"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+
+# axe-core for the accessibility tests, exactly as tests/package-lock.json pins it; the
+# lock is copied beside it after an install, so a changed lock installs again.
+if ! cmp -s tests/package-lock.json tests/node_modules/.quietroom-lock; then
+  echo "== installing axe-core into tests/node_modules"
+  npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null
+  cp tests/package-lock.json tests/node_modules/.quietroom-lock
+fi
 
 echo "== ruff"
 .venv/bin/ruff check server media signaling bench tests

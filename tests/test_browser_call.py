@@ -14,6 +14,7 @@ from browser import (
     RECORD_PEER_CONNECTIONS,
     REPORT_STATS,
     ServerProcess,
+    confirm_ready,
     inbound,
     start_server,
 )
@@ -79,6 +80,7 @@ def staff_admits_survivor(
     staff.fill("#staff-name", STAFF_NAME)
     staff.fill("#password", STAFF_PASSWORD)
     staff.click("#sign-in-button")
+    confirm_ready(staff)
     if plan is not None:
         staff.select_option("#plan-action", plan[0])
         staff.fill("#plan-minutes", str(plan[1]))
@@ -123,9 +125,16 @@ def receiving_from(page: Any, people: int) -> bool:
     return len(video) >= people and len(audio) >= people
 
 
+def open_join_form(page: Any, link: str) -> None:
+    """The link's consent page, then "yes, I can talk safely": the way to talk and Join."""
+    open_page(page, link, "#consent:not([hidden])")
+    page.click("[data-safe=yes]")
+    page.wait_for_selector("#join-form:not([hidden])")
+
+
 def join_and_wait(page: Any, link: str | None, name: str) -> None:
     if link is not None:
-        open_page(page, link, "#welcome:not([hidden])")
+        open_join_form(page, link)
     page.fill("#name", name)
     page.click("#join")
     page.wait_for_selector("#lobby:not([hidden])")
@@ -146,6 +155,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             staff.fill("#staff-name", STAFF_NAME)
             staff.fill("#password", STAFF_PASSWORD)
             staff.click("#sign-in-button")
+            confirm_ready(staff)
             # The disruption plan goes with the call.
             staff.select_option("#plan-action", "wait")
             staff.fill("#plan-minutes", "15")
@@ -165,7 +175,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                 survivor = new_page(p, hosts["surv"], tmp_path, requests["surv"])
                 if run == 0:
                     # The connection test first: own media back, staff sees nobody waiting.
-                    open_page(survivor, survivor_link, "#welcome:not([hidden])")
+                    open_join_form(survivor, survivor_link)
                     # Before joining, the survivor reads what happens if the call drops.
                     survivor.wait_for_function(
                         "() => document.querySelector('#plan').textContent.includes('15 minutes')"
@@ -179,7 +189,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                     )
                     assert staff.locator("[data-waiting]").count() == 0
                     survivor.click("#echo-done")
-                    survivor.wait_for_selector("#welcome:not([hidden])")
+                    survivor.wait_for_selector("#join-form:not([hidden])")
                     join_and_wait(survivor, None, "Hannah")
                 else:
                     join_and_wait(survivor, survivor_link, "Hannah")
@@ -222,7 +232,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
 
             # Audio only by hand: no more video frames reach the survivor, audio goes on,
             # and staff are told; then video again.
-            survivor.click("[data-action=audio-only]")
+            survivor.click("[data-action=mode-audio]")
             staff.wait_for_function(
                 "() => [...document.querySelectorAll('figcaption')].some(c =>"
                 " c.textContent.includes('audio only'))"
@@ -233,7 +243,7 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
             time.sleep(1.5)
             assert frames_decoded(survivor) == frames
             assert samples_received(survivor) > samples + 48000  # over a second of audio
-            survivor.click("[data-action=audio-only]")
+            survivor.click("[data-action=mode-video]")
             wait_for(lambda: frames_decoded(survivor) > frames + 10, what="video again")
 
             # The survivor's and interpreter's pages keep nothing on the device.

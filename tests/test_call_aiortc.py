@@ -67,6 +67,21 @@ async def two_person_call(http: aiohttp.ClientSession, server: RunningServer) ->
     return [staff, survivor]
 
 
+def media_counts(call: list[Participant]) -> dict[tuple[str, str], int]:
+    """Packets each person of a 2-person call has received from the other, by kind."""
+    a, b = call
+    return {
+        (x.participant, kind): x.received(kind, y.participant)
+        for x, y in ((a, b), (b, a))
+        for kind in ("audio", "video")
+    }
+
+
+def more_media(call: list[Participant], since: dict[tuple[str, str], int], by: int = 20) -> bool:
+    """Whether each person received `by` more packets of each kind than in `since`."""
+    return all(n > since.get(key, 0) + by for key, n in media_counts(call).items())
+
+
 async def wait_until(check: object, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -66,3 +66,31 @@ def test_echo_call_is_short_lived_and_wiped_on_leave() -> None:
     late, _ = store.join_echo(token, now=3500.0)
     late_echo = store.call_of(late.id)
     assert late_echo is not None and late_echo.expires_at == 3600.0
+
+
+async def test_staff_test_their_connection_before_joining(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    api, call, staff = await staff_in_call(http, server)
+    tester = Participant(http, server.base, headers=api.headers)
+    anonymous = Participant(http, server.base)
+    try:
+        await tester.connect()
+        await tester.send(Join(call=str(call["id"]), echo=True))
+        joined = await tester.expect("joined")
+        assert isinstance(joined, Joined) and joined.echo and joined.role == "staff"
+        await tester.start_media(max_participants=joined.max_participants)
+        me = tester.participant
+        await wait_until(
+            lambda: tester.received("audio", me) > 20 and tester.received("video", me) > 20
+        )
+        assert [m.type for m in staff.seen if m.type != "streams"] == ["joined"]
+        await anonymous.connect()
+        await anonymous.send(Join(call=str(call["id"]), echo=True))
+        assert (await anonymous.expect("error")).code == "unauthorized"
+        await anonymous.send(Join(call="someone-elses-call", echo=True))
+        assert (await anonymous.expect("error")).code == "unauthorized"
+    finally:
+        await tester.close()
+        await anonymous.close()
+        await staff.close()

@@ -69,7 +69,9 @@ async def test_survivor_in_firefox_talks_with_staff(
             await firefox.subscribe("network.beforeRequestSent")
             await firefox.add_preload_script(RECORD_PEER_CONNECTIONS)
             await firefox.navigate(link)
-            await firefox.wait_for(shown("welcome"), what="the welcome form")
+            await firefox.wait_for(shown("consent"), what="the consent page")
+            await firefox.evaluate("document.querySelector('[data-safe=yes]').click()")
+            await firefox.wait_for(shown("join-form"), what="the join form")
             await firefox.evaluate(
                 "document.querySelector('#name').value = 'Fern';"
                 " document.querySelector('#join').click()"

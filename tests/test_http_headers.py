@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from conftest import RunningServer
+from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer
 
 PATHS = ["/staff", "/join", "/static/join.js", "/static/style.css", "/no-such-page", "/api/calls"]
 
@@ -53,3 +53,26 @@ async def test_websocket_from_another_origin_is_refused(
     assert refused.value.status == 403
     own = await http.ws_connect(url, headers={"Origin": server.base})
     await own.close()
+
+
+async def test_state_changing_requests_from_another_site_are_refused(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    body = {"name": STAFF_NAME, "password": STAFF_PASSWORD}
+    async with http.post(f"{server.base}/api/login", json=body) as r:
+        cookie = r.headers["Set-Cookie"].split(";", 1)[0]
+    url = f"{server.base}/api/calls"
+    for foreign in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ):
+        async with http.post(url, json={}, headers={"Cookie": cookie, **foreign}) as r:
+            assert r.status == 403, foreign
+            assert (await r.json())["error"] == "forbidden"
+        async with http.post(f"{server.base}/api/login", json=body, headers=foreign) as r:
+            assert r.status == 403, foreign
+    for own in ({"Origin": server.base}, {"Sec-Fetch-Site": "same-origin"}, {}):
+        async with http.post(url, json={}, headers={"Cookie": cookie, **own}) as r:
+            assert r.status == 201, own

@@ -6,21 +6,15 @@ from pathlib import Path
 
 import aiohttp
 from conftest import loopback_config, start_server
-from test_call_aiortc import two_person_call, wait_until
+from test_call_aiortc import more_media, two_person_call, wait_until
 
 from bench.client import Participant
 from server.workers import WorkerPool
 
 
 async def media_flows(calls: list[list[Participant]]) -> None:
-    for a, b in calls:
-        await wait_until(
-            lambda a=a, b=b: all(  # type: ignore[misc]
-                x.received(kind, y.participant) > 20
-                for x, y in ((a, b), (b, a))
-                for kind in ("audio", "video")
-            )
-        )
+    for call in calls:
+        await wait_until(lambda call=call: more_media(call, {}))  # type: ignore[misc]
 
 
 async def test_busy_workers_spread_calls_over_processes(

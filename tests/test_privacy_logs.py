@@ -20,7 +20,25 @@ from test_call_aiortc import admitted_guest, invite_of, staff_in_call, wait_unti
 
 from bench.client import Participant
 from server import logs
-from signaling.protocol import Candidate, Deny, Join, Joined, Leave, LobbyWaiting, Mute, Resume
+from server.logs import LogBudget
+from signaling.protocol import (
+    Candidate,
+    CantTalk,
+    ChatLine,
+    ChatSend,
+    CheckIn,
+    CheckInAnswer,
+    CheckInReply,
+    Deny,
+    Error,
+    Join,
+    Joined,
+    Leave,
+    LobbyWaiting,
+    Mute,
+    Resume,
+    SetMode,
+)
 
 SURVIVOR = "Hannah Quinn"
 INTERPRETER = "Ines Ortega"
@@ -28,6 +46,13 @@ TURNED_AWAY = "Olga Petrova"
 NAMES = (SURVIVOR, INTERPRETER, TURNED_AWAY)
 WRONG_PASSWORD = "not the right password"
 GUESSED_INVITE = "GuessedInviteToken0123456789abcdefXYZ"
+# What survivor and staff type in the chat: none of it may reach a log line.
+CHAT_TEXTS = (
+    "He reads my messages every night",
+    "Meet me by the library side door",
+    "Is Tuesday at noon safe for you?",
+)
+OVERLONG_CHAT = "Overflowing secret " + "x" * 1000
 
 IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])|::1\b")
@@ -102,15 +127,21 @@ def server_logging(level: str) -> Iterator[io.StringIO]:
         access.disabled = saved_access
 
 
-async def test_a_whole_call_logs_nothing_identifying(
-    staff_path: Path, http: aiohttp.ClientSession
-) -> None:
-    secrets = [STAFF_NAME, STAFF_PASSWORD, WRONG_PASSWORD, GUESSED_INVITE]
+async def whole_call(
+    staff_path: Path, http: aiohttp.ClientSession, level: str
+) -> tuple[str, list[str]]:
+    """A whole call (refusals, a drop and comeback, chat, check-ins) with the server logging
+    at `level`: what it wrote, and every secret of the call that must not be in it."""
+    secrets = [STAFF_NAME, STAFF_PASSWORD, WRONG_PASSWORD, GUESSED_INVITE, OVERLONG_CHAT[:19]]
+    secrets += [
+        *CHAT_TEXTS,
+        *(word for text in CHAT_TEXTS for word in text.split() if len(word) > 4),
+    ]
     secrets += [*NAMES, *(part for name in NAMES for part in name.split())]
     people: list[Participant] = []
-    with server_logging("DEBUG") as out:
+    with server_logging(level) as out:
         # A library's record must come out rewritten: proof the filter is on this path.
-        logging.getLogger("aioice.ice").warning("pair %s -> candidate %s", "127.0.0.1", "10.1.2.3")
+        logging.getLogger("aioice.ice").error("pair %s -> candidate %s", "127.0.0.1", "10.1.2.3")
         # Media in this process too, so its records are captured here with the rest.
         runner, server = await start_server(loopback_config(staff_path))
         try:
@@ -176,6 +207,23 @@ async def test_a_whole_call_logs_nothing_identifying(
             await survivor.send(Mute(audio=False, video=True))
             await staff.expect("peer-muted")
             await interpreter.expect("peer-muted")
+            # Chat, its refusals, a check-in and "can't talk now": no text reaches the log.
+            for sender, text in zip((survivor, survivor, staff), CHAT_TEXTS, strict=True):
+                await sender.send(ChatSend(text))
+                line = await interpreter.expect("chat")
+                assert isinstance(line, ChatLine) and line.text == text
+            await survivor.send(ChatSend(OVERLONG_CHAT))
+            refusal = await survivor.expect("error")
+            assert isinstance(refusal, Error) and refusal.code == "chat-too-long"
+            await survivor.send(SetMode("text"))
+            await staff.expect("peer-mode")
+            await staff.send(CheckIn())
+            await survivor.expect("check-in")
+            await survivor.send(CheckInAnswer("go"))
+            answer = await staff.expect("check-in-answer")
+            assert isinstance(answer, CheckInReply) and answer.answer == "go"
+            await survivor.send(CantTalk(True))
+            await staff.expect("peer-cant-talk")
             # The interpreter's socket drops and they come back: no resume secret is logged.
             first = [m for m in interpreter.seen if isinstance(m, Joined)][-1].resume
             assert interpreter.ws is not None
@@ -204,10 +252,15 @@ async def test_a_whole_call_logs_nothing_identifying(
                 await person.close()
             await runner.cleanup()
         text = out.getvalue()
+    return text, secrets
 
+
+async def test_a_whole_call_logs_nothing_identifying_at_debug(
+    staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    text, secrets = await whole_call(staff_path, http, "DEBUG")
     lines = text.splitlines()
-    # The capture saw the server's own records, at DEBUG too, and the library one rewritten.
-    assert "INFO server.ws: " in text, text
+    # The capture saw the server's own records at DEBUG, and the library one rewritten.
     assert "DEBUG server.ws: " in text, text
     for expected in (
         "joined as staff",
@@ -215,10 +268,28 @@ async def test_a_whole_call_logs_nothing_identifying(
         "joined as interpreter",
         "message refused: invalid-invite",
         "server stopped",
-        "aioice.ice reported a warning (details withheld)",
+        "aioice.ice reported something at level error (details withheld)",
     ):
         assert expected in text, f"no {expected!r} in the log:\n{text}"
     assert len(lines) >= 10, text
 
     found = leaks(lines, secrets)
     assert not found, "identifying details in the log:\n" + "\n".join(found)
+
+
+async def test_a_whole_call_at_the_default_level_writes_no_line(
+    staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """At INFO the log keeps the server's lifecycle and faults only: nothing says when a
+    call, a join, a leave or a refusal happened."""
+    text, _secrets = await whole_call(staff_path, http, "INFO")
+    lifecycle = ("server stopped", "aioice.ice reported something at level error")
+    extra = [line for line in text.splitlines() if not any(w in line for w in lifecycle)]
+    assert not extra, "per-call lines at the default level:\n" + "\n".join(extra)
+    assert "server stopped" in text
+
+
+def test_refusals_anyone_can_cause_are_limited_in_the_log() -> None:
+    budget = LogBudget(rate=0.0, burst=3)
+    assert [budget.allow() for _ in range(5)] == [True, True, True, False, False]
+    assert budget.withheld == 2

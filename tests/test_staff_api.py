@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import aiohttp
 from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
 
@@ -39,7 +41,7 @@ async def test_cookie_sign_in_is_httponly_secure_strict(
     # (aiohttp's cookie jar keeps no cookies for IP addresses: send it back by hand)
     pair = cookie.split(";", 1)[0]
     async with http.get(f"{server.base}/api/me", headers={"Cookie": pair}) as r:
-        assert (await r.json()) == {"staff": STAFF_NAME}
+        assert (await r.json()) == {"staff": STAFF_NAME, "admin": False, "ready": False}
 
 
 async def test_oversized_body_is_a_json_413(
@@ -70,3 +72,52 @@ async def test_removed_account_is_signed_out_everywhere(
             assert (await r.json())["error"] == "unauthorized"
     finally:
         await runner.cleanup()
+
+
+async def test_welcome_gives_the_organizations_texts_and_the_exit(
+    tmp_path: object, staff_path: object, http: aiohttp.ClientSession
+) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path) and isinstance(staff_path, Path)
+    config = loopback_config(staff_path)
+    config = dataclasses.replace(
+        config, consent_file={"fr": "Votre appel reste privé."}, exit_url="https://example.org/"
+    )
+    runner, server = await start_server(config)
+    try:
+        async with http.get(f"{server.base}/api/welcome") as r:
+            assert r.status == 200
+            assert r.headers["Cache-Control"] == "no-store"
+            body = await r.json()
+        assert body == {
+            "consent": {"en": "", "fr": "Votre appel reste privé."},
+            "handout": {"en": "", "fr": ""},
+            "exit_url": "https://example.org/",
+            "organization": "",
+        }
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_call_sets_its_own_check_in_interval(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    api = StaffApi(http, server.base)
+    await api.sign_in(STAFF_NAME, STAFF_PASSWORD)
+    url = f"{server.base}/api/calls"
+    async with http.post(url, json={"check_in_minutes": 5}, headers=api.headers) as r:
+        assert r.status == 201
+        assert (await r.json())["check_in_minutes"] == 5
+    async with http.post(url, json={}, headers=api.headers) as r:
+        assert (await r.json())["check_in_minutes"] == 15  # the server's default
+    async with http.get(url, headers=api.headers) as r:
+        defaults = (await r.json())["defaults"]
+    assert defaults == {
+        "plan": {"action": "staff-calls-back", "minutes": 10, "note": ""},
+        "check_in_minutes": 15,
+    }
+    for bad in (121, -1, True, "5", 2.5):
+        async with http.post(url, json={"check_in_minutes": bad}, headers=api.headers) as r:
+            assert r.status == 400, bad
+            assert (await r.json())["error"] == "bad-field"

@@ -15,6 +15,7 @@ from signaling.protocol import (
     PeerBack,
     PeerJoined,
     PeerLeft,
+    PeerMode,
     PeerMuted,
     ProtocolError,
     SendVideo,
@@ -74,7 +75,10 @@ def test_staff_join_enters_the_call(store: CallStore, call: Call) -> None:
     person, events = store.join_staff(STAFF, call.id, now=1)
     assert person.role is Role.STAFF
     assert events == [
-        Send(person.id, Joined(person.id, "staff", 3, [], resume=person.resume)),
+        Send(
+            person.id,
+            Joined(person.id, "staff", 3, [], resume=person.resume, check_in_minutes=15),
+        ),
         Entered(call.id, person.id),
     ]
     assert store.call_of(person.id) is call
@@ -348,9 +352,8 @@ def test_audio_only_is_told_to_everyone_and_asks_media_for_no_video(
     assert VideoWanted(call.id, admitted.id, False) in events
     notice = VideoPaused(admitted.id, True, "chosen")
     # Staff's only viewer takes no video: staff's browser may stop sending it.
-    assert sorted(sent(events), key=str) == sorted(
-        [(staff.id, notice), (admitted.id, notice), (staff.id, SendVideo(False))], key=str
-    )
+    told = [(staff.id, PeerMode(admitted.id, "audio")), (staff.id, notice), (admitted.id, notice)]
+    assert sorted(sent(events), key=str) == sorted([*told, (staff.id, SendVideo(False))], key=str)
     assert call.set_audio_only(admitted.id, True) == []  # nothing changes
     back = call.set_audio_only(admitted.id, False)
     assert VideoWanted(call.id, admitted.id, True) in back
@@ -387,7 +390,8 @@ def test_a_choice_of_audio_only_and_a_weak_link_do_not_contradict_each_other(
     again = call.set_audio_only(admitted.id, False)
     assert VideoWanted(call.id, admitted.id, True) in again
     weak = VideoPaused(admitted.id, True, "weak-connection")
-    assert sent(again) == [(staff.id, weak), (admitted.id, weak)]  # staff still stopped
+    mode = (staff.id, PeerMode(admitted.id, "video"))
+    assert sent(again) == [mode, (staff.id, weak), (admitted.id, weak)]  # staff still stopped
     assert not staff.sending_video
 
 

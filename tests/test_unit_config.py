@@ -25,6 +25,7 @@ def test_defaults(config_home: Path) -> None:
         public_url="",
         ice_addresses=[],
         staff_file=str(config_home / "quietroom" / "staff.json"),
+        trusted_proxy=[],
         call_expiry=7200.0,
         max_participants=4,
         reconnect_grace=120.0,
@@ -35,6 +36,14 @@ def test_defaults(config_home: Path) -> None:
         turn_secret="",
         audio_only_below=150,
         video_back_above=300,
+        consent_file={},
+        handout_file={},
+        exit_url="https://www.google.com/search?q=weather",
+        check_in_minutes=15,
+        organization="",
+        metrics_address="",
+        lobby_knocks=20,
+        sockets_per_address=64,
         media_workers=os.cpu_count() or 1,
     )
     assert Config.defaults() == config
@@ -128,6 +137,14 @@ def test_bad_durations(text: str) -> None:
         ("audio_only_below", "slow"),
         ("video_back_above", "5001"),
         ("video_back_above", "300kbps"),
+        ("metrics_address", "9464"),
+        ("lobby_knocks", "-1"),
+        ("trusted_proxy", "proxy.example.org"),
+        ("sockets_per_address", "0"),
+        ("metrics_address", "localhost:9464"),
+        ("metrics_address", "127.0.0.1:0"),
+        ("check_in_minutes", "121"),
+        ("exit_url", "http://example.org/"),
     ],
 )
 def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> None:
@@ -213,3 +230,67 @@ def test_turn_urls_and_secret_go_together_and_the_secret_is_never_echoed() -> No
 def test_a_secret_that_starts_with_a_dash_is_read_with_the_equals_form() -> None:
     config = load(["--turn-urls=turn:a.example.org", "--turn-secret=-leading-dash-secret"], {})
     assert config.turn_secret == "-leading-dash-secret"
+
+
+# ---------------------------------------------------------------- the organization's texts
+
+
+def test_consent_and_handout_texts_by_language(tmp_path: Path) -> None:
+    en, fr = tmp_path / "consent.en.txt", tmp_path / "consent.fr.txt"
+    en.write_text("We keep no record.\r\nCall us any time.\x07\n", encoding="utf-8")
+    fr.write_text("Nous ne gardons aucune trace.", encoding="utf-8")
+    config = load(["--consent-file", f"en={en},fr={fr}", "--handout-file", str(en)], {})
+    assert config.consent_file == {
+        "en": "We keep no record.\nCall us any time.",
+        "fr": "Nous ne gardons aucune trace.",
+    }
+    assert config.handout_file == {"en": config.consent_file["en"]} | {
+        "fr": config.consent_file["en"]
+    }
+    from_env = load([], {"QUIETROOM_CONSENT_FILE": f"fr={fr}"})
+    assert from_env.consent_file == {"fr": "Nous ne gardons aucune trace."}
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("missing.txt", "cannot read"),
+        ("de=consent.txt", "unknown language"),
+        ("en=consent.txt,en=consent.txt", "given twice"),
+        ("en=", "LANGUAGE=PATH"),
+        ("latin1.txt", "not UTF-8"),
+        ("long.txt", "longer than"),
+    ],
+)
+def test_bad_text_files_are_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, why: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "consent.txt").write_text("ok", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "long.txt").write_text("x" * 20001, encoding="utf-8")
+    with pytest.raises(ConfigError, match="--consent-file") as info:
+        load(["--consent-file", spec], {})
+    assert why in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://www.example.org/", "https://news.example.ca/today?x=1"])
+def test_exit_url(url: str) -> None:
+    assert load(["--exit-url", url], {}).exit_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://www.example.org/", "javascript:alert(1)", "https://", "example.org", ""]
+)
+def test_bad_exit_url(url: str) -> None:
+    with pytest.raises(ConfigError, match="--exit-url"):
+        load(["--exit-url", url], {})
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("0", True), ("120", True), ("121", False), ("x", False)])
+def test_check_in_minutes(raw: str, ok: bool) -> None:
+    if ok:
+        assert load([], {"QUIETROOM_CHECK_IN_MINUTES": raw}).check_in_minutes == int(raw)
+    else:
+        with pytest.raises(ConfigError, match="QUIETROOM_CHECK_IN_MINUTES"):
+            load([], {"QUIETROOM_CHECK_IN_MINUTES": raw})

@@ -19,31 +19,44 @@ from signaling.protocol import (
     Answer,
     AudioOnly,
     Candidate,
+    CantTalk,
+    ChatLine,
+    ChatSend,
+    CheckIn,
+    CheckInAnswer,
+    CheckInAsk,
+    CheckInReply,
     Denied,
     Deny,
     DisruptionPlan,
     End,
     Ended,
     Error,
+    HoursEnding,
     Join,
     Joined,
     Leave,
     LobbyLeft,
     LobbyWaiting,
+    MediaRestart,
     Message,
     Mute,
     Offer,
+    OutsideHours,
     PeerAway,
     PeerBack,
+    PeerCantTalk,
     PeerInfo,
     PeerJoined,
     PeerLeft,
+    PeerMode,
     PeerMuted,
     Plan,
     Preview,
     ProtocolError,
     Resume,
     SendVideo,
+    SetMode,
     Streams,
     VideoPaused,
     Waiting,
@@ -65,7 +78,14 @@ CLIENT_EXAMPLES = [
     Candidate("candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", "0", 1),
     Candidate(""),
     Mute(audio=True, video=False),
+    Join(invite="t0ken", mode="text"),
+    SetMode("audio"),
+    ChatSend("are you ok?\nI am here"),
+    CantTalk(on=True),
+    CheckIn(),
+    CheckInAnswer("go"),
     Leave(),
+    Leave(quick=True),
     End(),
 ]
 
@@ -92,7 +112,20 @@ SERVER_EXAMPLES = [
     Answer("v=0\r\n"),
     PeerJoined(PeerInfo("p2", "Maria", "survivor", audio=True, video=False)),
     PeerLeft("p2"),
+    PeerLeft("p2", quick=True),
     PeerMuted("p2", audio=False, video=False),
+    PeerMode("p2", "text"),
+    ChatLine("p1", "Ana", "staff", "hello", 1),
+    PeerCantTalk("p2", True),
+    CheckInAsk(),
+    CheckInReply("p2", "audio"),
+    OutsideHours("2026-12-07T14:00:00Z"),
+    OutsideHours(),
+    HoursEnding("2026-12-07T22:00:00Z"),
+    MediaRestart(),
+    Joined("p1", "survivor", 3, practice=True),
+    Joined("p1", "staff", 3, [PeerInfo("p2", "", "survivor", mode="text", cant_talk=True)]),
+    Joined("p1", "staff", 3, mode="video", check_in_minutes=15),
     Streams({"1": "p1", "2": "p1", "3": ""}),
     Streams(),
     Ended("ended by staff"),
@@ -370,3 +403,27 @@ def test_any_typed_object_parses_or_raises_protocol_error(body: dict[str, object
 @given(st.text() | st.binary())
 def test_any_text_or_bytes_parses_or_raises_protocol_error(text: str | bytes) -> None:
     accepts_or_refuses(text)
+
+
+# ---------------------------------------------------------------- ways to talk, chat, check-ins
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "mode", "mode": "smoke-signals"},
+        {"type": "mode", "mode": ""},
+        {"type": "join", "invite": "t", "mode": "VIDEO"},
+        {"type": "check-in-answer", "answer": "maybe"},
+        {"type": "check-in-answer", "answer": 1},
+    ],
+)
+def test_a_way_to_talk_or_an_answer_outside_the_choices_is_bad_field(
+    body: dict[str, object],
+) -> None:
+    assert code_of(msg(**body)) == "bad-field"
+
+
+def test_a_chat_line_over_the_limit_is_chat_too_long() -> None:
+    assert parse_client_message(msg(type="chat", text="a" * 1000)) == ChatSend("a" * 1000)
+    assert code_of(msg(type="chat", text="a" * 1001)) == "chat-too-long"

@@ -1,0 +1,128 @@
+"""Floods beside a running call (issue 13): 1,000 sockets opened and dropped, a sender of
+100 messages a second, a lobby-knock flood. Limits engage with clear errors, the call keeps
+its media and signaling, and what the server holds returns to where it was."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import time
+from pathlib import Path
+
+import aiohttp
+from conftest import client_ssl, loopback_config, start_server
+from test_call_aiortc import invite_of, two_person_call, wait_until
+
+from bench.client import Participant
+from server.ws import Connection
+from signaling.protocol import Error, Join, Mute
+
+SOCKETS = 1000
+AT_ONCE = 50
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+async def test_floods_engage_limits_and_the_call_beside_goes_on(
+    staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    config = loopback_config(staff_path, sockets_per_address=40, lobby_knocks=5)
+    runner, server = await start_server(config)
+    state = server.state
+    people: list[Participant] = []
+    try:
+        staff, survivor = people = await two_person_call(http, server)
+        api_call = next(iter(state.store.all_calls()))
+
+        def received() -> int:
+            return sum(
+                a.received(kind, b.participant)
+                for a, b in ((staff, survivor), (survivor, staff))
+                for kind in ("audio", "video")
+            )
+
+        await wait_until(lambda: received() > 100)
+        tasks_before = len(asyncio.all_tasks())
+        rss_before = rss_mb()
+        ws_url = server.base.replace("https://", "wss://") + "/ws"
+
+        # 1,000 sockets opened and dropped, 50 at a time: over 40 from one address are refused.
+        refused = 0
+        connector = aiohttp.TCPConnector(ssl=client_ssl(), limit=0)
+        async with aiohttp.ClientSession(connector=connector) as flood:
+
+            async def one() -> aiohttp.ClientWebSocketResponse | None:
+                nonlocal refused
+                try:
+                    return await flood.ws_connect(ws_url)
+                except aiohttp.WSServerHandshakeError as exc:
+                    assert exc.status == 429
+                    refused += 1
+                    return None
+
+            for _ in range(SOCKETS // AT_ONCE):
+                sockets = await asyncio.gather(*(one() for _ in range(AT_ONCE)))
+                await asyncio.gather(*(s.close() for s in sockets if s is not None))
+
+            # A sender of 100 messages a second for 3 s: the connection's rate limit answers.
+            sender = await flood.ws_connect(ws_url)
+            codes: list[str] = []
+            started = time.monotonic()
+            for i in range(300):
+                await sender.send_str('{"type":"mute","audio":true,"video":true}')
+                await asyncio.sleep(max(0.0, started + (i + 1) / 100 - time.monotonic()))
+            await sender.send_str('{"type":"leave"}')
+            while True:
+                try:
+                    message = await sender.receive_json(timeout=1)
+                except (TimeoutError, TypeError):
+                    break
+                codes.append(message.get("code", ""))
+            await sender.close()
+
+            # Knocks at the lobby from a forwarded link: 5 a minute in all, then lobby-busy.
+            knockers = []
+            answers = []
+            for _ in range(8):
+                knocker = Participant(http, server.base)
+                knockers.append(knocker)
+                await knocker.connect()
+                await knocker.send(Join(invite=invite_of(describe(api_call), "survivor")))
+                answer = await asyncio.wait_for(knocker.inbox.get(), 5)
+                answers.append(answer.code if isinstance(answer, Error) else answer.type)
+            for knocker in knockers:
+                await knocker.close()
+
+        assert SOCKETS // AT_ONCE * (AT_ONCE - 40) <= refused < SOCKETS
+        assert codes and set(codes) <= {"not-joined", "rate-limit"}, set(codes)
+        assert answers == ["waiting"] * 4 + ["lobby-busy"] * 4  # the survivor knocked once
+
+        # The call beside kept media and signaling through all of it.
+        before = received()
+        await wait_until(lambda: received() > before + 100)
+        await staff.send(Mute(audio=False, video=True))
+        await survivor.expect("peer-muted")
+
+        # What the server holds comes back to where it was.
+        await wait_until(lambda: not state.sockets_from.get("127.0.0.1", 0) > 2, timeout=10)
+        await wait_until(lambda: len(asyncio.all_tasks()) <= tasks_before + 2, timeout=10)
+        grown = rss_mb() - rss_before  # server and flood clients share this process
+        print(f"\nflood: {refused} sockets refused of {SOCKETS}; process RSS +{grown:.1f} MB")
+        assert state.store.people() == 2
+        # No connection of the flood is still held anywhere: only the call's two remain.
+        gc.collect()
+        assert sum(isinstance(o, Connection) for o in gc.get_objects()) == 2
+    finally:
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+
+
+def describe(call: object) -> dict[str, object]:
+    """The links of a call as the staff API gives them (for invite_of)."""
+    invites = call.invites  # type: ignore[attr-defined]
+    return {"links": {role.value: f"x#{token}" for token, role in invites.items()}}

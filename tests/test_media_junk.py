@@ -1,0 +1,193 @@
+"""Junk at the media ports while a call runs (issue 13).
+
+A namespace of the test's own, joined to this one by a veth pair, sends datagrams to every
+UDP port the server's media uses (read from the ICE candidates of its answers): random
+bytes, truncated STUN and STUN with a real ICE username but a wrong integrity, fake DTLS
+records, RTP with random SSRCs and RTCP. The server's media is offered on the veth address,
+so the call's own peers (here, in this namespace) and the junk meet at the same sockets;
+the media runs in the server's process, then in a media worker as it does by default.
+
+No unhandled exception is logged, the call's media keeps flowing both ways, and it loses no
+more than a trace of its packets while the junk arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import loopback_config, start_server
+from netlab import require_netns
+from test_call_aiortc import two_person_call, wait_until
+
+from bench.client import Participant
+from media import ice
+
+HERE = Path(__file__).resolve().parent
+PER_KIND = 350  # datagrams of each of the 6 kinds, at each port
+MAX_LOSS = 0.005  # "a trace": half a percent of the packets sent while the junk arrives
+
+
+@dataclass
+class Link:
+    netns: str
+    server_address: str  # this namespace's end
+    peer_address: str  # the junk sender's end
+
+
+def ip(*args: str, check: bool = True) -> None:
+    subprocess.run(["ip", *args], check=check, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def link() -> Iterator[Link]:
+    """A namespace with a veth pair to this one, a /30 of its own; removed afterwards."""
+    require_netns()
+    tag = os.getpid() % 100000
+    netns, here, there = f"qrjunk{tag}", f"qjh{tag}", f"qjt{tag}"
+    subnet = f"10.233.{tag % 250 + 1}"
+    ip("netns", "add", netns)
+    try:
+        ip("-n", netns, "link", "set", "lo", "up")
+        ip("link", "add", here, "type", "veth", "peer", "name", there, "netns", netns)
+        ip("addr", "add", f"{subnet}.1/30", "dev", here)
+        ip("link", "set", here, "up")
+        ip("-n", netns, "addr", "add", f"{subnet}.2/30", "dev", there)
+        ip("-n", netns, "link", "set", there, "up")
+        yield Link(netns, f"{subnet}.1", f"{subnet}.2")
+    finally:
+        ip("link", "del", here, check=False)  # takes its peer with it
+        ip("netns", "del", netns, check=False)
+
+
+class Faults(logging.Handler):
+    """Every record at warning or above, and any carrying a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING or record.exc_info:
+            self.records.append(record)
+
+
+def media_ports(sdp: str, address: str) -> set[int]:
+    """The ports of the host candidates on `address` in an SDP."""
+    ports = set()
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            if parts[4] == address and parts[7] == "host":
+                ports.add(int(parts[5]))
+    return ports
+
+
+def ufrag(sdp: str) -> str:
+    return next(line.split(":", 1)[1] for line in sdp.splitlines() if "a=ice-ufrag:" in line)
+
+
+async def totals(people: list[Participant]) -> tuple[int, int]:
+    """Packets the two have sent (each reaches the other once) and received."""
+    sent = [(await p.sent())[0] for p in people]
+    return sum(sent), sum(sum(p.packets.values()) for p in people)
+
+
+def flow(people: list[Participant]) -> dict[tuple[int, str], int]:
+    a, b = people
+    return {
+        (i, kind): x.received(kind, y.participant)
+        for i, (x, y) in enumerate(((a, b), (b, a)))
+        for kind in ("audio", "video")
+    }
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["media-in-process", "media-worker"])
+async def test_junk_at_every_media_port_harms_no_call(
+    link: Link,
+    staff_path: Path,
+    http: aiohttp.ClientSession,
+    capfd: pytest.CaptureFixture[str],
+    workers: int,
+) -> None:
+    chosen = list(ice._chosen)
+    faults = Faults()
+    logging.getLogger().addHandler(faults)
+    config = loopback_config(staff_path, ice_addresses=[link.server_address], media_workers=workers)
+    runner, server = await start_server(config)
+    people: list[Participant] = []
+    try:
+        people = await two_person_call(http, server)
+        await wait_until(lambda: all(n > 50 for n in flow(people).values()), timeout=20)
+        ports: set[int] = set()
+        usernames = []
+        for person in people:
+            assert person.pc is not None
+            answer, offer = person.pc.remoteDescription.sdp, person.pc.localDescription.sdp
+            ports |= media_ports(answer, link.server_address)
+            usernames.append(f"{ufrag(answer)}:{ufrag(offer)}")
+        assert len(ports) >= 2, ports  # one per person's connection, at least
+
+        await asyncio.sleep(1.0)  # past the start: loss is measured in the steady call
+        before_flow = flow(people)
+        sent_before, received_before = await totals(people)
+        sender = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", link.netns, sys.executable, str(HERE / "junk_sender.py"),
+            link.server_address, ",".join(map(str, sorted(ports))), str(PER_KIND),
+            ",".join(usernames),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(sender.communicate(), 120)
+        assert sender.returncode == 0, err.decode()
+        await asyncio.sleep(1.0)  # the last packets sent arrive
+        sent_after, received_after = await totals(people)
+        report = json.loads(out)
+        datagrams = sum(report["sent"].values())
+        assert datagrams == PER_KIND * 6 * len(ports)
+
+        sent, received = sent_after - sent_before, received_after - received_before
+        loss = max(0.0, 1 - received / sent)
+        summary = (
+            f"\njunk ({'media worker' if workers else 'media in process'}): {datagrams} "
+            f"datagrams at {len(ports)} media ports "
+            f"({', '.join(f'{k} {v}' for k, v in report['sent'].items())}); "
+            f"{sum(report['replies'].values())} answers came back; "
+            f"the call sent {sent} packets meanwhile and lost {loss:.3%}"
+        )
+        # The junk reached the server's sockets: its bad binding requests were answered.
+        assert all(report["replies"].get(str(port), 0) > 0 for port in ports), report
+        assert loss <= MAX_LOSS, (sent, received)
+        # The call goes on both ways, on the connections it had.
+        after_flow = flow(people)
+        assert all(after_flow[k] > before_flow[k] + 100 for k in before_flow), after_flow
+        mark = flow(people)
+        await wait_until(lambda: all(flow(people)[k] > mark[k] + 20 for k in mark), timeout=10)
+        assert all(p.pc is not None and p.pc.connectionState == "connected" for p in people)
+        if not workers:
+            peers = list(server.state.hub.peers.values())  # type: ignore[attr-defined]
+            assert len(peers) == 2 and all(p.pc.connectionState == "connected" for p in peers)
+        else:  # the worker logs to its stderr, which is this test's
+            worker_log = capfd.readouterr().err.splitlines()
+            bad = ("WARNING", "ERROR", "CRITICAL", "Traceback")
+            assert not [line for line in worker_log if line.startswith(bad)], worker_log
+            summary += f"; the worker logged {len(worker_log)} lines, none a fault"
+        lines = [f"{r.name} {r.levelname}: {r.getMessage()}" for r in faults.records]
+        assert not lines, lines
+        print(summary)
+    finally:
+        for person in people:
+            with contextlib.suppress(Exception):
+                await person.close()
+        await runner.cleanup()
+        logging.getLogger().removeHandler(faults)
+        ice.offer_addresses(chosen)
