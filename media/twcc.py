@@ -10,6 +10,7 @@ them (microseconds on its own clock).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -142,11 +143,17 @@ def _statuses(data: bytes, pos: int, count: int) -> tuple[list[int], int] | None
         if not chunk & 0x8000:  # run length: a symbol and how often
             symbol, run = (chunk >> 13) & 0x3, chunk & 0x1FFF
             symbols.extend([symbol] * min(run, count - len(symbols)))
-        elif not chunk & 0x4000:  # status vector of 14 one-bit symbols
-            symbols.extend((chunk >> (13 - i)) & 0x1 for i in range(14))
-        else:  # status vector of 7 two-bit symbols
-            symbols.extend((chunk >> (12 - 2 * i)) & 0x3 for i in range(7))
+        else:
+            symbols.extend(_vector(chunk))
     return symbols[:count], pos
+
+
+@functools.lru_cache(maxsize=1024)
+def _vector(chunk: int) -> tuple[int, ...]:
+    """The symbols of a status vector chunk (a browser repeats a few: cached)."""
+    if not chunk & 0x4000:  # 14 one-bit symbols
+        return tuple((chunk >> (13 - i)) & 0x1 for i in range(14))
+    return tuple((chunk >> (12 - 2 * i)) & 0x3 for i in range(7))  # 7 two-bit symbols
 
 
 def parse(packet: bytes) -> Feedback | None:
