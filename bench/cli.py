@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import isolation, janus
+from bench import isolation, janus, scenario
 from bench.encoded import opus_clip, vp8_clip
 from bench.local import STAFF, LocalServer
 from bench.ramp import ramp, ramp_table
@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-calls", type=int, default=40, help=f"where a ramp stops (1 to {MAX_CALLS})"
     )
+    parser.add_argument(
+        "--transport-cc",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="simulated people offer transport-wide congestion control and send feedback, as"
+        " browsers do (--no-transport-cc: as before issue 11, to see what it costs)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--plot",
@@ -148,6 +155,7 @@ def check(args: argparse.Namespace) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     problem = check(args)
+    scenario.TRANSPORT_CC[0] = args.transport_cc
     if problem:
         print(f"quietroom-bench: {problem}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ from aiortc.rtp import RtpPacket
 from bench.encoded import Clip, opus_clip, vp8_clip
 from bench.sender import OutStream, Pacer
 from bench.stamp import delay_ms
-from media import rtpraw
+from media import rtpraw, twcc
 from media.bandwidth import read_remb
 from media.stream_stats import ReceivedStats
 from media.tap import detach_receiver, detach_sender
@@ -99,9 +99,21 @@ class StaffApi:
             r.raise_for_status()
 
 
+TRANSPORT_CC_ID = 4  # aiortc's offers use 1 to 3
+FEEDBACK_SECONDS = 0.1  # how often a browser sends transport-cc feedback, about
+
+
+def offer_transport_cc(sdp: str, ext_id: int = TRANSPORT_CC_ID) -> str:
+    """An aiortc offer with the transport-wide sequence number extension in every media
+    section, as browsers offer it (aiortc does not; it ignores it in the answer)."""
+    line = f"a=extmap:{ext_id} {twcc.URI}"
+    return sdp.replace("\r\na=mid:", f"\r\n{line}\r\na=mid:")
+
+
 @dataclass
 class Participant:
-    """One simulated person in a call."""
+    """One simulated person in a call. With `transport_cc`, it offers transport-wide
+    congestion control and sends feedback on the packets the server numbers, as browsers do."""
 
     session: aiohttp.ClientSession
     base: str
@@ -122,12 +134,16 @@ class Participant:
     mid_of: dict[int, str] = field(default_factory=dict)  # SSRC received -> its m-line
     asked_bps: list[int] = field(default_factory=list)  # REMB limits the server sent
     wire: Wire | None = None
+    transport_cc: bool = False
+    arrivals: dict[int, int] = field(default_factory=dict)  # transport number -> arrival, us
+    feedbacks: int = 0
     _inline: bool = False
     follow_restarts: bool = True  # answer media-restart with a new connection, as pages do
     _media_args: tuple[int, bool, tuple[IceServer, ...], bool] | None = None
     _restarts: list[asyncio.Future[None]] = field(default_factory=list)
     _reader: asyncio.Task[None] | None = None
     _reports: asyncio.Task[None] | None = None
+    _feedback: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
         url = self.base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
@@ -177,7 +193,9 @@ class Participant:
             pc.addTransceiver("audio", direction="recvonly")
             pc.addTransceiver("video", direction="recvonly")
         await pc.setLocalDescription(await pc.createOffer())
-        await self.send(Offer(pc.localDescription.sdp, restart=restart))
+        sdp = pc.localDescription.sdp
+        sdp = offer_transport_cc(sdp) if self.transport_cc else sdp
+        await self.send(Offer(sdp, restart=restart))
         answer = await self.expect("answer")
         assert isinstance(answer, Answer)
         await pc.setRemoteDescription(RTCSessionDescription(answer.sdp, "answer"))
@@ -210,6 +228,8 @@ class Participant:
             wire.receive_inline(partial(self._count_raw, by_ssrc))
             reporter = pc.getTransceivers()[0].sender._ssrc
             self._reports = asyncio.ensure_future(self._send_reports(wire, reporter))
+            if self.transport_cc:
+                self._feedback = asyncio.ensure_future(self._send_feedback(wire, reporter))
             pacer = Pacer.of_running_loop()
             for t in sending:
                 stream = OutStream(
@@ -246,8 +266,10 @@ class Participant:
         for stream in self.outgoing:
             pacer.remove(stream)
         self.outgoing = []
-        if self._reports is not None:
-            self._reports.cancel()
+        for periodic in (self._reports, self._feedback):
+            if periodic is not None:
+                periodic.cancel()
+        self.arrivals = {}
         if self.pc is not None:
             await self.pc.close()
         self.kinds = {}
@@ -260,8 +282,9 @@ class Participant:
         pacer = Pacer.of_running_loop()
         for stream in self.outgoing:
             pacer.remove(stream)
-        if self._reports is not None:
-            self._reports.cancel()
+        for periodic in (self._reports, self._feedback):
+            if periodic is not None:
+                periodic.cancel()
         if self.ws is not None and not self.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.send(Leave())
@@ -287,6 +310,10 @@ class Participant:
             self.asked_bps.append(bitrate)
 
     def _count_raw(self, by_ssrc: dict[int, str], data: bytes) -> None:
+        if self.transport_cc and data[0] & 0x10:
+            number = twcc.read_extension(data, TRANSPORT_CC_ID)
+            if number is not None:
+                self.arrivals[number] = time.monotonic_ns() // 1000
         packet = rtpraw.parse(data)
         if packet is not None and packet.ssrc in by_ssrc:
             stats = self.incoming.get(packet.ssrc)
@@ -303,6 +330,22 @@ class Participant:
             compound = b"".join(s.receiver_report(reporter) for s in self.incoming.values())
             if compound:
                 wire.send_rtcp(compound)
+
+    async def _send_feedback(self, wire: Wire, reporter: int) -> None:
+        """Transport-cc feedback on what arrived since the last, every 100 ms (numbers in
+        between that did not arrive are reported lost)."""
+        count = 0
+        while True:
+            await asyncio.sleep(FEEDBACK_SECONDS)
+            arrived, self.arrivals = self.arrivals, {}
+            if not arrived:
+                continue
+            first = next(iter(arrived))
+            numbers = sorted(arrived, key=lambda n: (n - first + 0x8000) & 0xFFFF)
+            base, span = numbers[0], (numbers[-1] - numbers[0]) & 0xFFFF
+            report = [arrived.get((base + i) & 0xFFFF) for i in range(span + 1)]
+            wire.send_rtcp(twcc.build(reporter, 0, base, count, report))
+            count, self.feedbacks = (count + 1) & 0xFF, self.feedbacks + 1
 
     def _count(self, mid: str, payload: bytes) -> None:
         if payload:

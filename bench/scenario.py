@@ -55,16 +55,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+# Whether simulated people offer transport-wide congestion control and send its feedback, as
+# browsers do (`--no-transport-cc` turns it off, to see what it costs the server).
+TRANSPORT_CC = [True]
+
+
 async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
     call = await api.create_call()
-    staff = Participant(session, plan.url, headers=api.headers)
+    staff = Participant(session, plan.url, headers=api.headers, transport_cc=TRANSPORT_CC[0])
     await staff.connect()
     await staff.send(Join(call=call["id"]))
     await staff.expect("joined", JOIN_TIMEOUT)
     people = [staff]
     roles = ["survivor", "interpreter", "interpreter"][: plan.participants - 1]
     for role in roles:
-        guest = Participant(session, plan.url)
+        guest = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0])
         people.append(guest)
         await guest.connect()
         await guest.send(Join(invite=call["links"][role].split("#", 1)[1], name="bench"))
@@ -78,7 +83,7 @@ async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -
 
 async def join_echo(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
     call = await api.create_call()
-    tester = Participant(session, plan.url)
+    tester = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0])
     await tester.connect()
     await tester.send(Join(invite=call["links"]["survivor"].split("#", 1)[1], echo=True))
     await tester.expect("joined", JOIN_TIMEOUT)

@@ -1,7 +1,10 @@
-"""Bandwidth: what each viewer says it can receive (REMB), and what each sender may send.
+"""Bandwidth: what each viewer can receive (REMB, or the server's own estimate), and what
+each sender may send.
 
 A browser that receives video estimates its downlink and reports it in REMB (RTCP
-"receiver estimated maximum bitrate") to the server. The server forwards packets without
+"receiver estimated maximum bitrate") to the server; one that negotiated transport-wide
+congestion control reports instead when each packet arrived, and the server estimates the
+downlink itself (`Measured`). The server forwards packets without
 transcoding, so a sender's bitrate reaches every viewer of it unchanged: the sender is
 asked, with a REMB of the server's own, for no more than its most limited viewer can take.
 """
@@ -9,10 +12,14 @@ asked, with a REMB of the server's own, for no more than its most limited viewer
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+from media import twcc
+from media.estimator import Estimator
+from media.prober import Prober
 
 MIN_SHARE_BPS = 60_000  # never ask a sender for less than this (its audio and some video)
 ESTIMATE_SECONDS = 5.0  # a viewer's estimate older than this no longer counts
@@ -22,6 +29,8 @@ FALL = 0.97  # an estimate under this share of the previous one has fallen: cong
 CONGESTED_SECONDS = 5.0  # an estimate counts as the link's limit this long after a fall
 STALE_RATIO = 1.5  # a link that carried more than this times the estimate (+10 kbit/s)...
 NO_LIMIT_BPS = 10_000_000  # the REMB that lifts an earlier limit (browsers keep the last)
+OUTAGE_SECONDS = 1.0  # no transport-cc feedback for this long: the link was down
+PROBE_MARGIN = 1.25  # a paused viewer's probes aim this far above what recovery needs
 
 
 def read_remb(packet: Any) -> int | None:
@@ -122,3 +131,77 @@ class Downlink:
         """
         carried = self.delivered_bps > STALE_RATIO * estimate + 10_000
         return carried and (self.loss or 0.0) < SOME_LOSS
+
+
+@dataclass
+class Measured:
+    """What the server measures of one viewer's downlink itself, from the transport-cc
+    feedback its browser sends on every packet we number (see `media.estimator` and
+    `media.prober`). A browser that reports transport-cc stops sending REMB for it.
+
+    The estimate covers everything sent to the viewer; what counts for video is that less
+    the audio it gets (measured once a check)."""
+
+    log: twcc.SendLog
+    estimator: Estimator = field(default_factory=Estimator)
+    prober: Prober = field(default_factory=Prober)
+    audio_bps: int = 0
+    heard_at: float = -math.inf  # when feedback last came
+    feedbacks: int = 0
+    _audio: tuple[int, float] | None = None  # audio octets counted, and when
+
+    def feedback(self, packet: bytes, now: float) -> None:
+        """One transport-cc feedback packet from the viewer."""
+        parsed = twcc.parse(packet)
+        results = twcc.results(parsed, self.log) if parsed is not None else []
+        if not results:
+            return
+        if now - self.heard_at > OUTAGE_SECONDS and self.feedbacks:
+            # Back from an outage: what was sent meanwhile is reported lost, which says
+            # nothing about how much the link takes now.
+            self.estimator.restart()
+            results = [r for r in results if r.arrival is not None]
+        self.heard_at = now
+        self.feedbacks += 1
+        self.estimator.update(results, now)
+        probed = self.prober.feedback(results, now)
+        if probed is not None:
+            self.estimator.probed(probed, now)
+
+    def count_audio(self, octets: int, packets: int, now: float) -> None:
+        """Once a check: the audio payload and packets sent to the viewer so far."""
+        total = octets + packets * (12 + 8 + twcc.OVERHEAD)  # header, extension, SRTP tag
+        if self._audio is not None and 0 < now - self._audio[1] < 10:
+            self.audio_bps = int(max(0, total - self._audio[0]) * 8 / (now - self._audio[1]))
+        self._audio = (total, now)
+
+    def video(self, now: float) -> int | None:
+        """What the link takes for video, or None when no feedback came lately."""
+        if now - self.heard_at >= ESTIMATE_SECONDS:
+            return None
+        return max(0, self.estimator.bitrate - self.audio_bps)
+
+    def weakness(self, now: float) -> int | None:
+        """The video estimate if it shows a link too narrow for what is sent: it fell lately,
+        and packets were lost lately (over 10 %). An estimate that never fell may only mean
+        little was sent so far; one that fell for delay alone, with nothing lost, may be a
+        busy receiver's jitter (a busy machine showed it), so it limits senders but does not
+        pause video."""
+        video = self.video(now)
+        estimator = self.estimator
+        if video is None or now - estimator.congested_at >= CONGESTED_SECONDS:
+            return None
+        if now - estimator.lossy_at >= CONGESTED_SECONDS:
+            return None
+        return video
+
+    def padding(self, now: float, above_bps: int) -> tuple[int, bool]:
+        """(bits per second of padding, whether it is a probe) for a viewer whose video is
+        paused: a probe's rate, less the audio, while one is on; else up to the video
+        estimate, at most `above_bps` (it keeps the feedback, and the estimate, going)."""
+        estimate = self.estimator.bitrate
+        floor = int((above_bps + self.audio_bps) * PROBE_MARGIN)
+        probe = self.prober.rate(now, estimate, floor)
+        if probe is not None:
+            return max(0, probe - self.audio_bps), True
+        return min(max(estimate - self.audio_bps, 0), above_bps), False

@@ -114,7 +114,12 @@ class LinkWatch:
         threshold: the viewer's estimate (which counts video streams only: padding short of
         it would hold it where it is), or without one what padding has shown, less audio."""
         rate = estimate if estimate is not None else self.probed_bps - AUDIO_BPS * sources
-        self.pad_credit += max(MIN_PAD_BPS, min(rate, t.above_bps)) * seconds / 8
+        return self.owed(min(rate, t.above_bps), seconds)
+
+    def owed(self, bps: int, seconds: float) -> int:
+        """Padding bytes to send now at `bps` (at least MIN_PAD_BPS), `seconds` after the
+        last round."""
+        self.pad_credit += max(MIN_PAD_BPS, bps) * seconds / 8
         whole = int(self.pad_credit)
         self.pad_credit -= whole
         return whole

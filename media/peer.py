@@ -20,7 +20,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from media import rtpraw
+from media import rtpraw, twcc
 from media.bandwidth import NO_LIMIT_BPS, remb
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.stream_stats import empty_receiver_report
@@ -71,6 +71,50 @@ def check_offer(sdp: str) -> None:
             raise MediaError("unsupported-codec", f"the offer has no {wanted} for {m.kind}")
 
 
+def transport_cc_id(offer: str) -> int | None:
+    """The id the offer gives the transport-wide sequence number extension, if it offers it
+    with an id the forwarding path can write (the one-byte form: 1 to 14)."""
+    for line in offer.splitlines():
+        if line.startswith("a=extmap:") and line.split()[1:2] == [twcc.URI]:
+            ext_id = line[len("a=extmap:") :].split()[0].split("/")[0]
+            if ext_id.isdigit() and 1 <= int(ext_id) <= 14:
+                return int(ext_id)
+    return None
+
+
+def with_transport_cc(answer: str, ext_id: int) -> str:
+    """The answer, with transport-cc (the header extension and the feedback) on every media
+    section the server sends on.
+
+    aiortc does not implement transport-cc, so it leaves it out of its answers; the server
+    writes the RTP it forwards itself, numbers it, and reads the feedback (`media.twcc`).
+    The browser's own sending is left as it was (REMB and receiver reports)."""
+    sections = answer.split("\r\nm=")
+    for i, section in enumerate(sections[1:], start=1):
+        lines = section.split("\r\n")
+        if "a=sendonly" not in lines and "a=sendrecv" not in lines:
+            continue
+        rtx = {
+            ln.split()[0][len("a=rtpmap:") :]
+            for ln in lines
+            if ln.startswith("a=rtpmap:") and ln.split()[-1].lower().startswith("rtx/")
+        }
+        payload_types = [pt for pt in lines[0].split()[3:] if pt not in rtx]
+        at = max(
+            (n for n, ln in enumerate(lines) if ln.startswith(("a=extmap:", "a=mid:"))),
+            default=len(lines) - 1,
+        )
+        lines.insert(at + 1, f"a=extmap:{ext_id} {twcc.URI}")
+        for pt in payload_types:
+            rtpmap = next(
+                (n for n, ln in enumerate(lines) if ln.startswith(f"a=rtpmap:{pt} ")), None
+            )
+            if rtpmap is not None:
+                lines.insert(rtpmap + 1, f"a=rtcp-fb:{pt} transport-cc")
+        sections[i] = "\r\n".join(lines)
+    return "\r\nm=".join(sections)
+
+
 def codec_names(transceiver: RTCRtpTransceiver) -> dict[int, str]:
     return {
         c.payloadType: c.mimeType.lower() for c in transceiver._codecs if c.payloadType is not None
@@ -96,6 +140,7 @@ class ServerPeer:
     _seen: set[int] = field(default_factory=set)
     _joined: bool = False
     _inline: bool = False
+    _twcc_id: int | None = None  # the transport-cc extension id, when negotiated
 
     async def answer(self, sdp: str) -> str:
         """Take the browser's offer and return the server's answer."""
@@ -114,9 +159,16 @@ class ServerPeer:
         if not self._joined:
             self._joined = True
             self.inlets, self.slots = inlets, slots
-            self.router.add(self.pid, inlets, slots)
+            self._twcc_id = transport_cc_id(sdp)
+            self.router.add(self.pid, inlets, slots, twcc_id=self._twcc_id)
+            if self._twcc_id is not None and self.wire is not None:
+                self.wire.take_feedback(partial(self.router.transport_feedback, self.pid))
             self.pc.on("connectionstatechange", self._on_state)
-        return str(self.pc.localDescription.sdp)
+        local = str(self.pc.localDescription.sdp)
+        # Renegotiation keeps the numbering of the first answer, and so its extension id.
+        if self._twcc_id is not None and transport_cc_id(sdp) == self._twcc_id:
+            return with_transport_cc(local, self._twcc_id)
+        return local
 
     async def add_candidate(self, candidate: str, sdp_mid: str, sdp_mline_index: int) -> None:
         if self.pc.remoteDescription is None:

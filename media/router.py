@@ -20,7 +20,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
-from media import bandwidth, fallback, rtpraw
+from media import bandwidth, fallback, rtpraw, twcc
 from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
 from media.stream_stats import ReceivedStats, SentStats
@@ -33,6 +33,9 @@ TS_STEP = {"audio": 960, "video": 3000}  # one 20 ms Opus frame, one 30 fps vide
 CLOCK_RATE = {"audio": 48000, "video": 90000}
 KEYFRAME_INTERVAL = 0.3  # seconds between keyframe requests to one source
 PACK = rtpraw.FIXED.pack
+PACK_TWCC = twcc.HEADER_ONE_BYTE.pack  # the header with the transport sequence number
+LOG_MASK = twcc.LOG_MASK
+TWCC_OVERHEAD = twcc.OVERHEAD
 
 OnStreams = Callable[[str, dict[str, str]], None]
 OnPresence = Callable[[str, bool], None]  # participant, away (no media) or back
@@ -72,7 +75,9 @@ class Outlet:
     """One outgoing stream toward one participant (one m-line the browser receives on).
 
     Forwarded packets go out with this stream's SSRC and payload type and a continuous
-    sequence, and without header extensions: the browser knows the SSRC from the answer.
+    sequence: the browser knows the SSRC from the answer. The only header extension is the
+    transport-wide sequence number, when the viewer negotiated transport-cc (`twcc`, the
+    viewer's one numbering of all its streams).
     """
 
     kind: str
@@ -84,6 +89,7 @@ class Outlet:
     stats: SentStats = field(init=False)
     cache: PacketCache | None = field(init=False)
     loss: fallback.Loss = field(init=False)
+    twcc: twcc.SendLog | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(TS_STEP[self.kind])
@@ -94,31 +100,54 @@ class Outlet:
     def send(self, marker: int, source: int, sequence: int, timestamp: int, payload: bytes) -> None:
         """Send one packet of `source` (an SSRC) as the next packet of this stream."""
         seq, ts = self.rewriter.rewrite(source, sequence, timestamp)
-        raw = PACK(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload
+        now = monotonic()
+        log = self.twcc
+        if log is None:
+            raw = PACK(0x80, marker | self.payload_type, seq, ts, self.ssrc) + payload
+        else:  # SendLog.take, inline
+            number = log.next
+            log.next = (number + 1) & 0xFFFF
+            pt = marker | self.payload_type
+            header = PACK_TWCC(0x90, pt, seq, ts, self.ssrc, 0xBEDE, 1, log.element, number)
+            raw = header + payload
+            log.times[number & LOG_MASK] = now
+            log.sizes[number & LOG_MASK] = len(raw) + TWCC_OVERHEAD
         stats = self.stats  # SentStats.sent, inline: this runs for every packet
         stats.packets += 1
         stats.octets += len(payload)
         stats.last_timestamp = ts
-        stats.last_sent_at = monotonic()
+        stats.last_sent_at = now
         cache = self.cache
         if cache is not None:
             cache.add(seq, raw)
         self.wire.send_rtp(raw)
 
-    def pad(self, size: int, seconds: float) -> None:
-        """Send `size` bytes of RTP padding (no media), `seconds` after the previous send."""
+    def pad(self, size: int, seconds: float) -> int | None:
+        """Send `size` bytes of RTP padding (no media), `seconds` after the previous send;
+        its transport sequence number, if it has one."""
         seq, ts = self.rewriter.filler(int(seconds * CLOCK_RATE[self.kind]))
         padding = bytes(size - 1) + bytes((size,))
-        raw = rtpraw.FIXED.pack(0xA0, self.payload_type, seq, ts, self.ssrc) + padding
+        log, number = self.twcc, None
+        if log is None:
+            raw = rtpraw.FIXED.pack(0xA0, self.payload_type, seq, ts, self.ssrc) + padding
+        else:
+            number = log.take(monotonic(), 20 + size)
+            header = (0xB0, self.payload_type, seq, ts, self.ssrc, 0xBEDE, 1, log.element, number)
+            raw = PACK_TWCC(*header) + padding
         self.stats.sent(ts, 0)
         self.wire.send_rtp(raw)
+        return number
 
     def resend(self, sequences: list[int]) -> int:
         """Send again what the receiver reports lost, if still cached; returns how many."""
         count = 0
+        log = self.twcc
         for seq in sequences:
             raw = self.cache.get(seq) if self.cache is not None else None
             if raw is not None:
+                if log is not None and raw[0] & 0x10:  # a new transport number: a new send
+                    number = log.take(monotonic(), len(raw))
+                    raw = raw[:17] + bytes((number >> 8, number & 0xFF)) + raw[19:]
                 self.wire.send_rtp(raw)
                 count += 1
         return count
@@ -157,6 +186,8 @@ class Member:
     away: bool = False
     link: fallback.LinkWatch = field(default_factory=fallback.LinkWatch)
     downlink: bandwidth.Downlink = field(default_factory=bandwidth.Downlink)
+    # the server's own estimate, when the viewer negotiated transport-cc
+    measured: bandwidth.Measured | None = None
 
     @property
     def video_on(self) -> bool:
@@ -191,9 +222,18 @@ class Router:
         self.forwarded = 0
         self.resent = 0
 
-    def add(self, pid: str, inlets: dict[str, Inlet], slots: list[Slot]) -> None:
-        """Add a member: it sees everyone already here, and they see it."""
+    def add(
+        self, pid: str, inlets: dict[str, Inlet], slots: list[Slot], twcc_id: int | None = None
+    ) -> None:
+        """Add a member: it sees everyone already here, and they see it. With `twcc_id` (the
+        header extension id it negotiated for transport-cc), what is sent to it is numbered
+        and the server estimates its downlink from its feedback."""
         member = Member(inlets, slots)
+        if twcc_id is not None:
+            log = twcc.SendLog(twcc_id)
+            member.measured = bandwidth.Measured(log)
+            for slot in slots:
+                slot.audio.twcc = slot.video.twcc = log
         self.members[pid] = member
         changed = {pid}
         if self.echo:
@@ -243,17 +283,50 @@ class Router:
             loss = fallback.loss_share(expected, lost)
             octets = sum(slot.video.stats.octets for slot in member.showing.values())
             member.downlink.count(octets, loss, now)
+            measured = member.measured
+            if measured is not None:
+                audio = [slot.audio.stats for slot in member.showing.values()]
+                measured.count_audio(
+                    sum(a.octets for a in audio), sum(a.packets for a in audio), now
+                )
             if not member.wants_video or not member.showing:
                 continue
             was_on = member.video_on
-            # Paused: any estimate shows recovery. Not yet: only one that shows congestion.
-            downlink = member.downlink
-            estimate = downlink.recent(now) if member.link.weak else downlink.weakness(now)
-            weak = member.link.check(estimate, loss, self.thresholds)
+            weak = member.link.check(self._judged(member, now), loss, self.thresholds)
             if weak is not None:
                 changes.append((pid, weak))
+                if measured is not None:
+                    self._log_estimate(measured)
+                if weak and measured is not None:
+                    measured.prober.wait(now)  # let the link settle before probing it
                 await self._video_switched(pid, member, was_on)
         return changes
+
+    @staticmethod
+    def _log_estimate(measured: bandwidth.Measured) -> None:
+        """At a change only: a line a second per viewer would be a call history."""
+        estimator = measured.estimator
+        logger.debug(
+            "server's estimate %d kbit/s (delay %d, audio %d, loss %.2f); "
+            "%d of %d probes showed room",
+            estimator.bitrate // 1000,
+            min(estimator.delay_bps, 1e9) // 1000,
+            measured.audio_bps // 1000,
+            estimator.loss or 0.0,
+            measured.prober.succeeded,
+            measured.prober.probes,
+        )
+
+    @staticmethod
+    def _judged(member: Member, now: float) -> int | None:
+        """The estimate a member's link is judged by: the server's own (transport-cc) while
+        its feedback comes, else the browser's REMB. Paused: any estimate shows recovery.
+        Not yet: only one that shows congestion."""
+        measured = member.measured
+        if measured is not None and measured.video(now) is not None:
+            return measured.video(now) if member.link.weak else measured.weakness(now)
+        downlink = member.downlink
+        return downlink.recent(now) if member.link.weak else downlink.weakness(now)
 
     def probe(self) -> bool:
         """Pad the video of each viewer paused for a weak link; False when there are none."""
@@ -268,14 +341,28 @@ class Router:
             slot = next(iter(member.showing.values()), None)
             if not member.wants_video or slot is None:
                 continue
-            size = member.link.padding(
-                member.downlink.recent(now), len(member.showing), seconds, self.thresholds
-            )
+            measured, probe = member.measured, False
+            if measured is not None and measured.video(now) is not None:
+                rate, probe = measured.padding(now, self.thresholds.above_bps)
+                size = member.link.owed(rate, seconds)
+            else:
+                size = member.link.padding(
+                    member.downlink.recent(now), len(member.showing), seconds, self.thresholds
+                )
+            pause = seconds
             while size > 0:
                 chunk = min(size, fallback.PAD_MAX)
-                slot.video.pad(chunk, seconds)
-                seconds, size = 0.0, size - chunk
+                number = slot.video.pad(chunk, pause)
+                if probe and number is not None and measured is not None:
+                    measured.prober.sent(number)
+                pause, size = 0.0, size - chunk
         return probing
+
+    def transport_feedback(self, viewer_id: str, packet: bytes) -> None:
+        """A transport-cc feedback packet from a viewer (RTCP, already decrypted)."""
+        viewer = self.members.get(viewer_id)
+        if viewer is not None and viewer.measured is not None:
+            viewer.measured.feedback(packet, time.monotonic())
 
     async def _video_switched(self, viewer_id: str, viewer: Member, was_on: bool) -> None:
         """Forwarding of video to `viewer` may have stopped or started: route accordingly.
@@ -367,13 +454,30 @@ class Router:
         to (see Downlink.limit), do not limit it. None when no viewer does.
         """
         shares = [
-            bandwidth.share(bandwidth.after_loss(estimate, v.downlink.loss), len(v.showing))
+            bandwidth.share(estimate, len(v.showing))
             for v in self.members.values()
             if source_id in v.showing
             and v.video_on
-            and (estimate := v.downlink.limit(now)) is not None
+            and (estimate := self._limit(v, now)) is not None
         ]
         return min(shares) if shares else None
+
+    @staticmethod
+    def _limit(viewer: Member, now: float) -> int | None:
+        """What a viewer's link holds a sender to in all: the server's own estimate for
+        video (it already counts loss) while transport-cc feedback comes, for 5 s after it
+        fell (as with REMB below, an estimate that did not fall only follows what the
+        senders chose to send: holding them to it would keep them there); else its REMB
+        estimate lowered for heavy loss, unless that is stale (see Downlink.limit)."""
+        measured = viewer.measured
+        video = measured.video(now) if measured is not None else None
+        if measured is not None and video is not None:
+            fell = now - measured.estimator.congested_at < bandwidth.CONGESTED_SECONDS
+            return video if fell else None
+        estimate = viewer.downlink.limit(now)
+        if estimate is None:
+            return None
+        return bandwidth.after_loss(estimate, viewer.downlink.loss)
 
     def streams(self, viewer_id: str) -> dict[str, str]:
         member = self.members[viewer_id]

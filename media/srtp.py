@@ -68,6 +68,11 @@ def rtp_unprotect_cell(session: pylibsrtp.Session) -> Cell:
     return _cell(session, lib.srtp_unprotect, MAX_PACKET + TRAILER)
 
 
+def rtcp_unprotector(session: pylibsrtp.Session) -> Crypt:
+    """Checks and decrypts SRTCP packets; None for a forged, replayed or broken one."""
+    return crypt(_cell(session, lib.srtp_unprotect_rtcp, MAX_PACKET + TRAILER))
+
+
 def protector(session: pylibsrtp.Session) -> Crypt:
     """Encrypts and authenticates RTP packets; None for a packet libsrtp refuses."""
     return crypt(rtp_protect_cell(session))

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aioice.ice import StunProtocol
 
-from media import srtp
+from media import srtp, twcc
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class Wire:
         self.dtls = dtls
         self.connection = dtls.transport._connection  # aioice Connection
         self._tasks: set[asyncio.Future[None]] = set()
+        self._on_feedback: OnRaw | None = None
         self._keys: Keys | None = None
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], None] | None = None
@@ -122,29 +123,89 @@ class Wire:
         if isinstance(protocol, StunProtocol) and protocol.transport is not None:
             self._sendto = protocol.transport.sendto
 
+    def take_feedback(self, on_feedback: OnRaw) -> None:
+        """From now on, transport-cc feedback (RTPFB, FMT=15) goes to `on_feedback` as the
+        bytes of one RTCP packet, decrypted; the rest of each compound packet goes to
+        aiortc as before (which would misread that feedback as a NACK)."""
+        stock = self.dtls._handle_rtcp_data
+        self._on_feedback = on_feedback
+
+        async def handle_rtcp_data(data: bytes) -> None:
+            rest = self._take_feedback(data, on_feedback)
+            if rest:
+                await stock(rest)
+
+        setattr(self.dtls, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (one instance)
+
+    @staticmethod
+    def _take_feedback(data: bytes, on_feedback: OnRaw) -> bytes:
+        """Hand the transport-cc feedback in a compound RTCP packet over; the rest."""
+        if (
+            data[1] == twcc.RTPFB
+            and data[0] & 0x1F == twcc.FMT
+            and len(data) == 4 * (((data[2] << 8) | data[3]) + 1)
+        ):  # a packet of its own (reduced-size RTCP), as browsers send feedback
+            on_feedback(data)
+            return b""
+        rest = []
+        for packet_type, fmt, packet in twcc.split(data):
+            if packet_type == twcc.RTPFB and fmt == twcc.FMT:
+                on_feedback(packet)
+            else:
+                rest.append(packet)
+        return b"".join(rest)
+
+    def _rtcp_inline(self, unprotect: srtp.Crypt, on_feedback: OnRaw) -> OnRaw:
+        """Unprotects RTCP in the socket callback: feedback goes to `on_feedback` at once,
+        without aioice's queue and aiortc's task (a browser sends 10 to 20 a second); the
+        rest of the packet, if any, to aiortc, as the stock path would have."""
+        stock = self.dtls._handle_rtcp_data  # (the wrapper of take_feedback)
+
+        def rtcp_received(packet: bytes) -> None:
+            data = unprotect(packet)
+            if data is None:
+                return
+            rest = self._take_feedback(data, on_feedback)
+            if rest:
+                task = asyncio.ensure_future(stock(rest))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+        return rtcp_received
+
     def receive_inline(self, on_rtp: OnRaw) -> None:
         """From now on, decrypted RTP goes to `on_rtp` from the socket callback itself."""
         cell = srtp.rtp_unprotect_cell(self.dtls._rx_srtp)
+        on_rtcp = None
+        if self._on_feedback is not None:  # RTCP too, when it may carry transport-cc feedback
+            unprotect = srtp.rtcp_unprotector(self.dtls._rx_srtp)
+            on_rtcp = self._rtcp_inline(unprotect, self._on_feedback)
         for protocol in self.connection._protocols:
             if isinstance(protocol, StunProtocol):
-                _intercept(protocol, cell, on_rtp)
+                _intercept(protocol, cell, on_rtp, on_rtcp)
 
 
-def _intercept(protocol: StunProtocol, cell: srtp.Cell, on_rtp: OnRaw) -> None:
+def _intercept(
+    protocol: StunProtocol, cell: srtp.Cell, on_rtp: OnRaw, on_rtcp: OnRaw | None
+) -> None:
     stock = protocol.datagram_received
     _, unprotect, context, data, buffer, length, room = cell
     ok = srtp.OK
 
     def datagram_received(packet: bytes, addr: tuple[Any, ...]) -> None:
-        # RTP (RFC 7983: first byte 128-191), but not RTCP (payload types 192-223)
+        # RTP and RTCP (RFC 7983: first byte 128-191); RTCP has payload types 192-223
         size = len(packet)
-        if size > 11 and 127 < packet[0] < 192 and not 191 < packet[1] < 224:
-            if size <= room:  # else too big to be ours: dropped
-                buffer[0:size] = packet
-                length[0] = size
-                if unprotect(context, data, length) == ok:
-                    on_rtp(buffer[0 : length[0]])
-            return
+        if size > 11 and 127 < packet[0] < 192:
+            if not 191 < packet[1] < 224:
+                if size <= room:  # else too big to be ours: dropped
+                    buffer[0:size] = packet
+                    length[0] = size
+                    if unprotect(context, data, length) == ok:
+                        on_rtp(buffer[0 : length[0]])
+                return
+            if on_rtcp is not None:
+                on_rtcp(packet)
+                return
         stock(packet, addr)
 
     setattr(protocol, "datagram_received", datagram_received)  # noqa: B010 (one instance)
