@@ -145,17 +145,18 @@ class ServerPeer:
     async def answer(self, sdp: str) -> str:
         """Take the browser's offer and return the server's answer."""
         check_offer(sdp)
+        # aiortc may refuse an offer at any of the three steps (an m-line with no direction
+        # fails only when answering, a moved data channel only when the answer is set).
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            inlets, slots = self._wire_new_transceivers()
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
         except MediaError:
             raise
         except Exception as exc:  # aiortc raises ValueError, InvalidStateError, OperationError...
             raise MediaError(
                 "bad-sdp", f"the offer could not be used ({type(exc).__name__})"
             ) from None
-        inlets, slots = self._wire_new_transceivers()
-        answer = await self.pc.createAnswer()
-        await self.pc.setLocalDescription(answer)
         if not self._joined:
             self._joined = True
             self.inlets, self.slots = inlets, slots

@@ -313,9 +313,8 @@ async def socket_for(world: World, role: str) -> Participant:
     return person
 
 
-async def exchange(world: World, role: str, text: str, known_bug: bool = False) -> list[Message]:
-    """Send `text` as `role`, then a probe; the messages before the probe's answer.
-    With `known_bug`, an `internal` error is let through (see KNOWN_OFFER_BUG)."""
+async def exchange(world: World, role: str, text: str) -> list[Message]:
+    """Send `text` as `role`, then a probe; the messages before the probe's answer."""
     person = await socket_for(world, role)
     # a socket may send 20 messages a second (test_floods checks the limit): stay under it
     wait = world.sent.get(role, 0.0) + 0.12 - time.monotonic()
@@ -344,8 +343,7 @@ async def exchange(world: World, role: str, text: str, known_bug: bool = False) 
         key = message.code if isinstance(message, Error) else message.type
         world.counts[key] = world.counts.get(key, 0) + 1
         if isinstance(message, Error):
-            known = known_bug and message.code == "internal"
-            assert message.code in KNOWN_CODES or known, (message, text[:300])
+            assert message.code in KNOWN_CODES, (message, text[:300])
             assert message.reason.strip(), message
     return replies
 
@@ -710,16 +708,9 @@ def test_mutated_offers_get_bad_sdp_and_harm_nobody(world: World) -> None:
     def fuzz(case: tuple[str, str]) -> None:
         text, kind = case
         payload = Offer(text).to_json()
-        logged = len(world.faults.records)
-        replies = world.loop.run(exchange(world, "member", payload, known_bug=True))
+        replies = world.loop.run(exchange(world, "member", payload))
         answers = [m for m in replies if m.type == "answer"]
         codes = errors(replies)
-        if codes == ["internal"]:  # KNOWN_OFFER_BUG, and nothing else
-            faults = world.faults.records[logged:]
-            assert all(KNOWN_OFFER_BUG in r.getMessage() for r in faults), faults
-            del world.faults.records[logged:]
-            outcomes["internal (server bug)"] = outcomes.get("internal (server bug)", 0) + 1
-            return
         if len(payload.encode()) > protocol.MAX_MESSAGE_BYTES:
             assert codes == ["too-large"], replies
             return
@@ -766,15 +757,9 @@ async def test_every_error_passes_the_protocols_own_parser(
     assert error.type == "error" and len(error.reason) > 64  # type: ignore[attr-defined]
 
 
-# A server bug the property test above finds within a hundred offers, kept apart so that the
-# test still catches everything else: ServerPeer.answer (media/peer.py) turns aiortc's errors
-# into bad-sdp only around setRemoteDescription, but createAnswer and setLocalDescription
-# raise ValueError too for offers no browser sends, and the reply is then `internal` with a
-# "message handler failed: ValueError" warning. The tests below show each way, and fail
-# (strict xfail) once it is mended: then drop `known_bug` from the property test.
-KNOWN_OFFER_BUG = "message handler failed: ValueError"
-
-
+# Offers no browser sends that aiortc refuses only when answering (an m-line with no
+# direction: createAnswer) or when setting the answer (a renegotiation that moves a data
+# channel: setLocalDescription): found by the property test above, they get bad-sdp too.
 def without_first(sdp: str, line: str) -> str:
     """The offer without the first `line` (e.g. an m-line's direction)."""
     return sdp.replace(line + "\r\n", "", 1)
@@ -788,12 +773,6 @@ def data_channel_at(sdp: str, index: int) -> str:
     return "\r\n".join(lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server bug: media/peer.py ServerPeer.answer leaves aiortc's ValueError from "
-    "createAnswer/setLocalDescription unmapped, so these offers get `internal`, not bad-sdp",
-)
 @pytest.mark.parametrize(
     "case",
     [
@@ -821,8 +800,8 @@ async def test_offers_that_aiortc_cannot_answer_are_bad_sdp(
             bad = data_channel_at(offer, 1)
         reply = await offer_reply(survivor, bad)
         faults = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-        assert not faults, faults  # here: ['[c2] message handler failed: ValueError']
-        assert isinstance(reply, Error) and reply.code == "bad-sdp", reply  # here: internal
+        assert not faults, faults
+        assert isinstance(reply, Error) and reply.code == "bad-sdp", reply
         # and the socket goes on: a good offer is answered
         assert (await offer_reply(survivor, offer)).type == "answer"
     finally:
