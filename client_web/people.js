@@ -1,7 +1,7 @@
 // Staff's list of the people in the call (#people): each person's way to talk, and whether
 // they can't talk now or are reconnecting, as text.
 
-import t, { text } from "./i18n/index.js";
+import t, { format, language, text } from "./i18n/index.js";
 import { el, nameOf } from "./ui.js";
 
 /**
@@ -12,7 +12,34 @@ import { el, nameOf } from "./ui.js";
  * @property {string} mode       "video", "audio" or "text"
  * @property {boolean} cant_talk
  * @property {boolean} [away]
+ * @property {Quality} [quality]  their connection, as the server sees it
  */
+
+/**
+ * @typedef {object} Quality
+ * @property {string} level          "good" or "weak"
+ * @property {number} loss_permille  65535: not measured
+ * @property {number} rtt_ms         65535: not measured
+ * @property {number} kbps           65535: not measured
+ * @property {boolean} audio_only
+ */
+
+const UNKNOWN = 65535;
+
+/** Their connection in words: good or weak, audio only, and the figures behind it. @param {Quality} q */
+function qualityText(q) {
+  const words = [t.staff.quality[q.level] || q.level];
+  if (q.audio_only) words.push(t.staff.qualityAudioOnly);
+  const figures = [];
+  if (q.loss_permille !== UNKNOWN) {
+    const locale = language() === "fr" ? "fr-CA" : "en-CA";
+    const percent = (q.loss_permille / 10).toLocaleString(locale, { maximumFractionDigits: 1 });
+    figures.push(format(t.staff.qualityLoss, { n: percent }));
+  }
+  if (q.rtt_ms !== UNKNOWN) figures.push(format(t.staff.qualityRtt, { n: String(q.rtt_ms) }));
+  if (q.kbps !== UNKNOWN) figures.push(format(t.staff.qualityKbps, { n: String(q.kbps) }));
+  return figures.length ? `${words.join(", ")} (${figures.join(", ")})` : words.join(", ");
+}
 
 export class People {
   /** @param {HTMLElement} root */
@@ -66,10 +93,12 @@ export class People {
   render() {
     const items = [...this.people.values()].map((person) => {
       const item = el("li", { "data-person": person.participant });
+      if (person.quality) item.setAttribute("data-quality", person.quality.level);
       text(item, () => {
         const parts = [nameOf(person), t.staff.modes[person.mode] || person.mode];
         if (person.cant_talk) parts.push(t.staff.cantTalk);
         if (person.away) parts.push(t.staff.away);
+        if (person.quality) parts.push(qualityText(person.quality));
         return parts.join(" · ");
       });
       return item;

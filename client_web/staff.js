@@ -127,6 +127,10 @@ function wire(signaling) {
     } else if (!m.dropped) notice(() => format(t.announce.left, { name }));
     holdMic();
   });
+  // Every few seconds: how each other person's connection looks to the server.
+  signaling.on("quality", (m) => {
+    for (const q of m.people) people.update(q.participant, { quality: q });
+  });
   signaling.on("peer-mode", (m) => {
     people.update(m.participant, { mode: m.mode });
     session?.tiles?.update(m.participant, { mode: m.mode });

@@ -7,6 +7,7 @@ import logging
 
 from media import fallback
 from media.peer import MediaError, ServerPeer
+from media.quality import Quality
 from media.router import OnPresence, OnStreams, OnWeak, Router
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,13 @@ class MediaHub:
         router = self.routers.get(call_id) if call_id is not None else None
         if router is not None:
             await router.set_video(pid, on)
+
+    async def quality(self) -> dict[str, Quality]:
+        """Every participant's connection as the server sees it."""
+        seen: dict[str, Quality] = {}
+        for router in self.routers.values():
+            seen.update(router.quality())
+        return seen
 
     async def drop(self, pid: str) -> None:
         peer = self.peers.pop(pid, None)

@@ -20,7 +20,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
-from media import bandwidth, fallback, rtpraw, twcc
+from media import bandwidth, fallback, quality, rtpraw, twcc
 from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
 from media.stream_stats import ReceivedStats, SentStats
@@ -188,6 +188,7 @@ class Member:
     downlink: bandwidth.Downlink = field(default_factory=bandwidth.Downlink)
     # the server's own estimate, when the viewer negotiated transport-cc
     measured: bandwidth.Measured | None = None
+    rtt_ms: float | None = None  # round trip, from their receiver reports
 
     @property
     def video_on(self) -> bool:
@@ -434,6 +435,10 @@ class Router:
             for report in packet.reports:
                 if report.ssrc == slot.video.ssrc:
                     slot.video.loss.reported(report.highest_sequence, report.packets_lost)
+                rtt = quality.round_trip_ms(report.lsr, report.dlsr, time.time())
+                viewer = self.members.get(viewer_id)
+                if rtt is not None and viewer is not None:
+                    viewer.rtt_ms = rtt
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             viewer = self.members.get(viewer_id)
             # Video paused: a weak link gets no old video either (it only finishes frames).
@@ -445,6 +450,24 @@ class Router:
             source = self.members.get(slot.source)
             if source is not None and "video" in source.inlets:
                 await source.inlets["video"].request_keyframe()
+
+    def quality(self) -> dict[str, quality.Quality]:
+        """Each member's connection as the server sees it (for staff's indicator)."""
+        now = time.monotonic()
+        seen: dict[str, quality.Quality] = {}
+        for pid, member in self.members.items():
+            measured = member.measured
+            estimate = measured.video(now) if measured is not None else None
+            if estimate is None:
+                estimate = member.downlink.recent(now)
+            seen[pid] = quality.Quality(
+                loss=member.downlink.loss,
+                rtt_ms=member.rtt_ms,
+                kbps=None if estimate is None else estimate // 1000,
+                paused=not member.video_on,
+                weak_link=member.link.weak,
+            )
+        return seen
 
     def target_for(self, source_id: str, now: float) -> int | None:
         """The most `source_id` should send: its most limited viewer's share.

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client_web"
 SWEEP_SECONDS = 1.0
 HOURS_REMINDER_SECONDS = 600.0  # staff hear that the hours end this long before
+QUALITY_TICKS = 2  # staff hear how each connection looks every this many sweeps
 
 
 def page(name: str) -> web.RouteDef:
@@ -71,7 +72,9 @@ async def root(request: web.Request) -> web.Response:
 
 
 async def sweep(state: State) -> None:
-    """End calls whose time is up, let go of people gone too long, forget expired sign-ins."""
+    """End calls whose time is up, let go of people gone too long, forget expired sign-ins,
+    and tell staff how each connection looks."""
+    ticks = 0
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         now = time.time()
@@ -84,6 +87,9 @@ async def sweep(state: State) -> None:
             logger.debug("a participant did not come back within the grace period")
         await state.apply(gone)
         await state.apply(state.store.hours_ending(now, HOURS_REMINDER_SECONDS))
+        ticks += 1
+        if ticks % QUALITY_TICKS == 0:
+            await state.report_quality()
         await state.check_staff_file()
         state.metrics.observe(calls=len(state.store), participants=state.store.people())
         if isinstance(state.hub, WorkerPool):

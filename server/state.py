@@ -14,6 +14,7 @@ from aiohttp import web
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
+from media.quality import Quality
 from server import staff_file
 from server.config import RELOADABLE, Config
 from server.metrics import Metrics
@@ -21,7 +22,7 @@ from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
 from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
-from signaling.protocol import Joined, MediaRestart, Message, Streams
+from signaling.protocol import UNKNOWN, Joined, MediaRestart, Message, QualityInfo, Streams
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
@@ -139,6 +140,15 @@ class State:
             if name in gone:
                 await socket.revoke()
 
+    async def report_quality(self) -> None:
+        """Staff in each call hear how the others' connections look to the server."""
+        seen = {pid: quality_info(pid, q) for pid, q in (await self.hub.quality()).items()}
+        if not seen:
+            return
+        for call in self.store.all_calls():
+            if not call.echo:
+                await self.apply(call.quality_report(seen))
+
     def reload(self, fresh: Config) -> None:
         """Take the reloadable settings of `fresh` (the org file read again): new calls, pages
         and links follow them; running calls and their media go on as they are."""
@@ -196,6 +206,22 @@ class State:
             return message
         servers = ice_servers(self.config.turn_urls, self.config.turn_secret, call.expires_at)
         return dataclasses.replace(message, ice_servers=servers)
+
+
+def quality_info(pid: str, q: Quality) -> QualityInfo:
+    """The media's view of a connection, as the protocol carries it."""
+
+    def figure(value: float | None) -> int:
+        return UNKNOWN if value is None else max(0, min(UNKNOWN - 1, round(value)))
+
+    return QualityInfo(
+        participant=pid,
+        level=q.level,
+        loss_permille=figure(None if q.loss is None else q.loss * 1000),
+        rtt_ms=figure(q.rtt_ms),
+        kbps=figure(q.kbps),
+        audio_only=q.paused,
+    )
 
 
 def call_rules(config: Config) -> CallRules:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import itertools
 import json
@@ -29,6 +30,7 @@ from media.fallback import Thresholds
 from media.hub import MediaHub
 from media.ice import offer_addresses
 from media.peer import MediaError
+from media.quality import Quality
 from media.router import OnPresence, OnStreams, OnWeak
 
 logger = logging.getLogger(__name__)
@@ -263,6 +265,17 @@ class WorkerPool:
                 with contextlib.suppress(MediaError):
                     await worker.request("drop-call", call=call_id)
 
+    async def quality(self) -> dict[str, Quality]:
+        """Every participant's connection, as each live worker sees its calls."""
+        seen: dict[str, Quality] = {}
+        for worker in self.workers:
+            if not worker.alive or not worker.calls:
+                continue
+            with contextlib.suppress(MediaError):
+                reply = await worker.request("quality")
+                seen.update({pid: Quality(**q) for pid, q in reply["quality"].items()})
+        return seen
+
     async def close(self) -> None:
         await asyncio.gather(*(w.stop() for w in self.workers))
 
@@ -315,6 +328,9 @@ async def serve_requests(thresholds: Thresholds) -> None:
                 await hub.set_video(message["pid"], bool(message["on"]))
             elif op == "drop-call":
                 await hub.drop_call(message["call"])
+            elif op == "quality":
+                seen = await hub.quality()
+                reply["quality"] = {pid: dataclasses.asdict(q) for pid, q in seen.items()}
         except MediaError as exc:
             reply["error"] = {"code": exc.code, "reason": exc.reason}
         except Exception as exc:

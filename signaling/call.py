@@ -29,6 +29,8 @@ from signaling.protocol import (
     PeerMode,
     PeerMuted,
     ProtocolError,
+    Quality,
+    QualityInfo,
     SendVideo,
     VideoPaused,
     Waiting,
@@ -320,6 +322,15 @@ class Call:
             return []
         p.weak_link = weak
         return [] if p.audio_only else self._video_changed(p, "weak-connection")
+
+    def quality_report(self, seen: dict[str, QualityInfo]) -> list[Event]:
+        """Staff in the call hear how everyone else's connection looks to the server."""
+        events: list[Event] = []
+        for staff in self.staff():
+            people = [seen[p.id] for p in self.in_call() if p.id != staff.id and p.id in seen]
+            if people:
+                events.append(Send(staff.id, Quality(people)))
+        return events
 
     def require_member(self, participant_id: str) -> Participant:
         return self._member(participant_id)

@@ -431,6 +431,32 @@ class CheckInReply(Message):
     answer: str
 
 
+UNKNOWN = 65535  # a figure the server has not measured (yet)
+
+
+@dataclass(frozen=True)
+class QualityInfo:
+    """Someone's connection as the server sees it: `level` "good" or "weak"; loss in tenths
+    of a percent of their video, round trip in ms, estimate in kbit/s (UNKNOWN if not
+    measured); `audio_only` while they get no video."""
+
+    participant: str
+    level: str
+    loss_permille: int = UNKNOWN
+    rtt_ms: int = UNKNOWN
+    kbps: int = UNKNOWN
+    audio_only: bool = False
+
+
+@dataclass(frozen=True)
+class Quality(Message):
+    """To staff, every few seconds: the connection of each other person in the call, so they
+    can suggest audio only, text or the phone early."""
+
+    type: ClassVar[str] = "quality"
+    people: list[QualityInfo] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class MediaRestart(Message):
     """Your connection's media ended on the server's side (a media process stopped): make a
@@ -506,6 +532,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         SendVideo,
         PeerMode,
         MediaRestart,
+        Quality,
         ChatLine,
         PeerCantTalk,
         CheckInAsk,
@@ -536,6 +563,7 @@ TEXT_LIMITS: dict[str, int] = {
     "mode": 8,
     "answer": 8,
     "opens_at": 32,
+    "level": 8,
     "at": 32,
 }
 # Fields whose text must be one of a few values.

@@ -152,6 +152,11 @@ def says_weak(page: Any) -> bool:
     return any(WEAK in caption for caption in page.evaluate(CAPTIONS))
 
 
+def quality_of_survivor(staff: Any) -> str | None:
+    """What staff's people list says of the survivor's connection: good, weak or nothing."""
+    return staff.get_attribute("#people [data-person]", "data-quality")
+
+
 def test_a_downlink_too_narrow_for_video_gets_audio_only_until_it_recovers(
     call_hosts: tuple[dict[str, Host], str], tmp_path: Path
 ) -> None:
@@ -164,6 +169,9 @@ def test_a_downlink_too_narrow_for_video_gets_audio_only_until_it_recovers(
         wait_for(lambda: receiving_from(survivor, 1), what="the survivor's media")
         wait_for(lambda: frames_decoded(survivor) > 60, what="video for a few seconds")
         assert not says_weak(survivor) and not says_weak(staff)
+        # Staff see the survivor's connection as the server does: good, with its round trip.
+        wait_for(lambda: quality_of_survivor(staff) == "good", 10, "staff see a good link")
+        assert "ms round trip" in staff.inner_text("#people")
 
         survivor.evaluate(LOG_AUDIO)
         hosts["surv"].limit_downlink(WEAK_CAP_KBIT)
@@ -171,6 +179,7 @@ def test_a_downlink_too_narrow_for_video_gets_audio_only_until_it_recovers(
         wait_for(lambda: says_weak(survivor), FALLBACK_SECONDS, "the survivor told")
         wait_for(lambda: says_weak(staff), FALLBACK_SECONDS - 1, "staff told")
         fell_back = time.monotonic() - capped
+        wait_for(lambda: quality_of_survivor(staff) == "weak", 5, "staff see a weak link")
         assert fell_back < FALLBACK_SECONDS
         # No video reaches the survivor, and staff's browser has stopped sending it.
         time.sleep(1)

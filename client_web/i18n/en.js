@@ -244,6 +244,11 @@ export default {
     modes: { video: "video", audio: "audio only", text: "text only" },
     cantTalk: "can't talk now",
     away: "reconnecting",
+    quality: { good: "connection good", weak: "connection weak" },
+    qualityAudioOnly: "audio only",
+    qualityLoss: "{n} % lost",
+    qualityRtt: "{n} ms round trip",
+    qualityKbps: "{n} kbit/s",
     answers: {
       ok: "{name}: yes, still comfortable and safe.",
       text: "{name} asks to switch to text. Their page has switched.",

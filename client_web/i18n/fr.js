@@ -263,6 +263,11 @@ export default {
     modes: { video: "vidéo", audio: "audio seulement", text: "texte seulement" },
     cantTalk: "ne peut pas parler",
     away: "reconnexion",
+    quality: { good: "connexion bonne", weak: "connexion faible" },
+    qualityAudioOnly: "audio seulement",
+    qualityLoss: "{n} % perdu",
+    qualityRtt: "aller-retour {n} ms",
+    qualityKbps: "{n} kbit/s",
     answers: {
       ok: "{name} : oui, tout est encore confortable et sécuritaire.",
       text: "{name} demande de passer au texte. Sa page est passée au texte.",
