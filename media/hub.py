@@ -38,6 +38,9 @@ class MediaHub:
         self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
     ) -> str:
         peer = self.peers.get(pid)
+        if peer is not None and peer.broken:
+            await self.drop(pid)
+            peer = None
         if peer is None:
             router = self.routers.get(call_id)
             if router is None:
@@ -52,6 +55,9 @@ class MediaHub:
 
     async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
         peer = self.peers.get(pid)
+        if peer is not None and peer.broken:
+            await self.drop(pid)
+            peer = None
         if peer is None:
             raise MediaError("no-offer", "send an offer before ICE candidates")
         await peer.add_candidate(candidate, sdp_mid, index)

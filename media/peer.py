@@ -139,6 +139,7 @@ class ServerPeer:
     _reports: asyncio.Task[None] | None = None
     _seen: set[int] = field(default_factory=set)
     _joined: bool = False
+    broken: bool = False  # an offer was refused half-way: start afresh on the next one
     _inline: bool = False
     _twcc_id: int | None = None  # the transport-cc extension id, when negotiated
 
@@ -154,6 +155,9 @@ class ServerPeer:
         except MediaError:
             raise
         except Exception as exc:  # aiortc raises ValueError, InvalidStateError, OperationError...
+            # Refused after the offer was taken: this connection is half-changed, so the next
+            # offer gets a fresh one (see MediaHub.offer).
+            self.broken = self.pc.signalingState != "stable"
             raise MediaError(
                 "bad-sdp", f"the offer could not be used ({type(exc).__name__})"
             ) from None

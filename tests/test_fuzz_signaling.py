@@ -280,7 +280,7 @@ def wait_for_media(world: World, before: dict[tuple[int, str], int], more: int =
 
 def call_beside_unaffected(world: World, before: dict[tuple[int, str], int], seen: int) -> None:
     wait_for_media(world, before)
-    noticed = [m for p in world.watched for m in p.seen if m.type != "streams"]
+    noticed = [m for p in world.watched for m in p.seen if m.type not in ("streams", "quality")]
     assert len(noticed) <= seen, noticed[seen:]
     store = world.server.state.store
     call = store.call_of(world.watched[0].participant)
@@ -292,7 +292,8 @@ def call_beside_unaffected(world: World, before: dict[tuple[int, str], int], see
 
 
 def noticed_count(world: World) -> int:
-    return sum(1 for p in world.watched for m in p.seen if m.type != "streams")
+    # `streams` and staff's `quality` come on their own; anything else would be a leak.
+    return sum(1 for p in world.watched for m in p.seen if m.type not in ("streams", "quality"))
 
 
 # ------------------------------------------------------------------ sending one message
