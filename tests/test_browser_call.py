@@ -237,7 +237,10 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
                 "() => [...document.querySelectorAll('figcaption')].some(c =>"
                 " c.textContent.includes('audio only'))"
             )
-            assert "audio only" in survivor.inner_text(".tile:not([data-participant])")
+            survivor.wait_for_function(
+                "() => document.querySelector('.tile:not([data-participant])')"
+                ".textContent.includes('audio only')"
+            )
             time.sleep(0.5)
             frames, samples = frames_decoded(survivor), samples_received(survivor)
             time.sleep(1.5)
