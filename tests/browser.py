@@ -169,3 +169,19 @@ def confirm_ready(page: Any) -> None:
         page.check(f'#ready-form input[name="{name}"]')
     page.click('#ready-form button[type="submit"]')
     page.wait_for_selector("#ready-form", state="hidden")
+
+
+def open_page(page: Any, url: str, ready: str) -> None:
+    """Load `url` until `ready` shows. Chromium in a namespace it has just started in can
+    abort or restart its first load (ERR_NETWORK_CHANGED): what counts is the page."""
+    for attempt in range(3):
+        try:
+            page.goto(url)
+        except Exception:
+            pass  # aborted or interrupted by the browser's own reload: look at the page
+        try:
+            page.wait_for_selector(ready, timeout=10000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise

@@ -15,6 +15,7 @@ from browser import (
     RECORD_PEER_CONNECTIONS,
     ServerProcess,
     confirm_ready,
+    open_page,
     start_server,
 )
 from conftest import STAFF_NAME, STAFF_PASSWORD
@@ -184,22 +185,6 @@ def lab_with_server(tmp: Path, staff_file: Path) -> Iterator[Lab]:
         finally:
             if server.proc.poll() is None:
                 server.stop()
-
-
-def open_page(page: Any, url: str, ready: str) -> None:
-    """Load `url` until `ready` shows. Chromium in a namespace it has just started in can
-    abort or restart its first load (ERR_NETWORK_CHANGED): what counts is the page."""
-    for attempt in range(3):
-        try:
-            page.goto(url)
-        except Exception:
-            pass  # aborted or interrupted by the browser's own reload: look at the page
-        try:
-            page.wait_for_selector(ready, timeout=10000)
-            return
-        except Exception:
-            if attempt == 2:
-                raise
 
 
 def staff_in_new_call(

@@ -16,6 +16,7 @@ from browser import (
     ServerProcess,
     confirm_ready,
     inbound,
+    open_page,
     start_server,
 )
 from conftest import STAFF_NAME, STAFF_PASSWORD
@@ -45,22 +46,6 @@ def new_page(
     page = context.new_page()
     page.on("request", lambda r: requests.append(r.url))
     return page
-
-
-def open_page(page: Any, url: str, ready: str) -> None:
-    """Load `url` until `ready` shows. Chromium in a namespace it has just started in can
-    abort or restart its first load (ERR_NETWORK_CHANGED): what counts is the page."""
-    for attempt in range(3):
-        try:
-            page.goto(url)
-        except Exception:
-            pass  # aborted or interrupted by the browser's own reload: look at the page
-        try:
-            page.wait_for_selector(ready, timeout=10000)
-            return
-        except Exception:
-            if attempt == 2:
-                raise
 
 
 def staff_admits_survivor(
