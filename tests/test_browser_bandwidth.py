@@ -171,7 +171,7 @@ def test_a_downlink_too_narrow_for_video_gets_audio_only_until_it_recovers(
         assert not says_weak(survivor) and not says_weak(staff)
         # Staff see the survivor's connection as the server does: good, with its round trip.
         wait_for(lambda: quality_of_survivor(staff) == "good", 10, "staff see a good link")
-        assert "ms round trip" in staff.inner_text("#people")
+        wait_for(lambda: "ms round trip" in staff.inner_text("#people"), 10, "a round trip")
 
         survivor.evaluate(LOG_AUDIO)
         hosts["surv"].limit_downlink(WEAK_CAP_KBIT)
