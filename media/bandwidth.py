@@ -133,7 +133,7 @@ class Downlink:
         return carried and (self.loss or 0.0) < SOME_LOSS
 
 
-@dataclass
+@dataclass(slots=True)
 class Measured:
     """What the server measures of one viewer's downlink itself, from the transport-cc
     feedback its browser sends on every packet we number (see `media.estimator` and
@@ -152,19 +152,18 @@ class Measured:
 
     def feedback(self, packet: bytes, now: float) -> None:
         """One transport-cc feedback packet from the viewer."""
-        parsed = twcc.parse(packet)
-        results = twcc.results(parsed, self.log) if parsed is not None else []
-        if not results:
+        report = twcc.report(packet, self.log)
+        if report is None:
             return
         if now - self.heard_at > OUTAGE_SECONDS and self.feedbacks:
             # Back from an outage: what was sent meanwhile is reported lost, which says
             # nothing about how much the link takes now.
             self.estimator.restart()
-            results = [r for r in results if r.arrival is not None]
+            report.lost_counted = False
         self.heard_at = now
         self.feedbacks += 1
-        self.estimator.update(results, now)
-        probed = self.prober.feedback(results, now)
+        self.estimator.update(report, now)
+        probed = self.prober.feedback(report, now)
         if probed is not None:
             self.estimator.probed(probed, now)
 

@@ -25,11 +25,12 @@ seconds, of which only differences are used.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
-from media.twcc import Result
+from media.twcc import Report
 
 BURST_SECONDS = 0.025  # packets sent within this of a group's first form one group
 WINDOW = 20  # delay variations the trendline is fitted through
@@ -56,13 +57,6 @@ class Usage(Enum):
 
 
 @dataclass(slots=True)
-class Group:
-    first_sent: float
-    sent: float
-    arrival: float
-
-
-@dataclass
 class Trendline:
     """The slope of the smoothed accumulated delay variation over the last WINDOW groups.
 
@@ -81,15 +75,19 @@ class Trendline:
     _since: int = 0  # points since the origin moved
 
     def update(self, arrival: float, variation_ms: float) -> float:
-        if self.first_arrival is None:
-            self.first_arrival = arrival
-        self.deltas = min(self.deltas + 1, MAX_DELTAS)
-        self.accumulated += variation_ms
-        self.smoothed = SMOOTHING * self.smoothed + (1 - SMOOTHING) * self.accumulated
-        point = ((arrival - self.first_arrival) * 1000, self.smoothed)
+        first = self.first_arrival
+        if first is None:
+            first = self.first_arrival = arrival
+        deltas = self.deltas
+        if deltas < MAX_DELTAS:
+            deltas = self.deltas = deltas + 1
+        accumulated = self.accumulated = self.accumulated + variation_ms
+        smoothed = self.smoothed = SMOOTHING * self.smoothed + (1 - SMOOTHING) * accumulated
+        point = ((arrival - first) * 1000, smoothed)
         points, sums = self.points, self._sums
         ox, oy = self._origin
-        if len(points) == WINDOW:
+        full = len(points) == WINDOW
+        if full:
             x, y = points.popleft()
             x, y = x - ox, y - oy
             sums[0] -= x
@@ -107,11 +105,11 @@ class Trendline:
             sums[1] += y
             sums[2] += x * x
             sums[3] += x * y
-        if len(points) == WINDOW:
+        if full or len(points) == WINDOW:
             sx, sy, sxx, sxy = sums
             den = WINDOW * sxx - sx * sx
             if den:
-                self.trend = (WINDOW * sxy - sx * sy) / den * self.deltas * TREND_GAIN
+                self.trend = (WINDOW * sxy - sx * sy) / den * deltas * TREND_GAIN
         return self.trend
 
     def _rebase(self) -> None:
@@ -141,7 +139,7 @@ def slope(points: deque[tuple[float, float]]) -> float | None:
     return (n * sxy - sx * sy) / den if den else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Detector:
     """Overuse, underuse or normal, from the trend and a threshold that adapts to it."""
 
@@ -156,32 +154,37 @@ class Detector:
     def detect(self, trend: float, send_delta_ms: float, deltas: int, now: float) -> Usage:
         if deltas < 2:
             return self.usage
-        if trend > self.threshold:
-            self.over_ms = send_delta_ms / 2 if self.over_ms < 0 else self.over_ms + send_delta_ms
+        threshold = self.threshold
+        if trend > threshold:
+            over_ms = self.over_ms
+            self.over_ms = over_ms = send_delta_ms / 2 if over_ms < 0 else over_ms + send_delta_ms
             self.over_count += 1
-            if self.over_ms > OVERUSE_MS and self.over_count > 1 and trend >= self.previous:
+            if over_ms > OVERUSE_MS and self.over_count > 1 and trend >= self.previous:
                 self.over_ms, self.over_count = 0.0, 0
                 self.usage, self.overused = Usage.OVER, True
-        elif trend < -self.threshold:
-            self.over_ms, self.over_count = -1.0, 0
-            self.usage = Usage.UNDER
         else:
             self.over_ms, self.over_count = -1.0, 0
-            self.usage = Usage.NORMAL
+            self.usage = Usage.UNDER if trend < -threshold else Usage.NORMAL
         self.previous = trend
         # The threshold follows the trend (K_UP above it, K_DOWN below), but not spikes.
-        updated_at = self.updated_at if self.updated_at is not None else now
+        updated_at = self.updated_at
         self.updated_at = now
-        size = abs(trend)
-        if size <= self.threshold + 15:
-            k = K_DOWN if size < self.threshold else K_UP
-            elapsed_ms = min((now - updated_at) * 1000, 100.0)
-            threshold = self.threshold + k * (size - self.threshold) * elapsed_ms
-            self.threshold = min(max(threshold, THRESHOLD_MIN_MS), THRESHOLD_MAX_MS)
+        size = trend if trend >= 0 else -trend
+        if size <= threshold + 15:
+            k = K_DOWN if size < threshold else K_UP
+            elapsed_ms = 0.0 if updated_at is None else (now - updated_at) * 1000
+            if elapsed_ms > 100.0:
+                elapsed_ms = 100.0
+            threshold += k * (size - threshold) * elapsed_ms
+            if threshold < THRESHOLD_MIN_MS:
+                threshold = THRESHOLD_MIN_MS
+            elif threshold > THRESHOLD_MAX_MS:
+                threshold = THRESHOLD_MAX_MS
+            self.threshold = threshold
         return self.usage
 
 
-@dataclass
+@dataclass(slots=True)
 class Acked:
     """What the viewer received over the last ACKED_WINDOW seconds of arrivals, counted one
     feedback packet at a time: (first arrival, last arrival, octets) of each."""
@@ -204,7 +207,7 @@ class Acked:
         return int(self.octets * 8 / span)
 
 
-@dataclass
+@dataclass(slots=True)
 class Estimator:
     """One viewer's downlink estimate (bits per second of RTP, all streams together)."""
 
@@ -218,8 +221,8 @@ class Estimator:
     trendline: Trendline = field(default_factory=Trendline)
     detector: Detector = field(default_factory=Detector)
     acked: Acked = field(default_factory=Acked)
-    _group: Group | None = None
-    _previous: Group | None = None
+    _group: tuple[float, float, float] | None = None  # first sent, last sent, last arrival
+    _previous: tuple[float, float] | None = None  # the group before: last sent and arrival
     _last_sent: float = -math.inf
     _increased_at: float | None = None
     _counted: tuple[int, int] = (0, 0)  # packets (expected, lost) since loss was judged
@@ -234,41 +237,43 @@ class Estimator:
     def bitrate(self) -> int:
         return int(max(self.min_bps, min(self.delay_bps, self.loss_bps, self.max_bps)))
 
-    def update(self, results: list[Result], now: float) -> None:
-        """Take the packets one feedback reports on, in the order they were sent."""
+    def update(self, report: Report, now: float) -> None:
+        """Take what one feedback reports (see `twcc.report`)."""
         expected, lost = self._counted
-        octets, received, first, last = 0, 0, math.inf, -math.inf
-        group, last_sent = self._group, self._last_sent
-        for _seq, sent, size, arrival in results:  # this runs for every packet: kept inline
-            expected += 1
-            if arrival is None:
-                lost += 1
-                continue
-            octets += size
-            received += 1
-            if arrival < first:
-                first = arrival
-            if arrival > last:
-                last = arrival
-            if sent < last_sent:  # late (reordered on the way out): skipped
-                continue
-            last_sent = sent
-            if group is not None and sent - group.first_sent <= BURST_SECONDS:
-                group.sent = sent
-                if arrival > group.arrival:
-                    group.arrival = arrival
-                continue
-            if group is not None:  # a group is complete: compare it with the one before
-                if self._previous is not None:
-                    self._compare(self._previous, group)
-                self._previous = group
-            group = Group(sent, sent, arrival)
-        self._group, self._last_sent = group, last_sent
-        if received:
-            self.acked.add(first, last, octets, received)
-        self._counted = (expected, lost)
+        self._counted = (expected + report.expected, lost + report.lost)
+        sent, arrivals = report.sent, report.arrivals
+        if arrivals:
+            self.acked.add(min(arrivals), max(arrivals), report.octets, len(arrivals))
+            if sent[0] < self._last_sent:  # reported again, or feedback out of order
+                skip = bisect_right(sent, self._last_sent)
+                sent, arrivals = sent[skip:], arrivals[skip:]
+        if sent:
+            self._last_sent = sent[-1]
+            self._group_packets(sent, arrivals)
         self._judge_loss(now)
         self._control(now)
+
+    def _group_packets(self, sent: list[float], arrivals: list[float]) -> None:
+        """Gather packets sent in order into groups, and compare each complete group with the
+        one before it. This runs for every packet: kept to locals."""
+        group = self._group
+        if group is None:
+            first, last, arrived = sent[0], sent[0], arrivals[0]
+        else:
+            first, last, arrived = group
+        previous = self._previous
+        for at, arrival in zip(sent, arrivals, strict=True):
+            if at - first <= BURST_SECONDS:
+                last = at
+                if arrival > arrived:
+                    arrived = arrival
+                continue
+            if previous is not None:  # a group is complete: compare it with the one before
+                self._compare(previous, last, arrived)
+            previous = (last, arrived)
+            first = last = at
+            arrived = arrival
+        self._group, self._previous = (first, last, arrived), previous
 
     def restart(self) -> None:
         """Forget the delay history, what arrived and the loss counted, keeping the rate:
@@ -287,16 +292,17 @@ class Estimator:
                 self.loss_bps = math.inf
             self._increased_at = now
 
-    def _compare(self, previous: Group, group: Group) -> None:
-        send_delta = group.sent - previous.sent
-        arrival_delta = group.arrival - previous.arrival
+    def _compare(self, previous: tuple[float, float], sent: float, arrival: float) -> None:
+        """A complete group (last sent, last arrival) against the one before it."""
+        send_delta = sent - previous[0]
+        arrival_delta = arrival - previous[1]
         if arrival_delta > 3.0 or arrival_delta < -3.0:  # a gap or a clock jump: start over
             self.trendline, self.detector = Trendline(), Detector()
             return
-        trend = self.trendline.update(group.arrival, (arrival_delta - send_delta) * 1000)
+        trend = self.trendline.update(arrival, (arrival_delta - send_delta) * 1000)
         # The threshold adapts over the groups' own time (their arrival), not the time their
         # feedback was read: ten groups in one feedback are 100 ms of adapting, not none.
-        self.detector.detect(trend, send_delta * 1000, self.trendline.deltas, group.arrival)
+        self.detector.detect(trend, send_delta * 1000, self.trendline.deltas, arrival)
 
     def _control(self, now: float) -> None:
         usage = self.detector.usage

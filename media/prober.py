@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from media.twcc import SEQ_MOD, Result
+from media.twcc import SEQ_MOD, Report, Result
 
 MIN_PACKETS = 5  # fewer received: no result
 MAX_LOSS = 0.1  # a probe that lost more than this failed
@@ -79,13 +79,13 @@ class Prober:
                 cluster.first = seq
             cluster.last = seq
 
-    def feedback(self, results: list[Result], now: float) -> int | None:
+    def feedback(self, report: Report, now: float) -> int | None:
         """Read feedback; once the probe's packets are all reported (or given up on), the
         rate it showed, or None (no probe ended, or it failed)."""
         cluster = self.cluster
         if cluster is None:
             return None
-        for result in results:
+        for result in report.results():
             if cluster.holds(result.seq):
                 cluster.results[result.seq] = result
         sending = now < cluster.ends_at

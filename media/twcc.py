@@ -14,6 +14,7 @@ import functools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, chain, compress, islice
 from typing import NamedTuple
 
 URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
@@ -28,6 +29,10 @@ OVERHEAD = 10  # bytes on the wire besides the RTP packet we count: the SRTP tag
 # (the transport sequence number) and a byte of padding.
 HEADER_ONE_BYTE = struct.Struct("!BBHIIHHBHx")
 _FB_HEADER = struct.Struct("!BBHIIHHI")  # V/P/FMT, PT, length, SSRCs, base, count, ref+fb
+_DELTA = struct.Struct("!h")
+TICK_US = 250  # arrival deltas count quarter milliseconds
+TICK_SECONDS = TICK_US / 1e6
+REMEMBERED = LOG_SIZE - 64  # numbers older than this may be overwritten already
 
 
 def extension(ext_id: int, seq: int) -> bytes:
@@ -99,7 +104,7 @@ class SendLog:
     def sent(self, seq: int) -> tuple[float, int] | None:
         """(send time, size) of number `seq`, if it is recent enough to be remembered."""
         age = (self.next - 1 - seq) & 0xFFFF
-        if age >= LOG_SIZE - 64:  # not sent yet, or already overwritten
+        if age >= REMEMBERED:  # not sent yet, or already overwritten
             return None
         index = seq & (LOG_SIZE - 1)
         return self.times[index], self.sizes[index]
@@ -156,8 +161,9 @@ def _vector(chunk: int) -> tuple[int, ...]:
     return tuple((chunk >> (12 - 2 * i)) & 0x3 for i in range(7))  # 7 two-bit symbols
 
 
-def parse(packet: bytes) -> Feedback | None:
-    """Read one transport-cc feedback packet (RTCP header included), or None if it is not
+def _decode(packet: bytes) -> tuple[int, int, int, list[int], list[int]] | None:
+    """(media SSRC, base, feedback count, the status of each number, and the arrival of
+    each one received in ticks of 250 us) of one feedback packet, or None if it is not
     one or is malformed."""
     if len(packet) < _FB_HEADER.size or packet[1] != RTPFB or packet[0] & 0x1F != FMT:
         return None
@@ -174,23 +180,43 @@ def parse(packet: bytes) -> Feedback | None:
     reference = ref_and_count >> 8
     if reference & 0x800000:  # 24-bit signed
         reference -= 1 << 24
-    clock = reference * 64_000  # microseconds
-    arrivals: list[int | None] = []
-    for symbol in symbols:
-        if symbol == 1:
-            if pos + 1 > end:
-                return None
-            clock += packet[pos] * 250
-            pos += 1
-        elif symbol == 2:
-            if pos + 2 > end:
-                return None
-            clock += struct.unpack_from("!h", packet, pos)[0] * 250
-            pos += 2
-        elif symbol == 3:
+    if 3 in symbols:
+        return None
+    if 2 not in symbols:  # one byte per received packet: summed in C, not one by one
+        received = len(symbols) - symbols.count(0)
+        if pos + received > end:
             return None
-        arrivals.append(clock if symbol else None)
-    return Feedback(media_ssrc, base, ref_and_count & 0xFF, arrivals)
+        steps = chain((reference * 256,), packet[pos : pos + received])
+        ticks = list(islice(accumulate(steps), 1, None))
+    else:
+        ticks, clock = [], reference * 256
+        for symbol in symbols:
+            if symbol == 1:
+                if pos + 1 > end:
+                    return None
+                clock += packet[pos]
+                pos += 1
+            elif symbol == 2:
+                if pos + 2 > end:
+                    return None
+                clock += _DELTA.unpack_from(packet, pos)[0]
+                pos += 2
+            else:
+                continue
+            ticks.append(clock)
+    return media_ssrc, base, ref_and_count & 0xFF, symbols, ticks
+
+
+def parse(packet: bytes) -> Feedback | None:
+    """Read one transport-cc feedback packet (RTCP header included), or None if it is not
+    one or is malformed."""
+    decoded = _decode(packet)
+    if decoded is None:
+        return None
+    media_ssrc, base, count, symbols, ticks = decoded
+    received = iter(ticks)
+    arrivals = [next(received) * TICK_US if symbol else None for symbol in symbols]
+    return Feedback(media_ssrc, base, count, arrivals)
 
 
 def build(
@@ -248,16 +274,72 @@ class Result(NamedTuple):
     arrival: float | None
 
 
-def results(feedback: Feedback, log: SendLog) -> list[Result]:
-    """The packets `feedback` reports on that `log` remembers, in the order they were sent."""
-    found: list[Result] = []
-    times, sizes, newest = log.times, log.sizes, log.next - 1
-    new, result = tuple.__new__, Result  # Result(...) without its Python-level __new__
-    seq = feedback.base
-    for arrival in feedback.arrivals:  # SendLog.sent, inline: this runs for every packet
-        if (newest - seq) & 0xFFFF < LOG_SIZE - 64:
+@dataclass(slots=True)
+class Report:
+    """What one feedback packet says of the packets a `SendLog` remembers, as columns in the
+    order they were numbered, which is the order they were sent: the send times and arrivals
+    (seconds on the receiver's clock) of those that arrived, and how many were covered.
+
+    Columns rather than a record per packet: a viewer reports on every packet sent to it,
+    and building, walking and dropping one object each cost more than the estimate itself.
+    """
+
+    base: int  # the first number covered
+    statuses: list[int]  # per number from `base`: 0 lost, else arrived
+    sent: list[float]  # per arrived packet
+    arrivals: list[float]  # per arrived packet
+    octets: int  # bytes of the arrived packets, as `SendLog` counts them
+    log: SendLog
+    lost_counted: bool = True  # False: the lost ones say nothing (after an outage)
+
+    @property
+    def expected(self) -> int:
+        return len(self.statuses) if self.lost_counted else len(self.arrivals)
+
+    @property
+    def lost(self) -> int:
+        return len(self.statuses) - len(self.arrivals) if self.lost_counted else 0
+
+    def results(self) -> list[Result]:
+        """One record per packet covered (while a probe's outcome is read)."""
+        found: list[Result] = []
+        arrivals = iter(self.arrivals)
+        times, sizes, seq = self.log.times, self.log.sizes, self.base
+        for status in self.statuses:
             index = seq & LOG_MASK
-            at = arrival / 1e6 if arrival is not None else None
-            found.append(new(result, (seq, times[index], sizes[index], at)))
-        seq = (seq + 1) & 0xFFFF
-    return found
+            arrival = next(arrivals) if status else None
+            if arrival is not None or self.lost_counted:
+                found.append(Result(seq, times[index], sizes[index], arrival))
+            seq = (seq + 1) & 0xFFFF
+        return found
+
+
+def report(packet: bytes, log: SendLog) -> Report | None:
+    """Read a feedback packet against what `log` remembers; None if the packet is not
+    feedback, is malformed, or covers nothing remembered."""
+    decoded = _decode(packet)
+    if decoded is None:
+        return None
+    _, base, _, statuses, ticks = decoded
+    # The numbers covered that the log still remembers: recent, and already sent.
+    age = (log.next - 1 - base) & 0xFFFF
+    low, high = max(0, age - REMEMBERED + 1), min(len(statuses), age + 1)
+    if low >= high:
+        return None
+    if low or high < len(statuses):
+        skipped = low - statuses[:low].count(0)
+        statuses = statuses[low:high]
+        ticks = ticks[skipped : skipped + len(statuses) - statuses.count(0)]
+        base = (base + low) & 0xFFFF
+    first = base & LOG_MASK
+    last = first + len(statuses)
+    times, sizes = log.times, log.sizes
+    if last <= LOG_SIZE:
+        times, sizes = times[first:last], sizes[first:last]
+    else:  # the range wraps around the log
+        times = times[first:] + times[: last - LOG_SIZE]
+        sizes = sizes[first:] + sizes[: last - LOG_SIZE]
+    sent = list(compress(times, statuses))
+    octets = sum(compress(sizes, statuses))
+    arrivals = list(map(TICK_SECONDS.__mul__, ticks))
+    return Report(base, statuses, sent, arrivals, octets, log)

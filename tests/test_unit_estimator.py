@@ -20,7 +20,9 @@ def run(
         if follow:
             rate = estimator.bitrate
         now = sender.paced(now, FEEDBACK_SECONDS, rate, size=600)
-        estimator.update(twcc.results(sender.feedback(), sender.log), now)
+        report = twcc.report(sender.feedback(), sender.log)
+        assert report is not None
+        estimator.update(report, now)
         rates.append(estimator.bitrate)
     return rates
 

@@ -32,8 +32,9 @@ def paused_viewer(
         now += TICK
         ticks += 1
         if ticks % 5 == 0:  # feedback every 100 ms
-            results = twcc.results(sender.feedback(), sender.log)
-            outcome = prober.feedback(results, now)
+            report = twcc.report(sender.feedback(), sender.log)
+            assert report is not None
+            outcome = prober.feedback(report, now)
             if outcome is not None:
                 outcomes.append(outcome)
     return outcomes

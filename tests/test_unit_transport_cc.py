@@ -111,7 +111,8 @@ def test_packets_lost_in_an_outage_do_not_count_as_congestion() -> None:
     measured.heard_at -= 3.0  # the link was down for 3 s: the next feedback reports...
     lost: list[int | None] = [None] * 140 + [9_000_000 + 5_000 * i for i in range(20)]
     router.transport_feedback("b", twcc.build(1, 1001, 40, 1, lost))  # ...140 lost
-    measured.estimator.update([], time.monotonic() + 1)  # loss is judged after 0.5 s
+    nothing = twcc.Report(0, [], [], [], 0, measured.log)
+    measured.estimator.update(nothing, time.monotonic() + 1)  # loss is judged after 0.5 s
     assert measured.estimator.loss is None or measured.estimator.loss < 0.02
     assert measured.estimator.bitrate >= before
     assert measured.estimator.congested_at < 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from media import twcc
@@ -91,3 +91,55 @@ def test_the_send_log_remembers_recent_numbers_only() -> None:
     for i in range(twcc.LOG_SIZE):
         log.take(4.0 + i, 10)
     assert log.sent(65534) is None  # overwritten long ago
+
+
+@given(
+    st.integers(0, 65535),  # the log's first number
+    st.integers(1, 2 * twcc.LOG_SIZE),  # how many it has numbered
+    st.integers(-300, twcc.LOG_SIZE + 300),  # how far back the feedback starts
+    st.lists(st.one_of(st.none(), st.integers(-400, 1200)), min_size=1, max_size=400),
+)
+@example(4090, 20, 20, [None, 4] * 10)  # the numbers covered wrap around the log
+@example(0, 2 * twcc.LOG_SIZE, twcc.REMEMBERED + 5, [None, 4] * 5)  # the oldest remembered
+@example(65530, 10, 5, [4, None, 4] * 4)  # half of them not sent yet (and 16 bits wrap)
+def test_a_report_holds_what_the_log_and_the_packet_say_of_each_number(
+    first: int, numbered: int, back: int, steps: list[int | None]
+) -> None:
+    """`report` reads the packet and the log in columns; read number by number instead,
+    with `parse` and `SendLog.sent`, they must say the same: lost or not, sent when, how
+    big, arrived when, for every number covered that the log still remembers."""
+    log = twcc.SendLog(ext_id=3, next=first)
+    for i in range(numbered):
+        log.take(100.0 + i / 1000, 50 + i % 900)
+    base = (log.next - back) & 0xFFFF
+    clock, arrivals = 2_000_000, []
+    for step in steps:  # quarter milliseconds, some large or negative (two-byte deltas)
+        if step is not None:
+            clock += step * 250
+        arrivals.append(None if step is None else clock)
+    packet = twcc.build(1, 2, base, 0, arrivals)
+    feedback = twcc.parse(packet)
+    assert feedback is not None
+    expected = [
+        (seq, *known, None if arrival is None else arrival / 1e6)
+        for seq, arrival in feedback.packets()
+        if (known := log.sent(seq)) is not None
+    ]
+    report = twcc.report(packet, log)
+    if not expected:
+        assert report is None
+        return
+    assert report is not None
+    got = [(r.seq, r.sent, r.size, r.arrival) for r in report.results()]
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    for (*_, arrival), (*_, wanted) in zip(got, expected, strict=True):
+        assert (arrival is None) == (wanted is None)
+        if arrival is not None and wanted is not None:
+            assert abs(arrival - wanted) < 1e-9
+    arrived = [e for e in expected if e[3] is not None]
+    assert report.sent == [e[1] for e in arrived]
+    assert report.octets == sum(e[2] for e in arrived)
+    assert (report.expected, report.lost) == (len(expected), len(expected) - len(arrived))
+    report.lost_counted = False  # after an outage: only what arrived counts
+    assert (report.expected, report.lost) == (len(arrived), 0)
+    assert [r.arrival for r in report.results()] == report.arrivals
