@@ -5,12 +5,17 @@ import t from "./i18n/index.js";
 import { api } from "./staff_api.js";
 import { announce, byId } from "./ui.js";
 
+let asking = 0; // the latest question: an earlier answer (from before a sign-in) is stale
+
 /** Shows the checklist unless this sign-in has confirmed it already. */
 export async function askReady() {
-  const { ok, body } = await api("/api/me");
   const form = byId("ready-form");
+  const question = ++asking;
+  delete form.dataset.asked;
+  const { ok, body } = await api("/api/me");
+  if (question !== asking) return;
   form.hidden = !ok || Boolean(body.ready);
-  form.dataset.asked = "yes"; // the answer is in: tests wait for it
+  form.dataset.asked = "yes"; // the answer for this sign-in is in: tests wait for it
 }
 
 /**

@@ -3,6 +3,7 @@ person), the staff page in a call, and a survivor page driven through its states
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +79,15 @@ def shown(section: str) -> str:
     return f"#{section}:not([hidden])"
 
 
+def message_type(frame: Any) -> str:
+    """The type of a signaling message (and an error's code), not its content."""
+    try:
+        message = json.loads(frame if isinstance(frame, str) else frame.decode())
+        return f"{message.get('type')} {message.get('code', '')}".strip()
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return "(not a message)"
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,6 +108,7 @@ class Lab:
     requests: list[str] = field(default_factory=list)
     exits: list[Any] = field(default_factory=list)  # quick-exit navigations held by the test
     exit_states: list[dict[str, Any]] = field(default_factory=list)  # from REPORT_EXIT
+    trace: list[str] = field(default_factory=list)  # what pages said: told when a wait fails
 
     @property
     def origin(self) -> str:
@@ -117,7 +128,29 @@ class Lab:
         context.on("request", lambda r: self.requests.append(r.url))
         # The quick exit's page is answered here when the test lets it go (see release_exit).
         context.route(f"{EXIT_URL}*", lambda route: self.exits.append(route))
+        context.on("page", self._trace_page)
         return context
+
+    def _trace_page(self, page: Any) -> None:
+        """Keep what a page logs, throws and says on its sockets (message types only)."""
+        note = self.trace.append
+        page.on("console", lambda m: note(f"console {m.type}: {m.text}"))
+        page.on("pageerror", lambda e: note(f"page error: {e}"))
+
+        def socket(ws: Any) -> None:
+            ws.on("framesent", lambda f: note(f"sent {message_type(f)}"))
+            ws.on("framereceived", lambda f: note(f"received {message_type(f)}"))
+            ws.on("close", lambda _: note("socket closed"))
+
+        page.on("websocket", socket)
+
+    def wait_shown(self, page: Any, section: str) -> None:
+        """Wait for a section of the page to show; if it does not, say what the pages did."""
+        try:
+            page.wait_for_selector(shown(section))
+        except Exception as exc:
+            recent = "\n".join(self.trace[-40:])
+            raise AssertionError(f"#{section} did not show; the pages said:\n{recent}") from exc
 
     def page(
         self,

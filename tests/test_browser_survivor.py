@@ -383,7 +383,7 @@ def practice_and_hours_ending(lab: Lab) -> None:
     wait_for(lambda: staff.locator("[data-call]").count() == before + 1, what="the new call")
     practice = "[data-call]:has-text('Practice call')"
     staff.click(f"{practice} [data-action=join-call]")
-    staff.wait_for_selector(shown("call"))
+    lab.wait_shown(staff, "call")
     assert staff.is_visible("#call .practice")
     staff.click("[data-action=leave]")
     staff.wait_for_selector(shown("calls-view"))
@@ -396,7 +396,7 @@ def practice_and_hours_ending(lab: Lab) -> None:
     staff.click("#new-call")
     wait_for(lambda: staff.locator("[data-call]").count() == before + 2, what="the timed call")
     staff.click("[data-call]:last-child [data-action=join-call]")
-    staff.wait_for_selector(shown("call"))
+    lab.wait_shown(staff, "call")
     assert staff.is_hidden("#call .practice")
     wait_text(staff, NEWEST, "The contact hours end at")
     staff.context.close()
