@@ -232,6 +232,7 @@ def call_rules(config: Config) -> CallRules:
         check_in_minutes=config.check_in_minutes,
         hours=config.hours,
         knocks_per_minute=config.lobby_knocks,
+        chat_limit=config.chat_limit,
     )
 
 

@@ -5,18 +5,21 @@ its media and signaling, and what the server holds returns to where it was."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import resource
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
+import serverproc
 from conftest import client_ssl, loopback_config, start_server
-from test_call_aiortc import invite_of, two_person_call, wait_until
+from test_call_aiortc import admitted_guest, invite_of, staff_in_call, two_person_call, wait_until
 
 from bench.client import Participant
 from server.ws import Connection
-from signaling.protocol import Error, Join, Mute
+from signaling.protocol import ChatLine, ChatSend, Error, Join, Mute
 
 SOCKETS = 1000
 AT_ONCE = 50
@@ -120,6 +123,45 @@ async def test_floods_engage_limits_and_the_call_beside_goes_on(
         for person in people:
             await person.close()
         await runner.cleanup()
+
+
+async def test_the_chat_limit_set_for_the_server_answers_chat_rate(
+    tmp_path: Path, staff_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """`QUIETROOM_CHAT_LIMIT=2/1m` on a real `quietroom serve`: a survivor's third line within
+    the minute is refused with `chat-rate` and reaches nobody (the default would take 5)."""
+    running = await serverproc.start(
+        serverproc.serve_command("--port", "0", "--media-workers", "0"),
+        cwd=tmp_path,
+        env=serverproc.clean_environment(
+            QUIETROOM_STAFF_FILE=str(staff_path), QUIETROOM_CHAT_LIMIT="2/1m"
+        ),
+        stderr_path=tmp_path / "stderr.log",
+    )
+    people: list[Participant] = []
+    try:
+        server = SimpleNamespace(base=running.base)
+        _api, call, staff = await staff_in_call(http, server)  # type: ignore[arg-type]
+        people.append(staff)
+        survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")  # type: ignore[arg-type]
+        people.append(survivor)
+        for text in ("one", "two", "three"):
+            await survivor.send(ChatSend(text))
+        heard = [await staff.expect("chat"), await staff.expect("chat")]
+        assert [m.text for m in heard if isinstance(m, ChatLine)] == ["one", "two"]
+        refusal = await survivor.expect("error")
+        assert isinstance(refusal, Error) and refusal.code == "chat-rate", refusal
+        assert "at most 2 messages in 60 seconds" in refusal.reason
+        with contextlib.suppress(TimeoutError):
+            await staff.expect("chat", timeout=0.5)
+            raise AssertionError("the refused line reached staff")
+        # Staff have a limit of their own, untouched by the survivor's.
+        await staff.send(ChatSend("staff too"))
+        assert (await survivor.expect("chat")).text == "staff too"  # type: ignore[attr-defined]
+    finally:
+        for person in people:
+            await person.close()
+        await serverproc.kill(running)
 
 
 def describe(call: object) -> dict[str, object]:
