@@ -37,6 +37,8 @@ async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
         hit = next(c for c in calls if pool._call_of[c[0].participant] in victim.calls)
         spared = next(c for c in calls if c is not hit)
         before_hit, before_spared = media_counts(hit), media_counts(spared)
+        await wait_until(lambda: all(w.forwarded[0] > 0 for w in pool.workers))
+        forwarded_before = pool.forwarded()
         assert victim.proc is not None
         killed_at = time.monotonic()
         os.kill(victim.proc.pid, signal.SIGKILL)
@@ -51,6 +53,9 @@ async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
         assert not any(isinstance(m, MediaRestart) for p in spared for m in p.seen)
         assert more_media(spared, before_spared)
         await wait_until(lambda: all(w.alive for w in pool.workers), timeout=10)
+        # What the killed process had forwarded still counts in the metrics.
+        assert victim.forwarded_before[0] > 0
+        assert all(a >= b for a, b in zip(pool.forwarded(), forwarded_before, strict=True))
     finally:
         for person in people:
             await person.close()
