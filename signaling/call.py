@@ -36,6 +36,13 @@ from signaling.protocol import (
     Waiting,
 )
 
+# Why a call ended, as `ended` says it: its `reason` (for people) -> its `code` (for pages).
+ENDED_CODES = {
+    "ended by staff": "ended-by-staff",
+    "the call reached its time limit": "expired",
+    "the server is restarting": "server-restarting",
+}
+
 
 @dataclass(frozen=True)
 class ChatLimit:
@@ -178,7 +185,8 @@ class Call:
         self.ended = True
         events: list[Event] = []
         for p in list(self.participants.values()):
-            events += [Send(p.id, Ended(reason)), Departed(self.id, p.id)]
+            ended = Ended(reason, ENDED_CODES.get(reason, ""))
+            events += [Send(p.id, ended), Departed(self.id, p.id)]
         self.participants.clear()
         self.invites.clear()
         events.append(CallGone(self.id))
