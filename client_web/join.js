@@ -155,7 +155,9 @@ function wire(s) {
   s.on("denied", () => finish(() => t.done.denied));
   // Outside the call's hours: no lobby; the same link works once it opens.
   s.on("outside-hours", (m) => closed(m.opens_at));
-  s.on("ended", () => finish(() => t.done.ended));
+  s.on("ended", (m) =>
+    finish(() => (m.code === "server-restarting" ? t.done.restarting : t.done.ended)),
+  );
   s.on("joined", (m) => {
     plan = m.plan;
     if (talk && talk.mode === "text" && !chat.open) setTimeout(() => chat.setOpen(true));

@@ -33,6 +33,24 @@ class MediaHub:
         self._call_of: dict[str, str] = {}
         self._watch: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._forwarded_before = (0, 0)  # packets and bytes of routers already let go
+
+    def forwarded(self) -> tuple[int, int]:
+        """Packets and payload bytes forwarded since the hub started (each viewer counts)."""
+        packets, octets = self._forwarded_before
+        for router in self.routers.values():
+            packets, octets = packets + router.forwarded, octets + router.forwarded_bytes
+        return packets, octets
+
+    def _let_go(self, call_id: str) -> None:
+        """The call's router is no longer needed: keep only what it forwarded."""
+        router = self.routers.pop(call_id, None)
+        if router is not None:
+            packets, octets = self._forwarded_before
+            self._forwarded_before = (
+                packets + router.forwarded,
+                octets + router.forwarded_bytes,
+            )
 
     async def offer(
         self, call_id: str, pid: str, max_slots: int, sdp: str, echo: bool = False
@@ -83,12 +101,12 @@ class MediaHub:
             await peer.close()
             logger.debug("peer connection closed (%d in all)", len(self.peers))
         if call_id is not None and not any(c == call_id for c in self._call_of.values()):
-            self.routers.pop(call_id, None)
+            self._let_go(call_id)
 
     async def drop_call(self, call_id: str) -> None:
         pids = [p for p, c in self._call_of.items() if c == call_id]
         await asyncio.gather(*(self.drop(p) for p in pids))
-        self.routers.pop(call_id, None)
+        self._let_go(call_id)
 
     async def close(self) -> None:
         for task in (self._watch, self._probe):

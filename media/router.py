@@ -221,6 +221,7 @@ class Router:
         self.probed_at = 0.0
         self.members: dict[str, Member] = {}
         self.forwarded = 0
+        self.forwarded_bytes = 0  # payload bytes, once per viewer they went to
         self.resent = 0
 
     def add(
@@ -419,6 +420,7 @@ class Router:
         for outlet in route.outlets:
             outlet.send(marker, source, sequence, timestamp, payload)
         self.forwarded += len(route.outlets)
+        self.forwarded_bytes += (end - start) * len(route.outlets)
 
     async def feedback(self, viewer_id: str, slot: Slot, packet: Any) -> None:
         """RTCP from a viewer about one of its slots.

@@ -91,9 +91,7 @@ async def sweep(state: State) -> None:
         if ticks % QUALITY_TICKS == 0:
             await state.report_quality()
         await state.check_staff_file()
-        state.metrics.observe(calls=len(state.store), participants=state.store.people())
-        if isinstance(state.hub, WorkerPool):
-            state.metrics.counters["worker_exits"] = sum(w.exits for w in state.hub.workers)
+        state.measure()
         state.metrics.tick(now)
         state.sessions.sweep(now)
         state.sign_in_limits.sweep(now)

@@ -195,6 +195,7 @@ async def serve_forever(
     app = create_app(config)
     if reload is not None:
         loop.add_signal_handler(signal.SIGHUP, reload_settings, app, reload, ssl_context)
+    loop.add_signal_handler(signal.SIGUSR1, app[STATE].snapshot_metrics)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     try:

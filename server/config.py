@@ -23,6 +23,7 @@ from server.org_file import (
     whole_number,
 )
 from server.org_texts import parse_text_files
+from signaling.call import ChatLimit
 from signaling.hours import Hours
 from signaling.protocol import DisruptionPlan
 
@@ -137,6 +138,20 @@ def parse_count(text: str, lowest: int, highest: int) -> int:
     if not lowest <= value <= highest:
         raise ValueError(f"must be between {lowest} and {highest}")
     return value
+
+
+def parse_chat_limit(text: str) -> ChatLimit:
+    """LINES/SECONDS: at most LINES chat lines from one person in any SECONDS (5/10s, 20/1m)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*([sm]?)\s*", text)
+    if not match:
+        raise ValueError("expected LINES/SECONDS such as 5/10s or 20/1m")
+    lines = int(match.group(1))
+    seconds = float(match.group(2)) * (60 if match.group(3) == "m" else 1)
+    if not 1 <= lines <= 1000:
+        raise ValueError("the lines must be between 1 and 1000")
+    if not 1 <= seconds <= 3600:
+        raise ValueError("the time must be between 1 second and 1 hour")
+    return ChatLimit(lines, seconds)
 
 
 def parse_bool(text: str) -> bool:
@@ -317,6 +332,13 @@ OPTIONS: list[Option] = [
         "people who may knock at one call's lobby per minute (0: no limit)",
     ),
     Option(
+        "chat_limit",
+        ChatLimit(),
+        parse_chat_limit,
+        "chat lines one person may send in any stretch of time, LINES/SECONDS (5/10s, 20/1m); "
+        "one more is refused with chat-rate",
+    ),
+    Option(
         "sockets_per_address",
         64,
         lambda text: parse_count(text, 1, 100000),
@@ -389,6 +411,7 @@ class Config:
     organization: str
     metrics_address: str
     lobby_knocks: int
+    chat_limit: ChatLimit
     sockets_per_address: int
     media_workers: int
     org_file: str = ""

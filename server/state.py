@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,6 +158,26 @@ class State:
         )
         self.store.rules = call_rules(self.config)
 
+    def measure(self) -> None:
+        """Give the metrics what they count, as it stands now (every sweep)."""
+        metrics, hub = self.metrics, self.hub
+        metrics.observe(calls=len(self.store), participants=self.store.people())
+        packets, octets = hub.forwarded()
+        metrics.counters["forwarded_packets"] = packets
+        metrics.counters["forwarded_bytes"] = octets
+        if isinstance(hub, WorkerPool):
+            metrics.counters["worker_exits"] = sum(w.exits for w in hub.workers)
+        if not self.open_sockets and self.store.people() == 0:
+            tasks = {"server": len(asyncio.all_tasks())}
+            if isinstance(hub, WorkerPool):
+                tasks["media"] = hub.tasks()
+            metrics.idle(**tasks)
+
+    def snapshot_metrics(self) -> None:
+        """SIGUSR1: renew what /metrics shows at once, rather than at the end of the period."""
+        self.measure()
+        self.metrics.snapshot(time.time())
+
     def streams_changed(self, pid: str, slots: dict[str, str]) -> None:
         self.send_soon(pid, Streams(slots))
 
@@ -232,6 +253,7 @@ def call_rules(config: Config) -> CallRules:
         check_in_minutes=config.check_in_minutes,
         hours=config.hours,
         knocks_per_minute=config.lobby_knocks,
+        chat_limit=config.chat_limit,
     )
 
 

@@ -4,7 +4,8 @@ The signaling process keeps the calls and the sockets; a worker holds the peer c
 and routers of the calls pinned to it. They talk over the worker's stdin/stdout, one JSON
 object a line: requests with an id (offer, candidate, video, drop, drop-call) and their
 replies, `streams`, `presence` and `weak` events from the worker's routers, and `load` (the
-worker's share of a core) every second.
+worker's share of a core, with its counts: packets and bytes forwarded, asyncio tasks) every
+second.
 
 New calls go to the first worker that is less than half busy, and only when all are busier
 to the least busy one: while one core carries the media, packets meet one process whose
@@ -21,6 +22,7 @@ import gc
 import itertools
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -65,6 +67,9 @@ class Worker:
         self._reader: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self.exits = 0  # times this worker's process stopped
+        self.forwarded = (0, 0)  # packets and bytes this process forwarded, as last reported
+        self.forwarded_before = (0, 0)  # the same, of the processes before it (restarts)
+        self.tasks = 0  # asyncio tasks in the process, as last reported
         self.on_exit: Callable[[Worker], None] | None = None  # told when it stops unasked
         self.stopping = False
         self.restarting: asyncio.Task[None] | None = None
@@ -156,12 +161,17 @@ class Worker:
                     self.on_weak(message["pid"], bool(message["weak"]))
             elif message.get("op") == "load":
                 self.busy, self.placed = float(message["busy"]), 0
+                self.forwarded = (int(message["forwarded"][0]), int(message["forwarded"][1]))
+                self.tasks = int(message["tasks"])
             elif message.get("op") == "ready":
                 if self._ready is not None and not self._ready.done():
                     self._ready.set_result(None)
             elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
                 future.set_result(message)
         self.exits += 1
+        before = self.forwarded_before
+        self.forwarded_before = (before[0] + self.forwarded[0], before[1] + self.forwarded[1])
+        self.forwarded, self.tasks = (0, 0), 0
         logger.warning("media worker %d stopped", self.index)
         for future in self._waiting.values():
             if not future.done():
@@ -276,6 +286,16 @@ class WorkerPool:
                 seen.update({pid: Quality(**q) for pid, q in reply["quality"].items()})
         return seen
 
+    def forwarded(self) -> tuple[int, int]:
+        """Packets and payload bytes every worker forwarded since the server started, as
+        last reported (at most a second old)."""
+        counts = [w.forwarded_before for w in self.workers] + [w.forwarded for w in self.workers]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    def tasks(self) -> int:
+        """asyncio tasks in the running workers, as last reported."""
+        return sum(w.tasks for w in self.workers if w.alive)
+
     async def close(self) -> None:
         await asyncio.gather(*(w.stop() for w in self.workers))
 
@@ -304,7 +324,7 @@ async def serve_requests(thresholds: Thresholds) -> None:
     # again, only what calls allocate.
     gc.freeze()
     emit({"op": "ready"})
-    reporter = asyncio.create_task(report_load(emit))
+    reporter = asyncio.create_task(report_load(emit, hub))
 
     async def handle(message: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"id": message["id"]}
@@ -351,13 +371,21 @@ async def serve_requests(thresholds: Thresholds) -> None:
         await hub.close()
 
 
-async def report_load(emit: Callable[[dict[str, Any]], None]) -> None:
-    """This process's share of a core over each period, for the pool's call placement."""
+async def report_load(emit: Callable[[dict[str, Any]], None], hub: MediaHub) -> None:
+    """This process's share of a core over each period, for the pool's call placement, and
+    its counts for the metrics: packets and bytes forwarded so far, asyncio tasks now."""
     wall, cpu = time.monotonic(), time.process_time()
     while True:
         await asyncio.sleep(LOAD_SECONDS)
         now_wall, now_cpu = time.monotonic(), time.process_time()
-        emit({"op": "load", "busy": round((now_cpu - cpu) / (now_wall - wall), 3)})
+        emit(
+            {
+                "op": "load",
+                "busy": round((now_cpu - cpu) / (now_wall - wall), 3),
+                "forwarded": hub.forwarded(),
+                "tasks": len(asyncio.all_tasks()),
+            }
+        )
         wall, cpu = now_wall, now_cpu
 
 
@@ -367,6 +395,9 @@ def worker_main(argv: list[str]) -> int:
     addresses, level, bounds = argv
     below, above = (int(b) for b in bounds.split(","))
     setup(level)
+    # SIGUSR1 is for the signaling process (a metrics snapshot): one sent to the whole group
+    # (`systemctl kill -s USR1`) must not stop the media.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     offer_addresses([a for a in addresses.split(",") if a])
     try:
         import uvloop

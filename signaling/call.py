@@ -36,8 +36,23 @@ from signaling.protocol import (
     Waiting,
 )
 
-CHAT_BURST = 5  # chat lines one person may send ...
-CHAT_WINDOW = 10.0  # ... within this many seconds
+# Why a call ended, as `ended` says it: its `reason` (for people) -> its `code` (for pages).
+ENDED_CODES = {
+    "ended by staff": "ended-by-staff",
+    "the call reached its time limit": "expired",
+    "the server is restarting": "server-restarting",
+}
+
+
+@dataclass(frozen=True)
+class ChatLimit:
+    """At most `lines` chat lines from one person in any `seconds` (`--chat-limit`)."""
+
+    lines: int = 5
+    seconds: float = 10.0
+
+    def __str__(self) -> str:
+        return f"{self.lines}/{self.seconds:g}s"
 
 
 @dataclass
@@ -59,6 +74,7 @@ class Call:
     open_anyway: bool = False  # staff opened the links outside the hours
     reminded_of: float | None = None  # the closing time staff were last reminded of
     knocks: list[float] = field(default_factory=list)  # lobby arrivals in the last minute
+    chat_limit: ChatLimit = field(default_factory=ChatLimit)
 
     def opens_at(self, hours: Hours, now: float) -> float | None:
         """None when its links are open now; otherwise when they open (inf: not again)."""
@@ -169,7 +185,8 @@ class Call:
         self.ended = True
         events: list[Event] = []
         for p in list(self.participants.values()):
-            events += [Send(p.id, Ended(reason)), Departed(self.id, p.id)]
+            ended = Ended(reason, ENDED_CODES.get(reason, ""))
+            events += [Send(p.id, ended), Departed(self.id, p.id)]
         self.participants.clear()
         self.invites.clear()
         events.append(CallGone(self.id))
@@ -278,11 +295,12 @@ class Call:
             raise ProtocolError(
                 "chat-too-long", f"a message holds at most {MAX_CHAT_CHARS} characters"
             )
-        p.chat_sent = [t for t in p.chat_sent if now - t < CHAT_WINDOW]
-        if len(p.chat_sent) >= CHAT_BURST:
+        limit = self.chat_limit
+        p.chat_sent = [t for t in p.chat_sent if now - t < limit.seconds]
+        if len(p.chat_sent) >= limit.lines:
             raise ProtocolError(
                 "chat-rate",
-                f"at most {CHAT_BURST} messages in {CHAT_WINDOW:g} seconds: wait a little",
+                f"at most {limit.lines} messages in {limit.seconds:g} seconds: wait a little",
             )
         p.chat_sent.append(now)
         self.chat_count += 1

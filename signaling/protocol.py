@@ -479,6 +479,7 @@ class Ended(Message):
 
     type: ClassVar[str] = "ended"
     reason: str
+    code: str = ""  # why, for pages: see ENDED_CODES in signaling/call.py
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from signaling.call import Call, iso_time
+from signaling.call import Call, ChatLimit, iso_time
 from signaling.events import CallGone, Departed, Event
 from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
@@ -29,6 +29,7 @@ class CallRules:
     check_in_minutes: int = 15  # how often staff are reminded to check in, unless a call says
     hours: Hours = field(default_factory=Hours)  # when links open (no hours: always)
     knocks_per_minute: int = 20  # lobby arrivals one call takes a minute (0: no limit)
+    chat_limit: ChatLimit = field(default_factory=ChatLimit)  # chat lines per person
 
 
 def clean_name(name: str) -> str:
@@ -76,6 +77,7 @@ class CallStore:
             ),
             practice=practice,
             window=window,
+            chat_limit=self.rules.chat_limit,
         )
         self._calls[call.id] = call
         for token in invites:

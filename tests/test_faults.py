@@ -1,20 +1,31 @@
 """Faults (issue 13): a media worker killed mid-call hits only its own calls, whose people
 are told and reconnect by themselves to a live worker, media back within 5 s; SIGTERM tells
-everyone the server is restarting and the process exits within a bounded time."""
+everyone the server is restarting and the process exits within a bounded time.
+
+With aiortc peers (the server in this process, or as a process of its own), and with
+Chromium pages, each in a network namespace of its own, for what a person sees."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
+import pytest
 import serverproc
+from browser import start_server as start_server_in
 from conftest import loopback_config, start_server
+from netlab import NetLab, require_netns
+from test_browser_call import receiving_from, staff_admits_survivor, wait_for
 from test_call_aiortc import media_counts, more_media, two_person_call, wait_until
+from test_teardown_leaks import descriptors
 
+from bench import procstat
 from bench.client import Participant
 from server.workers import WorkerPool
 from signaling.protocol import Ended, MediaRestart
@@ -37,6 +48,8 @@ async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
         hit = next(c for c in calls if pool._call_of[c[0].participant] in victim.calls)
         spared = next(c for c in calls if c is not hit)
         before_hit, before_spared = media_counts(hit), media_counts(spared)
+        await wait_until(lambda: all(w.forwarded[0] > 0 for w in pool.workers))
+        forwarded_before = pool.forwarded()
         assert victim.proc is not None
         killed_at = time.monotonic()
         os.kill(victim.proc.pid, signal.SIGKILL)
@@ -51,6 +64,9 @@ async def test_a_killed_media_worker_hits_only_its_calls_which_come_back(
         assert not any(isinstance(m, MediaRestart) for p in spared for m in p.seen)
         assert more_media(spared, before_spared)
         await wait_until(lambda: all(w.alive for w in pool.workers), timeout=10)
+        # What the killed process had forwarded still counts in the metrics.
+        assert victim.forwarded_before[0] > 0
+        assert all(a >= b for a, b in zip(pool.forwarded(), forwarded_before, strict=True))
     finally:
         for person in people:
             await person.close()
@@ -83,3 +99,104 @@ async def test_sigterm_tells_everyone_and_exits_in_bounded_time(
         for person in people:
             await person.close()
         await serverproc.kill(running)
+
+
+# Bytes received by a page on the connections it made from the `since`-th on, by kind.
+RECEIVED_SINCE = """
+async (since) => {
+  const got = {audio: 0, video: 0, connections: (window.__pcs || []).length};
+  for (const pc of (window.__pcs || []).slice(since)) {
+    if (pc.connectionState === "closed") continue;
+    (await pc.getStats()).forEach(s => {
+      if (s.type === "inbound-rtp") got[s.kind] += s.bytesReceived || 0;
+    });
+  }
+  return got;
+}
+"""
+
+
+@pytest.fixture
+def lab() -> Iterator[NetLab]:
+    require_netns()
+    with NetLab() as lab:
+        yield lab
+
+
+def media_back(pages: dict[str, Any], since: dict[str, int], started: float) -> dict[str, float]:
+    """Seconds from `started` until each page receives audio and video, rising, on a
+    connection made after its first `since` ones."""
+    back: dict[str, float] = {}
+    seen: dict[str, dict[str, int]] = {}
+    deadline = started + 15
+    while len(back) < len(pages) and time.monotonic() < deadline:
+        for name, page in pages.items():
+            if name in back:
+                continue
+            got = page.evaluate(RECEIVED_SINCE, since[name])
+            before = seen.get(name)
+            if before and all(got[k] > before[k] > 0 for k in ("audio", "video")):
+                back[name] = time.monotonic() - started
+            elif got["audio"] > 0 and got["video"] > 0:
+                seen[name] = got  # flowing: back once the next look finds more
+        time.sleep(0.05)
+    return back
+
+
+@pytest.mark.browser
+def test_chromium_pages_come_back_from_a_killed_worker_and_hear_of_a_restart(
+    lab: NetLab, tmp_path: Path, staff_path: Path
+) -> None:
+    """Staff and survivor in Chromium, each in a namespace of their own. The media worker
+    carrying their call is killed: the pages are told (`media-restart`), make a new
+    connection by themselves, and receive media again within 5 s. Then SIGTERM: the
+    survivor's page says the server is restarting, and the server exits."""
+    from playwright.sync_api import sync_playwright
+
+    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
+    server = start_server_in(hosts["srv"], staff_path, "--media-workers", "2")
+    try:
+        with sync_playwright() as p:
+            staff, survivor = staff_admits_survivor(p, hosts, tmp_path, server.url, [])
+            pages = {"staff": staff, "survivor": survivor}
+            for name, page in pages.items():
+                wait_for(lambda page=page: receiving_from(page, 1), what=f"{name}'s media")  # type: ignore[misc]
+
+            # The worker with the call's sockets (the other has none) is killed.
+            workers = procstat.descendants([server.proc.pid])[1:]
+            assert len(workers) == 2
+            victim, spared = sorted(workers, key=lambda pid: descriptors(pid)[1], reverse=True)
+            assert descriptors(victim)[1] > descriptors(spared)[1]
+            since = {name: page.evaluate("window.__pcs.length") for name, page in pages.items()}
+            killed_at = time.monotonic()
+            os.kill(victim, signal.SIGKILL)
+            back = media_back(pages, since, killed_at)
+            print(
+                "\nChromium, worker killed: media back on a new connection after "
+                + ", ".join(f"{name} {s:.2f} s" for name, s in back.items())
+            )
+            assert set(back) == set(pages), back
+            assert all(seconds < 5.0 for seconds in back.values()), back
+            for name, page in pages.items():  # one new connection each, made by the page
+                assert page.evaluate("window.__pcs.length") == since[name] + 1, name
+
+            # SIGTERM: the survivor's page is told, and the server exits.
+            stopped_at = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            survivor.wait_for_selector("#done:not([hidden])", timeout=10000)
+            told = time.monotonic() - stopped_at
+            notice = survivor.inner_text("#notice")
+            code = server.proc.wait(timeout=15)
+            exited = time.monotonic() - stopped_at
+            print(
+                f"Chromium, SIGTERM: the survivor's page said {notice!r} after {told:.2f} s; "
+                f"the server exited with {code} after {exited:.2f} s"
+            )
+            assert "the server is restarting" in notice
+            assert code == 0 and exited < 10
+    finally:
+        if server.proc.poll() is None:
+            server.stop()
+        for pipe in (server.proc.stdout, server.proc.stderr):
+            if pipe is not None:
+                pipe.close()

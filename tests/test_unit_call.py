@@ -273,7 +273,11 @@ def test_staff_end_tells_everyone_and_leaves_no_trace(
     store.forget(events)
 
     assert {e.to for e in events if isinstance(e, Send)} == everyone
-    assert all(e.message == Ended("ended by staff") for e in events if isinstance(e, Send))
+    assert all(
+        e.message == Ended("ended by staff", "ended-by-staff")
+        for e in events
+        if isinstance(e, Send)
+    )
     assert {e.participant for e in events if isinstance(e, Departed)} == everyone
     assert events[-1] == CallGone(call.id)
     assert call.ended

@@ -3,7 +3,7 @@
 
 import pytest
 
-from signaling.call import CHAT_BURST, CHAT_WINDOW, Call
+from signaling.call import Call, ChatLimit
 from signaling.events import Event, Send, VideoWanted
 from signaling.participant import Participant, Role
 from signaling.protocol import (
@@ -131,13 +131,31 @@ def test_chat_refuses_empty_long_and_fast_lines_and_the_lobby(
 ) -> None:
     assert refused(lambda: call.chat(survivor.id, " \n\t ", now=1)) == "chat-empty"
     assert refused(lambda: call.chat(survivor.id, "x" * 1001, now=1)) == "chat-too-long"
-    for i in range(CHAT_BURST):
+    burst, window = ChatLimit().lines, ChatLimit().seconds  # the default: 5 in 10 s
+    assert (burst, window) == (5, 10.0)
+    for i in range(burst):
         call.chat(survivor.id, f"line {i}", now=1 + i)
-    assert refused(lambda: call.chat(survivor.id, "one more", now=1 + CHAT_BURST)) == "chat-rate"
-    assert call.chat(staff.id, "staff is not slowed by others", now=1 + CHAT_BURST)
-    assert call.chat(survivor.id, "later", now=1 + CHAT_WINDOW + 0.5)
+    assert refused(lambda: call.chat(survivor.id, "one more", now=1 + burst)) == "chat-rate"
+    assert call.chat(staff.id, "staff is not slowed by others", now=1 + burst)
+    assert call.chat(survivor.id, "later", now=1 + window + 0.5)
     waiting, _ = store.join_invite(invite(call, Role.INTERPRETER), "", now=3)
     assert refused(lambda: call.chat(waiting.id, "hi", now=30)) == "not-in-call"
+
+
+def test_the_chat_limit_of_the_rules_applies_to_calls_made_under_them() -> None:
+    store = CallStore(CallRules(chat_limit=ChatLimit(lines=2, seconds=60.0)))
+    call = store.create(STAFF, now=0)
+    staff = store.join_staff(STAFF, call.id, now=1)[0]
+    call.chat(staff.id, "one", now=10)
+    call.chat(staff.id, "two", now=20)
+    with pytest.raises(ProtocolError, match="at most 2 messages in 60 seconds") as refusal:
+        call.chat(staff.id, "three", now=69)
+    assert refusal.value.code == "chat-rate"
+    assert call.chat(staff.id, "a minute after the first", now=70.5)
+    # New rules (a reload) are for new calls; this one keeps the limit it was made with.
+    store.rules = CallRules(chat_limit=ChatLimit(lines=50, seconds=1.0))
+    with pytest.raises(ProtocolError):
+        call.chat(staff.id, "still two a minute", now=71)
 
 
 # ---------------------------------------------------------------- can't talk now

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from server.config import OPTIONS, Config, ConfigError, load, parse_duration
+from signaling.call import ChatLimit
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +44,7 @@ def test_defaults(config_home: Path) -> None:
         organization="",
         metrics_address="",
         lobby_knocks=20,
+        chat_limit=ChatLimit(lines=5, seconds=10.0),
         sockets_per_address=64,
         media_workers=os.cpu_count() or 1,
     )
@@ -139,6 +141,12 @@ def test_bad_durations(text: str) -> None:
         ("video_back_above", "300kbps"),
         ("metrics_address", "9464"),
         ("lobby_knocks", "-1"),
+        ("chat_limit", "5"),
+        ("chat_limit", "0/10s"),
+        ("chat_limit", "5/0.5s"),
+        ("chat_limit", "5/2h"),
+        ("chat_limit", "1001/10s"),
+        ("chat_limit", "five/10s"),
         ("trusted_proxy", "proxy.example.org"),
         ("sockets_per_address", "0"),
         ("metrics_address", "localhost:9464"),
@@ -154,6 +162,23 @@ def test_bad_value_names_the_flag_and_the_variable(name: str, value: str) -> Non
         load([flag, value], {})
     with pytest.raises(ConfigError, match=f"^{variable}: "):
         load([], {variable: value})
+
+
+@pytest.mark.parametrize(
+    ("raw", "lines", "seconds"),
+    [("5/10s", 5, 10.0), ("5/10", 5, 10.0), (" 20 / 1m ", 20, 60.0), ("1/1.5s", 1, 1.5)],
+)
+def test_chat_limit(raw: str, lines: int, seconds: float) -> None:
+    assert load(["--chat-limit", raw], {}).chat_limit == ChatLimit(lines, seconds)
+    assert load([], {"QUIETROOM_CHAT_LIMIT": raw}).chat_limit == ChatLimit(lines, seconds)
+
+
+def test_a_bad_chat_limit_says_what_is_expected() -> None:
+    with pytest.raises(ConfigError) as refusal:
+        load(["--chat-limit", "lots"], {})
+    assert str(refusal.value) == (
+        "--chat-limit: 'lots' is not valid: expected LINES/SECONDS such as 5/10s or 20/1m"
+    )
 
 
 def test_bad_value_from_env_is_ignored_when_flag_is_given() -> None:

@@ -131,7 +131,7 @@ SERVER_EXAMPLES = [
     Joined("p1", "staff", 3, mode="video", check_in_minutes=15),
     Streams({"1": "p1", "2": "p1", "3": ""}),
     Streams(),
-    Ended("ended by staff"),
+    Ended("ended by staff", "ended-by-staff"),
     Error("bad-field", "nope"),
 ]
 

@@ -126,7 +126,7 @@ def test_expire_ends_only_expired_calls() -> None:
 
     assert CallGone(old.id) in events
     assert CallGone(young.id) not in events
-    assert Send(person.id, Ended("the call reached its time limit")) in events
+    assert Send(person.id, Ended("the call reached its time limit", "expired")) in events
     assert Departed(old.id, person.id) in events
     assert store.get(old.id) is None
     assert store.get(young.id) is young
@@ -213,3 +213,11 @@ def test_clean_name(typed: str, kept: str) -> None:
 
 def test_clean_name_has_no_trailing_space_after_cutting() -> None:
     assert clean_name("a" * 39 + " bcd") == "a" * 39
+
+
+def test_ending_every_call_says_the_server_is_restarting_to_pages_too() -> None:
+    store = CallStore(CallRules())
+    call = store.create("river.staff", now=0)
+    staff, _ = store.join_staff("river.staff", call.id, now=1)
+    events = store.end_all("the server is restarting")
+    assert Send(staff.id, Ended("the server is restarting", "server-restarting")) in events

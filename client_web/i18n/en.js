@@ -147,6 +147,7 @@ export default {
     title: "Goodbye",
     left: "You left the call.",
     ended: "The call has ended.",
+    restarting: "The call has ended: the server is restarting.",
     denied: "The host did not let you in.",
     badLink: "This link is not valid. The call may have ended or expired.",
     noLink: "To join, open the link you were sent.",

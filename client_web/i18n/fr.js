@@ -157,6 +157,7 @@ export default {
     title: "Au revoir",
     left: "Vous avez quitté l'appel.",
     ended: "L'appel est terminé.",
+    restarting: "L'appel est terminé : le serveur redémarre.",
     denied: "La personne qui anime l'appel ne vous a pas fait entrer.",
     badLink: "Ce lien n'est pas valide. L'appel est peut-être terminé ou expiré.",
     noLink: "Pour vous joindre à l'appel, ouvrez le lien qu'on vous a envoyé.",
