@@ -142,9 +142,16 @@ class ServerPeer:
     broken: bool = False  # an offer was refused half-way: start afresh on the next one
     _inline: bool = False
     _twcc_id: int | None = None  # the transport-cc extension id, when negotiated
+    # Held while an offer is answered: a close waits for it. Closed half-way, aiortc would
+    # go on gathering and open an ICE socket that nothing ever closes.
+    _busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def answer(self, sdp: str) -> str:
         """Take the browser's offer and return the server's answer."""
+        async with self._busy:
+            return await self._answer(sdp)
+
+    async def _answer(self, sdp: str) -> str:
         check_offer(sdp)
         # aiortc may refuse an offer at any of the three steps (an m-line with no direction
         # fails only when answering, a moved data channel only when the answer is set).
@@ -191,10 +198,11 @@ class ServerPeer:
         await self.pc.addIceCandidate(parsed)
 
     async def close(self) -> None:
-        if self._reports is not None:
-            self._reports.cancel()
-        self.router.remove(self.pid)
-        await self.pc.close()
+        async with self._busy:
+            if self._reports is not None:
+                self._reports.cancel()
+            self.router.remove(self.pid)
+            await self.pc.close()
 
     def _wire_new_transceivers(self) -> tuple[dict[str, Inlet], list[Slot]]:
         inlets: dict[str, Inlet] = {}

@@ -261,6 +261,11 @@ class Connection:
         answer = await self.state.hub.offer(
             call.id, self.me(), call.max_participants - 1, message.sdp, echo=call.echo
         )
+        if self.state.store.call_of(self.me()) is not call:
+            # The call ended (or this person left it) while the answer was made: its media
+            # must not outlive it.
+            await self.state.hub.drop(self.me())
+            raise ProtocolError("not-joined", "you are not in a call")
         if person.audio_only:  # a new connection (after a drop) keeps their choice
             await self.state.hub.set_video(person.id, False)
         await self.send(Answer(answer))

@@ -187,6 +187,26 @@ async def mid_reconnect(http: aiohttp.ClientSession, server: SimpleNamespace) ->
     await api.end_call(call_id)
 
 
+async def ended_mid_answer(
+    http: aiohttp.ClientSession,
+    server: SimpleNamespace,
+    opened: Callable[[], int],
+    closed: Callable[[], int],
+) -> None:
+    """Staff end the call while the survivor's offer is being answered; the survivor stays
+    on the page (socket open). The connection the worker made for that offer must close with
+    the call, not when the survivor's socket does."""
+    api, call_id, staff, survivor = await two_people(http, server)
+    before = opened()
+    pc = await offer_only(survivor)
+    await api.end_call(call_id)
+    await wait_until(lambda: opened() > before, timeout=10)
+    await wait_until(lambda: closed() == opened(), timeout=5)
+    await pc.close()
+    for person in (staff, survivor):
+        await person.close()
+
+
 # ------------------------------------------------------------------ the test
 
 
@@ -217,6 +237,9 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
             def opened() -> int:
                 return running.stderr().count(OPENED)
 
+            def closed() -> int:
+                return running.stderr().count(CLOSED)
+
             empty: list[str] = []
             peaks: list[int] = []
 
@@ -229,6 +252,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
                     peaks.append(worker_sockets())
                     await mid_reconnect(http, server)
                     peaks.append(worker_sockets())
+                    await ended_mid_answer(http, server, opened, closed)
                 await asyncio.sleep(GRACE + 1.5)
                 while empty:
                     await api.end_call(empty.pop())
@@ -256,7 +280,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
         await serverproc.kill(running)
 
     print(
-        f"\nteardown leaks: {3 * ROUNDS} calls torn down in {churn:.1f} s; "
+        f"\nteardown leaks: {4 * ROUNDS} calls torn down in {churn:.1f} s; "
         f"worker sockets up to {max(peaks)} during, {baseline['workers'][0][1]} at rest"
         f"\n  before: {baseline['server']} server fds/sockets, {baseline['workers']} worker, "
         f"tasks {baseline['tasks']}, RSS {baseline['rss'] / 2**20:.1f} MB"
@@ -267,7 +291,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
     )
     assert stopped == 0, running.stderr()
     # Every connection the worker opened for these people, it had closed again.
-    assert log.count(OPENED) == log.count(CLOSED) >= 2 * 3 * (ROUNDS + WARM_UP_ROUNDS)
+    assert log.count(OPENED) == log.count(CLOSED) >= 7 * (ROUNDS + WARM_UP_ROUNDS)
     assert max(peaks) > baseline["workers"][0][1]  # the calls did reach the worker
     assert after["tasks"] == baseline["tasks"]
     assert set(after["tasks"]) == {"server", "media"}
