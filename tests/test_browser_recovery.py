@@ -53,11 +53,13 @@ def start_call_hosts(lab: NetLab, staff_path: Path) -> tuple[dict[str, Host], Se
 
 
 def three_way_call(
-    p: Any, hosts: dict[str, Host], tmp_path: Path, url: str
+    p: Any, hosts: dict[str, Host], tmp_path: Path, url: str, survivor: Any = None
 ) -> tuple[Any, Any, Any]:
-    """Staff, survivor and interpreter pages, everyone seeing and hearing both others."""
+    """Staff, survivor and interpreter pages, everyone seeing and hearing both others. The
+    survivor is a new Chromium page unless `survivor` is a page (a Firefox one, say) already
+    open in the survivor's namespace."""
     requests: list[str] = []
-    staff, survivor = staff_admits_survivor(p, hosts, tmp_path, url, requests)
+    staff, survivor = staff_admits_survivor(p, hosts, tmp_path, url, requests, survivor=survivor)
     link = staff.get_attribute("[data-link=interpreter]", "value")
     interpreter = new_page(p, hosts["interp"], tmp_path, requests)
     join_and_wait(interpreter, link, "")
@@ -102,6 +104,14 @@ def run_weak_link(
     return {"fallback": fallback, "audio_gap_ms": gap, "recovery": recovery}
 
 
+def assert_meets_the_bars(figures: dict[str, float], staff: Any) -> None:
+    """Issue 11's bars for one run of `run_weak_link`, and staff told video is back."""
+    assert figures["fallback"] <= FALLBACK_SECONDS, figures
+    assert figures["audio_gap_ms"] <= AUDIO_GAP_MS, figures
+    assert figures["recovery"] <= RECOVERY_SECONDS, figures
+    wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
+
+
 def test_video_returns_within_ten_seconds_after_a_capped_downlink_clears(
     lab: NetLab, tmp_path: Path, staff_path: Path
 ) -> None:
@@ -113,10 +123,7 @@ def test_video_returns_within_ten_seconds_after_a_capped_downlink_clears(
             staff, survivor, _ = three_way_call(p, hosts, tmp_path, server.url)
             figures = run_weak_link(hosts["surv"], staff, survivor, CAP_KBIT)
             print(f"\n{CAP_KBIT} kbit/s for {CAP_SECONDS:.0f} s: {figures}")
-            assert figures["fallback"] <= FALLBACK_SECONDS, figures
-            assert figures["audio_gap_ms"] <= AUDIO_GAP_MS, figures
-            assert figures["recovery"] <= RECOVERY_SECONDS, figures
-            wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
+            assert_meets_the_bars(figures, staff)
     finally:
         log = server.stop()
         (tmp_path / "server.log").write_text(log)
