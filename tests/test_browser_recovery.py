@@ -76,7 +76,10 @@ def run_weak_link(
     """Cap the survivor's downlink at `kbit` for `cap_seconds`, then lift it. Returns
     seconds from the cap to "video paused" on the survivor's page (`fallback`), the longest
     run of concealed audio at the survivor meanwhile (`audio_gap_ms`), and seconds from the
-    lift to video decoded again (`recovery`, inf if not within 40 s)."""
+    lift to video decoded again (`recovery`, inf if not within 40 s). Also the seconds from
+    the cap to "video paused" on staff's page (`staff_told`): staff's signaling does not
+    cross the capped link, so it shows when the server paused, where the survivor's own
+    notice may wait on TCP retransmissions over the congested link."""
     start = frames_decoded(survivor)
     wait_for(lambda: frames_decoded(survivor) > start + 30, what="video flowing before the cap")
     assert not says_weak(survivor) and not says_weak(staff)
@@ -84,10 +87,12 @@ def run_weak_link(
     survivor_host.limit_downlink(kbit)
     capped = time.monotonic()
     try:
-        fallback = float("inf")
+        fallback = staff_told = float("inf")
         while time.monotonic() - capped < cap_seconds:
             if fallback == float("inf") and says_weak(survivor):
                 fallback = time.monotonic() - capped
+            if staff_told == float("inf") and says_weak(staff):
+                staff_told = time.monotonic() - capped
             time.sleep(0.1)
         frames = frames_decoded(survivor)
         gap = longest_audio_gap_ms(survivor.evaluate("window.__audio"))
@@ -101,7 +106,12 @@ def run_weak_link(
             break
         time.sleep(0.1)
     survivor.evaluate("clearInterval(window.__audioTimer)")
-    return {"fallback": fallback, "audio_gap_ms": gap, "recovery": recovery}
+    return {
+        "fallback": fallback,
+        "audio_gap_ms": gap,
+        "recovery": recovery,
+        "staff_told": staff_told,
+    }
 
 
 def assert_meets_the_bars(figures: dict[str, float], staff: Any) -> None:

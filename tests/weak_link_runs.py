@@ -12,7 +12,9 @@ Every run's figures are printed, then a summary:
     .venv/bin/python tests/weak_link_runs.py --runs 5 --caps 120,180,250 --browser firefox
 
 fallback: cap set -> the survivor's page says video is paused; audio gap: the longest run of
-concealed audio at the survivor while capped; recovery: cap lifted -> video decoded again.
+concealed audio at the survivor while capped; recovery: cap lifted -> video decoded again;
+staff told: cap set -> staff's page (whose link is not capped) says the survivor's video is
+paused, which is when the server paused it, give or take staff's signaling.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     caps = [int(c) for c in args.caps.split(",")]
+    if args.logs:
+        Path(args.logs).mkdir(parents=True, exist_ok=True)
     table: dict[int, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         staff_path = Path(tmp) / "staff.json"
@@ -94,13 +98,16 @@ def main() -> int:
                     log = server.stop()
                     if args.logs:
                         Path(args.logs, f"server-{kbit}.log").write_text(log)
-    print("\ndepth | fallback s (each run) | longest audio gap ms | recovery s | worst recovery")
+    print(
+        "\ndepth | fallback s (each run) | longest audio gap ms | recovery s | worst recovery"
+        " | staff told of the pause s"
+    )
     for kbit, runs in table.items():
         recovery = [r["recovery"] for r in runs]
         print(
             f"{kbit} kbit/s | {_each(runs, 'fallback', 1)} | {_each(runs, 'audio_gap_ms', 0)} | "
             f"{_each(runs, 'recovery', 1)} | {max(recovery):.1f} "
-            f"(median {statistics.median(recovery):.1f})"
+            f"(median {statistics.median(recovery):.1f}) | {_each(runs, 'staff_told', 1)}"
         )
     return 0
 
@@ -108,7 +115,8 @@ def main() -> int:
 def _row(figures: dict[str, float]) -> str:
     return (
         f"audio only after {figures['fallback']:.1f} s, longest audio gap "
-        f"{figures['audio_gap_ms']:.0f} ms, video back {figures['recovery']:.1f} s after the lift"
+        f"{figures['audio_gap_ms']:.0f} ms, video back {figures['recovery']:.1f} s after the lift "
+        f"(staff told of the pause {figures['staff_told']:.1f} s after the cap)"
     )
 
 
