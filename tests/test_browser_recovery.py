@@ -77,8 +77,8 @@ def run_weak_link(
     """Cap the survivor's downlink at `kbit` for `cap_seconds`, then lift it. Returns
     seconds from the cap to "video paused" on the survivor's page (`fallback`), the longest
     run of concealed audio at the survivor meanwhile (`audio_gap_ms`), and seconds from the
-    lift to video decoded again (`recovery`, inf if not within 40 s); the longest time
-    between two of the audio samples the gap is judged from (`audio_step_ms`). Also the
+    lift to video decoded again (`recovery`, inf if not within 40 s); the most concealed
+    audio between two of the samples the gap is judged from (`concealed_step_ms`). Also the
     seconds from
     the cap to "video paused" on staff's page (`staff_told`): staff's signaling does not
     cross the capped link, so it shows when the server paused, where the survivor's own
@@ -99,7 +99,7 @@ def run_weak_link(
             time.sleep(0.1)
         frames = frames_decoded(survivor)
         audio = survivor.evaluate("window.__audio")
-        gap, step = longest_audio_gap_ms(audio), longest_step_ms(audio)
+        gap, step = longest_audio_gap_ms(audio), most_concealed_in_a_step_ms(audio)
     finally:
         survivor_host.limit_downlink(None)
     lifted = time.monotonic()
@@ -113,25 +113,31 @@ def run_weak_link(
     return {
         "fallback": fallback,
         "audio_gap_ms": gap,
-        "audio_step_ms": step,
+        "concealed_step_ms": step,
         "recovery": recovery,
         "staff_told": staff_told,
     }
 
 
-def longest_step_ms(log: list[list[float]]) -> float:
-    """The longest time between two samples of the audio log (LOG_AUDIO): a gap in the audio
-    can hide inside a step that long, diluted by the audio played around it. The page takes
-    no sample while its connection is not "connected", and Firefox's getStats answered
-    nothing while its link was down: a 1 s outage came out as one 1.9 s step, 43 % of it
-    concealed, and a longest gap of 0 ms."""
-    return max((t1[0] - t0[0] for t0, t1 in itertools.pairwise(log)), default=float("inf"))
+def most_concealed_in_a_step_ms(log: list[list[float]]) -> float:
+    """The most concealed audio, in ms, between two samples of the audio log (LOG_AUDIO): a
+    gap can hide inside one long step, diluted by the audio played around it, where
+    `longest_audio_gap_ms` does not see it. The page takes no sample while its connection is
+    not "connected", and Firefox's getStats answered nothing while its link was down: a 1 s
+    outage came out as one 1.9 s step, 43 % of it (820 ms) concealed, and a longest gap of
+    0 ms. No gap inside a step is longer than what the step concealed."""
+    most = 0.0
+    for (t0, played0, hidden0), (t1, played1, hidden1) in itertools.pairwise(log):
+        played, hidden = played1 - played0, hidden1 - hidden0
+        share = 1.0 if played <= 0 else min(1.0, hidden / played)
+        most = max(most, (t1 - t0) * share)
+    return most if len(log) > 1 else float("inf")
 
 
 def assert_meets_the_bars(figures: dict[str, float], staff: Any) -> None:
     """Issue 11's bars for one run of `run_weak_link`, and staff told video is back."""
     assert figures["fallback"] <= FALLBACK_SECONDS, figures
-    assert figures["audio_step_ms"] <= AUDIO_GAP_MS, f"audio not sampled throughout: {figures}"
+    assert figures["concealed_step_ms"] <= AUDIO_GAP_MS, f"a gap may hide in a step: {figures}"
     assert figures["audio_gap_ms"] <= AUDIO_GAP_MS, figures
     assert figures["recovery"] <= RECOVERY_SECONDS, figures
     wait_for(lambda: not says_weak(staff), 5, "staff told video is back")

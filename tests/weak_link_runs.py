@@ -115,9 +115,9 @@ def main() -> int:
 def _row(figures: dict[str, float]) -> str:
     return (
         f"audio only after {figures['fallback']:.1f} s, longest audio gap "
-        f"{figures['audio_gap_ms']:.0f} ms (samples at most {figures['audio_step_ms']:.0f} ms "
-        f"apart), video back {figures['recovery']:.1f} s after the lift (staff told of the "
-        f"pause {figures['staff_told']:.1f} s after the cap)"
+        f"{figures['audio_gap_ms']:.0f} ms (at most {figures['concealed_step_ms']:.0f} ms "
+        f"concealed between two samples), video back {figures['recovery']:.1f} s after the lift "
+        f"(staff told of the pause {figures['staff_told']:.1f} s after the cap)"
     )
 
 
