@@ -5,6 +5,12 @@ protocol itself: JSON commands over the WebSocket that `--remote-debugging-port`
 `ws://127.0.0.1:PORT/session`. Firefox gets a throwaway profile whose `user.js` gives it fake
 camera and microphone, lets WebRTC use loopback, and turns off every background connection
 (telemetry, updates, remote settings, captive portal, prefetching, Safe Browsing...).
+
+Firefox can run on loopback (the test's own namespace) or inside a network namespace of a
+NetLab host, like the Chromium pages: its remote agent then listens on that namespace's
+127.0.0.1, and the driver reaches it with a socket made in that namespace (`netns_socket`).
+`FirefoxPage` drives a tab from synchronous code with the few Playwright `Page` methods the
+Chromium helpers call, so a survivor in Firefox joins calls made by those helpers.
 """
 
 from __future__ import annotations
@@ -12,19 +18,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
 import json
 import os
 import signal
 import socket
+import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+from netlab import IP
 
 FIREFOX = "/usr/bin/firefox-esr"
+CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
 
 PREFS: dict[str, bool | int | str] = {
     # WebRTC: fake camera and microphone, no prompt. `permission.fake` also counts as the user
@@ -154,9 +166,47 @@ def require_firefox() -> str:
     return FIREFOX
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def netns_socket(
+    netns: str,
+    family: int = socket.AF_INET,
+    kind: int = socket.SOCK_STREAM,
+    proto: int = 0,
+) -> socket.socket:
+    """A socket of the network namespace `netns` (made by `ip netns add`), usable from here.
+
+    A socket belongs for good to the namespace of the thread that made it, and a thread may
+    enter another network namespace alone (setns), so a short-lived thread enters `netns`,
+    makes the socket and ends; this process's other threads never leave their namespace.
+    """
+    made: list[socket.socket] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns into {netns}")
+            finally:
+                os.close(fd)
+            made.append(socket.socket(family, kind, proto))
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=make, name=f"setns-{netns}")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return made[0]
+
+
+def free_port(netns: str = "") -> int:
+    """A TCP port on 127.0.0.1 (of network namespace `netns`, if given) that nothing listens
+    on right now."""
+    made = netns_socket(netns) if netns else socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with made as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
@@ -194,12 +244,17 @@ def deserialize(value: dict[str, Any]) -> Any:
 class Firefox:
     """One headless firefox-esr with a BiDi session and one tab; an async context manager.
 
-    Every wait is bounded; leaving the context kills Firefox's whole process group.
+    With `netns`, Firefox runs inside that network namespace (`ip netns exec`) and is driven
+    through a socket made there. Every wait is bounded; leaving the context kills Firefox's
+    whole process group.
     """
 
-    def __init__(self, workdir: Path, prefs: dict[str, bool | int | str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, prefs: dict[str, bool | int | str] | None = None, netns: str = ""
+    ) -> None:
         self.workdir = workdir
         self.prefs = {**PREFS, **(prefs or {})}
+        self.netns = netns
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.context = ""  # the tab's browsing context id
@@ -240,7 +295,8 @@ class Firefox:
         profile.mkdir(parents=True, exist_ok=True)
         home.mkdir(parents=True, exist_ok=True)
         (profile / "user.js").write_text(user_js(self.prefs))
-        self.port = free_port()
+        self.port = free_port(self.netns)
+        wrapper = [IP, "netns", "exec", self.netns] if self.netns else []
         env = {
             k: v
             for k, v in os.environ.items()
@@ -261,6 +317,7 @@ class Firefox:
         )
         with (self.workdir / "firefox.log").open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
+                *wrapper,  # `ip netns exec` execs Firefox: the same process, its own group
                 binary,
                 "--headless",
                 "--no-remote",
@@ -275,7 +332,15 @@ class Firefox:
                 env=env,
                 start_new_session=True,  # its own process group, killed as a whole in close()
             )
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        connector = None
+        if self.netns:
+            netns = self.netns
+            connector = aiohttp.TCPConnector(
+                socket_factory=lambda info: netns_socket(netns, info[0], info[1], info[2])
+            )
+        self._http = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+        )
         url = f"ws://127.0.0.1:{self.port}/session"
         deadline = time.monotonic() + timeout
         while True:
@@ -487,3 +552,100 @@ class Firefox:
 
     def _gone(self) -> str:
         return f"the connection to Firefox closed ({self._closed_because or 'no reason'})"
+
+
+# Playwright's rule for a string given to `evaluate`: the value of the expression, or, if that
+# is a function, what calling it returns (promises awaited either way).
+EVALUATE_LIKE_PLAYWRIGHT = """async () => {
+  const value = (
+%s
+  );
+  return typeof value === "function" ? await value() : await value;
+}"""
+
+# Whether the element a selector finds is shown (Playwright's "visible" state).
+SHOWN = "(() => { const e = document.querySelector(%s); return !!e && e.checkVisibility(); })()"
+
+
+class FirefoxPage:
+    """A Firefox tab for synchronous tests, answering the Playwright `Page` methods that the
+    Chromium helpers call (`goto`, `click`, `fill`, `wait_for_selector`, `evaluate`), so a
+    survivor in Firefox joins and is measured by the same code as one in Chromium.
+
+    Firefox is driven by its own event loop on a thread of its own; `preload` scripts run in
+    every page before the page's own. A context manager: leaving it closes Firefox.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        netns: str = "",
+        preload: tuple[str, ...] = (),
+        prefs: dict[str, bool | int | str] | None = None,
+    ) -> None:
+        self.firefox = Firefox(workdir, prefs, netns=netns)
+        self._preload = preload
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="firefox-bidi", daemon=True
+        )
+
+    def __enter__(self) -> FirefoxPage:
+        self._thread.start()
+        try:
+            self._run(self.firefox.start())
+            for source in self._preload:
+                self._run(self.firefox.add_preload_script(source))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._run(self.firefox.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def goto(self, url: str) -> None:
+        self._run(self.firefox.navigate(url))
+
+    def evaluate(self, source: str) -> Any:
+        """As Playwright's `page.evaluate(source)`: an expression's value, or a function's
+        result."""
+        return self._run(self.firefox.call(EVALUATE_LIKE_PLAYWRIGHT % source))
+
+    def wait_for_selector(self, selector: str, timeout: float = 30000) -> None:
+        """Wait until an element matching `selector` is shown (`timeout` in ms, as Playwright)."""
+        self._run(
+            self.firefox.wait_for(SHOWN % json.dumps(selector), timeout / 1000, f"{selector}")
+        )
+
+    def click(self, selector: str) -> None:
+        """Click the element `selector` finds once it is shown."""
+        self.wait_for_selector(selector)
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def fill(self, selector: str, value: str) -> None:
+        """Set a field's value as typing would, with its input and change events."""
+        self.wait_for_selector(selector)
+        self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            f" e.focus(); e.value = {json.dumps(value)};"
+            " e.dispatchEvent(new Event('input', {bubbles: true}));"
+            " e.dispatchEvent(new Event('change', {bubbles: true})); })()"
+        )

@@ -56,10 +56,12 @@ def staff_admits_survivor(
     requests: list[str],
     plan: tuple[str, int] | None = None,
     staff_flags: tuple[str, ...] = (),
+    survivor: Any = None,
 ) -> tuple[Any, Any]:
     """Staff (host "staff", Chromium with `staff_flags`) sign in, create a call (with `plan`:
-    action and minutes), join it and admit a survivor (host "surv") who joined from the
-    link; both pages returned."""
+    action and minutes), join it and admit a survivor (host "surv", a new Chromium page
+    unless `survivor` is a page already open there) who joined from the link; both pages
+    returned."""
     staff = new_page(playwright, hosts["staff"], tmp, requests, staff_flags)
     open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
     staff.fill("#staff-name", STAFF_NAME)
@@ -74,7 +76,8 @@ def staff_admits_survivor(
     assert link
     staff.click("[data-action=join-call]")
     staff.wait_for_selector("#call:not([hidden])")
-    survivor = new_page(playwright, hosts["surv"], tmp, requests)
+    if survivor is None:
+        survivor = new_page(playwright, hosts["surv"], tmp, requests)
     join_and_wait(survivor, link, "Hannah")
     staff.wait_for_selector("[data-waiting]")
     staff.click("[data-waiting] [data-action=admit]")

@@ -13,6 +13,7 @@ docs/weak-networks.md.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,11 +54,13 @@ def start_call_hosts(lab: NetLab, staff_path: Path) -> tuple[dict[str, Host], Se
 
 
 def three_way_call(
-    p: Any, hosts: dict[str, Host], tmp_path: Path, url: str
+    p: Any, hosts: dict[str, Host], tmp_path: Path, url: str, survivor: Any = None
 ) -> tuple[Any, Any, Any]:
-    """Staff, survivor and interpreter pages, everyone seeing and hearing both others."""
+    """Staff, survivor and interpreter pages, everyone seeing and hearing both others. The
+    survivor is a new Chromium page unless `survivor` is a page (a Firefox one, say) already
+    open in the survivor's namespace."""
     requests: list[str] = []
-    staff, survivor = staff_admits_survivor(p, hosts, tmp_path, url, requests)
+    staff, survivor = staff_admits_survivor(p, hosts, tmp_path, url, requests, survivor=survivor)
     link = staff.get_attribute("[data-link=interpreter]", "value")
     interpreter = new_page(p, hosts["interp"], tmp_path, requests)
     join_and_wait(interpreter, link, "")
@@ -74,7 +77,12 @@ def run_weak_link(
     """Cap the survivor's downlink at `kbit` for `cap_seconds`, then lift it. Returns
     seconds from the cap to "video paused" on the survivor's page (`fallback`), the longest
     run of concealed audio at the survivor meanwhile (`audio_gap_ms`), and seconds from the
-    lift to video decoded again (`recovery`, inf if not within 40 s)."""
+    lift to video decoded again (`recovery`, inf if not within 40 s); the most concealed
+    audio between two of the samples the gap is judged from (`concealed_step_ms`). Also the
+    seconds from
+    the cap to "video paused" on staff's page (`staff_told`): staff's signaling does not
+    cross the capped link, so it shows when the server paused, where the survivor's own
+    notice may wait on TCP retransmissions over the congested link."""
     start = frames_decoded(survivor)
     wait_for(lambda: frames_decoded(survivor) > start + 30, what="video flowing before the cap")
     assert not says_weak(survivor) and not says_weak(staff)
@@ -82,13 +90,16 @@ def run_weak_link(
     survivor_host.limit_downlink(kbit)
     capped = time.monotonic()
     try:
-        fallback = float("inf")
+        fallback = staff_told = float("inf")
         while time.monotonic() - capped < cap_seconds:
             if fallback == float("inf") and says_weak(survivor):
                 fallback = time.monotonic() - capped
+            if staff_told == float("inf") and says_weak(staff):
+                staff_told = time.monotonic() - capped
             time.sleep(0.1)
         frames = frames_decoded(survivor)
-        gap = longest_audio_gap_ms(survivor.evaluate("window.__audio"))
+        audio = survivor.evaluate("window.__audio")
+        gap, step = longest_audio_gap_ms(audio), most_concealed_in_a_step_ms(audio)
     finally:
         survivor_host.limit_downlink(None)
     lifted = time.monotonic()
@@ -99,7 +110,37 @@ def run_weak_link(
             break
         time.sleep(0.1)
     survivor.evaluate("clearInterval(window.__audioTimer)")
-    return {"fallback": fallback, "audio_gap_ms": gap, "recovery": recovery}
+    return {
+        "fallback": fallback,
+        "audio_gap_ms": gap,
+        "concealed_step_ms": step,
+        "recovery": recovery,
+        "staff_told": staff_told,
+    }
+
+
+def most_concealed_in_a_step_ms(log: list[list[float]]) -> float:
+    """The most concealed audio, in ms, between two samples of the audio log (LOG_AUDIO): a
+    gap can hide inside one long step, diluted by the audio played around it, where
+    `longest_audio_gap_ms` does not see it. The page takes no sample while its connection is
+    not "connected", and Firefox's getStats answered nothing while its link was down: a 1 s
+    outage came out as one 1.9 s step, 43 % of it (820 ms) concealed, and a longest gap of
+    0 ms. No gap inside a step is longer than what the step concealed."""
+    most = 0.0
+    for (t0, played0, hidden0), (t1, played1, hidden1) in itertools.pairwise(log):
+        played, hidden = played1 - played0, hidden1 - hidden0
+        share = 1.0 if played <= 0 else min(1.0, hidden / played)
+        most = max(most, (t1 - t0) * share)
+    return most if len(log) > 1 else float("inf")
+
+
+def assert_meets_the_bars(figures: dict[str, float], staff: Any) -> None:
+    """Issue 11's bars for one run of `run_weak_link`, and staff told video is back."""
+    assert figures["fallback"] <= FALLBACK_SECONDS, figures
+    assert figures["concealed_step_ms"] <= AUDIO_GAP_MS, f"a gap may hide in a step: {figures}"
+    assert figures["audio_gap_ms"] <= AUDIO_GAP_MS, figures
+    assert figures["recovery"] <= RECOVERY_SECONDS, figures
+    wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
 
 
 def test_video_returns_within_ten_seconds_after_a_capped_downlink_clears(
@@ -113,10 +154,7 @@ def test_video_returns_within_ten_seconds_after_a_capped_downlink_clears(
             staff, survivor, _ = three_way_call(p, hosts, tmp_path, server.url)
             figures = run_weak_link(hosts["surv"], staff, survivor, CAP_KBIT)
             print(f"\n{CAP_KBIT} kbit/s for {CAP_SECONDS:.0f} s: {figures}")
-            assert figures["fallback"] <= FALLBACK_SECONDS, figures
-            assert figures["audio_gap_ms"] <= AUDIO_GAP_MS, figures
-            assert figures["recovery"] <= RECOVERY_SECONDS, figures
-            wait_for(lambda: not says_weak(staff), 5, "staff told video is back")
+            assert_meets_the_bars(figures, staff)
     finally:
         log = server.stop()
         (tmp_path / "server.log").write_text(log)
