@@ -21,6 +21,7 @@ import serverproc
 from browser import start_server as start_server_in
 from conftest import loopback_config, start_server
 from netlab import NetLab, require_netns
+from screens import LAPTOP, PHONE, SCREENSHOTS
 from test_browser_call import receiving_from, staff_admits_survivor, wait_for
 from test_call_aiortc import media_counts, more_media, two_person_call, wait_until
 from test_teardown_leaks import descriptors
@@ -194,6 +195,10 @@ def test_chromium_pages_come_back_from_a_killed_worker_and_hear_of_a_restart(
             )
             assert "the server is restarting" in notice
             assert code == 0 and exited < 10
+            SCREENSHOTS.mkdir(exist_ok=True)  # the goodbye page saying why, at both sizes
+            for size, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
+                survivor.set_viewport_size(size)
+                survivor.screenshot(path=str(SCREENSHOTS / f"done-restarting-{name}-en.png"))
     finally:
         if server.proc.poll() is None:
             server.stop()
