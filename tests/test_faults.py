@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 import serverproc
+from a11y import available, describe, violations
 from browser import start_server as start_server_in
 from conftest import loopback_config, start_server
 from netlab import NetLab, require_netns
@@ -195,10 +196,18 @@ def test_chromium_pages_come_back_from_a_killed_worker_and_hear_of_a_restart(
             )
             assert "the server is restarting" in notice
             assert code == 0 and exited < 10
-            SCREENSHOTS.mkdir(exist_ok=True)  # the goodbye page saying why, at both sizes
-            for size, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
-                survivor.set_viewport_size(size)
-                survivor.screenshot(path=str(SCREENSHOTS / f"done-restarting-{name}-en.png"))
+            SCREENSHOTS.mkdir(exist_ok=True)  # the goodbye page saying why: sizes, languages
+            for language, words in (("en", "restarting"), ("fr", "redémarre")):
+                if language == "fr":
+                    survivor.click("[data-action=language]")
+                wait_for(lambda w=words: w in survivor.inner_text("#notice"), what=language)  # type: ignore[misc]
+                if available():
+                    found = violations(survivor)
+                    assert not found, describe(found)
+                for size, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
+                    survivor.set_viewport_size(size)
+                    shot = SCREENSHOTS / f"done-restarting-{name}-{language}.png"
+                    survivor.screenshot(path=str(shot))
     finally:
         if server.proc.poll() is None:
             server.stop()
