@@ -17,7 +17,7 @@ from bench.ramp import ramp, ramp_table
 from bench.report import comparison, median_ratios, round_line, table, write_json
 from bench.scenario import Plan, run
 from bench.soak import SoakPlan, passed, soak, soak_table
-from media.ice import offer_addresses
+from bench.host_addresses import offer_addresses
 
 MAX_CALLS = 200
 MAX_DURATION = 3600.0

@@ -44,6 +44,7 @@ class LocalServer:
         args = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
         args += ["--ice-addresses", "127.0.0.1", "--staff-file", str(path)]
         args += ["--log-level", "warning", "--calls-per-staff", "1000"]
+        args += ["--media-port", "0", "--media-tcp-port", "0"]
         self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 30

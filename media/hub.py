@@ -7,6 +7,7 @@ import logging
 
 from media import fallback
 from media.peer import MediaError, ServerPeer
+from media.port import MediaPorts, PortPlan
 from media.quality import Quality
 from media.router import OnPresence, OnStreams, OnWeak, Router
 
@@ -23,6 +24,7 @@ class MediaHub:
         on_presence: OnPresence | None = None,
         on_weak: OnWeak | None = None,
         thresholds: fallback.Thresholds | None = None,
+        plan: PortPlan | None = None,
     ) -> None:
         self.on_streams = on_streams
         self.on_presence = on_presence
@@ -34,6 +36,13 @@ class MediaHub:
         self._watch: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
         self._forwarded_before = (0, 0)  # packets and bytes of routers already let go
+        self.plan = plan or PortPlan()
+        self.ports = MediaPorts()  # every peer connection's sockets, opened once
+
+    async def open(self) -> None:
+        """Open the media ports (OSError if one cannot be had); the first offer would."""
+        if not self.ports.is_open:
+            await self.ports.open(self.plan)
 
     def forwarded(self) -> tuple[int, int]:
         """Packets and payload bytes forwarded since the hub started (each viewer counts)."""
@@ -60,11 +69,12 @@ class MediaHub:
             await self.drop(pid)
             peer = None
         if peer is None:
+            await self.open()
             router = self.routers.get(call_id)
             if router is None:
                 router = Router(self.on_streams, echo=echo, thresholds=self.thresholds)
                 self.routers[call_id] = router
-            peer = self.peers[pid] = ServerPeer(pid, router, max_slots)
+            peer = self.peers[pid] = ServerPeer(pid, router, max_slots, self.ports)
             self._call_of[pid] = call_id
             logger.debug("peer connection opened (%d in all)", len(self.peers))
             if self._watch is None or self._watch.done():
@@ -113,6 +123,7 @@ class MediaHub:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(self.drop(p) for p in list(self.peers)))
+        self.ports.close()
 
     async def _watch_links(self) -> None:
         """Once a second, while anyone is connected: who lost (or regained) their media, and

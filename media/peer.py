@@ -22,6 +22,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from media import rtpraw, twcc
 from media.bandwidth import NO_LIMIT_BPS, remb
+from media.port import MediaPorts
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.stream_stats import empty_receiver_report
 from media.tap import detach_receiver, detach_sender
@@ -128,6 +129,7 @@ class ServerPeer:
     pid: str
     router: Router
     max_slots: int
+    ports: MediaPorts  # the process's sockets, which every connection shares
     pc: RTCPeerConnection = field(
         default_factory=lambda: RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -157,6 +159,7 @@ class ServerPeer:
         # fails only when answering, a moved data channel only when the answer is set).
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            self._share_ports()
             inlets, slots = self._wire_new_transceivers()
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except MediaError:
@@ -182,6 +185,13 @@ class ServerPeer:
             return with_transport_cc(local, self._twcc_id)
         return local
 
+    def _share_ports(self) -> None:
+        """Gather on the process's ports, not on sockets of this connection's own."""
+        for transceiver in self.pc.getTransceivers():
+            transport = transceiver.receiver.transport
+            if transport is not None:
+                self.ports.attach(transport.transport.iceGatherer._connection)
+
     async def add_candidate(self, candidate: str, sdp_mid: str, sdp_mline_index: int) -> None:
         if self.pc.remoteDescription is None:
             raise MediaError("no-offer", "send an offer before ICE candidates")
@@ -193,6 +203,8 @@ class ServerPeer:
             parsed = candidate_from_sdp(text)
         except Exception:
             raise MediaError("bad-candidate", "the ICE candidate could not be parsed") from None
+        if parsed.protocol.lower() != "udp":
+            return  # the browser's active TCP candidates: the server only listens on TCP
         parsed.sdpMid = sdp_mid or None
         parsed.sdpMLineIndex = sdp_mline_index
         await self.pc.addIceCandidate(parsed)

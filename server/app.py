@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from media.ice import offer_addresses
 from server import api
 from server.config import Config
 from server.headers import private_headers
@@ -113,7 +112,9 @@ async def drain(app: web.Application) -> None:
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     if isinstance(state.hub, WorkerPool):
-        await state.hub.start(state.config.ice_addresses, state.config.log_level)
+        await state.hub.start(state.config.log_level)
+    else:
+        await state.hub.open()
     await state.check_staff_file()  # what the staff file looks like at start
     metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))
@@ -129,7 +130,6 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(config: Config) -> web.Application:
-    offer_addresses(config.ice_addresses)
     app = web.Application(client_max_size=64 * 1024, middlewares=[own_pages_only])
     app.on_response_prepare.append(private_headers)
     app[STATE] = State.create(config)

@@ -91,6 +91,13 @@ def parse_workers(text: str) -> int:
     return value
 
 
+def parse_tcp_port(text: str) -> int | None:
+    """A port for ICE-TCP, or 'off' (None): no ICE over TCP."""
+    if text.strip().lower() == "off":
+        return None
+    return parse_port(text)
+
+
 def parse_calls_per_staff(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 10000:
@@ -350,6 +357,19 @@ OPTIONS: list[Option] = [
         parse_workers,
         "media worker processes: auto (one per core), or a number; 0 = in this process",
     ),
+    Option(
+        "media_port",
+        40000,
+        parse_port,
+        "UDP port all media goes through: worker N (from 0) on this port + N; 0: any free port",
+    ),
+    Option(
+        "media_tcp_port",
+        40000,
+        parse_tcp_port,
+        "TCP port for ICE over TCP, for networks that block UDP: worker N on this port + N;"
+        " 0: any free port; off: no ICE over TCP",
+    ),
 ]
 
 
@@ -414,6 +434,8 @@ class Config:
     chat_limit: ChatLimit
     sockets_per_address: int
     media_workers: int
+    media_port: int
+    media_tcp_port: int | None
     org_file: str = ""
     hours: Hours = field(default_factory=Hours)
     default_plan: DisruptionPlan = field(default_factory=DisruptionPlan)
@@ -491,5 +513,10 @@ def from_namespace(
         raise ConfigError("--turn-urls and --turn-secret (QUIETROOM_TURN_SECRET) go together")
     if values["video_back_above"] <= values["audio_only_below"]:
         raise ConfigError("--video-back-above must be higher than --audio-only-below")
+    last = max(values["media_workers"], 1) - 1  # worker N takes the port + N
+    for name in ("media_port", "media_tcp_port"):
+        if values[name] and values[name] + last > 65535:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} + the number of media workers must stay under 65536")
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})

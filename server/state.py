@@ -15,6 +15,7 @@ from aiohttp import web
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
+from media.port import PortPlan
 from media.quality import Quality
 from server import staff_file
 from server.config import RELOADABLE, Config
@@ -89,6 +90,7 @@ class State:
         def on_lost(pid: str) -> None:
             state.send_soon(pid, MediaRestart())
 
+        plan = PortPlan(tuple(config.ice_addresses), config.media_port, config.media_tcp_port)
         if config.media_workers > 0:
             hub = WorkerPool(
                 config.media_workers,
@@ -97,9 +99,10 @@ class State:
                 on_weak,
                 thresholds,
                 on_lost=on_lost,
+                plan=plan,
             )
         else:
-            hub = MediaHub(on_streams, on_presence, on_weak, thresholds)
+            hub = MediaHub(on_streams, on_presence, on_weak, thresholds, plan)
         state = cls(
             config=config,
             store=CallStore(rules),

@@ -30,8 +30,8 @@ from typing import Any
 
 from media.fallback import Thresholds
 from media.hub import MediaHub
-from media.ice import offer_addresses
 from media.peer import MediaError
+from media.port import PortPlan
 from media.quality import Quality
 from media.router import OnPresence, OnStreams, OnWeak
 
@@ -73,20 +73,21 @@ class Worker:
         self.on_exit: Callable[[Worker], None] | None = None  # told when it stops unasked
         self.stopping = False
         self.restarting: asyncio.Task[None] | None = None
-        self._args: tuple[list[str], str, Thresholds] | None = None
+        self._args: tuple[PortPlan, str, Thresholds] | None = None
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    async def start(self, addresses: list[str], log_level: str, thresholds: Thresholds) -> None:
-        self._args = (addresses, log_level, thresholds)
+    async def start(self, plan: PortPlan, log_level: str, thresholds: Thresholds) -> None:
+        """Start the process; OSError if it cannot open its media ports."""
+        self._args = (plan, log_level, thresholds)
         self.stopping = False
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "server.workers",
-            ",".join(addresses),
+            plan.worker(self.index).encode(),
             log_level,
             f"{thresholds.below_bps},{thresholds.above_bps}",
             stdin=asyncio.subprocess.PIPE,
@@ -100,6 +101,9 @@ class Worker:
             await asyncio.wait_for(asyncio.shield(self._ready), REPLY_SECONDS)
         except TimeoutError:
             logger.warning("media worker %d did not start in time", self.index)
+        except OSError:
+            self.stopping = True  # not started again: the port stays taken
+            raise
 
     async def request(self, op: str, **fields: Any) -> dict[str, Any]:
         if not self.alive or self.proc is None or self.proc.stdin is None:
@@ -122,7 +126,13 @@ class Worker:
     def restart(self) -> None:
         """Start the process again (it stopped unasked), in the background."""
         if self._args is not None and (self.restarting is None or self.restarting.done()):
-            self.restarting = asyncio.ensure_future(self.start(*self._args))
+            self.restarting = asyncio.ensure_future(self._start_again(*self._args))
+
+    async def _start_again(self, plan: PortPlan, log_level: str, thresholds: Thresholds) -> None:
+        try:
+            await self.start(plan, log_level, thresholds)
+        except OSError as exc:
+            logger.warning("media worker %d could not start again: %s", self.index, exc)
 
     async def ready(self) -> None:
         """Wait for a restart under way, if any."""
@@ -166,6 +176,9 @@ class Worker:
             elif message.get("op") == "ready":
                 if self._ready is not None and not self._ready.done():
                     self._ready.set_result(None)
+            elif message.get("op") == "failed":  # its ports could not be opened
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_exception(OSError(str(message.get("reason", ""))))
             elif (future := self._waiting.get(message.get("id", 0))) and not future.done():
                 future.set_result(message)
         self.exits += 1
@@ -192,7 +205,9 @@ class WorkerPool:
         thresholds: Thresholds | None = None,
         spread_at: float = SPREAD_AT,
         on_lost: Callable[[str], None] | None = None,
+        plan: PortPlan | None = None,
     ) -> None:
+        self.plan = plan or PortPlan()
         self.workers = [Worker(i, on_streams, on_presence, on_weak) for i in range(count)]
         self.thresholds = thresholds or Thresholds()
         self.spread_at = spread_at
@@ -213,10 +228,15 @@ class WorkerPool:
             for pid in pids:
                 self.on_lost(pid)
 
-    async def start(self, addresses: list[str], log_level: str) -> None:
-        await asyncio.gather(
-            *(w.start(addresses, log_level, self.thresholds) for w in self.workers)
-        )
+    async def start(self, log_level: str) -> None:
+        """Start every worker; OSError if one cannot open its media ports."""
+        try:
+            await asyncio.gather(
+                *(w.start(self.plan, log_level, self.thresholds) for w in self.workers)
+            )
+        except OSError:
+            await asyncio.gather(*(w.stop() for w in self.workers))
+            raise
         logger.info("%d media workers started", len(self.workers))
 
     def _worker(self, call_id: str) -> Worker:
@@ -303,7 +323,7 @@ class WorkerPool:
 # ------------------------------------------------------------------ the worker process
 
 
-async def serve_requests(thresholds: Thresholds) -> None:
+async def serve_requests(thresholds: Thresholds, plan: PortPlan) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -318,7 +338,13 @@ async def serve_requests(thresholds: Thresholds) -> None:
         on_presence=lambda pid, away: emit({"op": "presence", "pid": pid, "away": away}),
         on_weak=lambda pid, weak: emit({"op": "weak", "pid": pid, "weak": weak}),
         thresholds=thresholds,
+        plan=plan,
     )
+    try:
+        await hub.open()
+    except (OSError, ValueError) as exc:
+        emit({"op": "failed", "reason": str(exc)})
+        return
     pending: set[asyncio.Task[None]] = set()
     # Everything imported so far lives as long as the process: the collector need not walk it
     # again, only what calls allocate.
@@ -392,13 +418,12 @@ async def report_load(emit: Callable[[dict[str, Any]], None], hub: MediaHub) -> 
 def worker_main(argv: list[str]) -> int:
     from server.logs import setup
 
-    addresses, level, bounds = argv
+    plan, level, bounds = argv
     below, above = (int(b) for b in bounds.split(","))
     setup(level)
     # SIGUSR1 is for the signaling process (a metrics snapshot): one sent to the whole group
     # (`systemctl kill -s USR1`) must not stop the media.
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    offer_addresses([a for a in addresses.split(",") if a])
     try:
         import uvloop
 
@@ -406,7 +431,9 @@ def worker_main(argv: list[str]) -> int:
     except ImportError:
         pass
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_requests(Thresholds(below_bps=below, above_bps=above)))
+        asyncio.run(
+            serve_requests(Thresholds(below_bps=below, above_bps=above), PortPlan.decode(plan))
+        )
     return 0
 
 

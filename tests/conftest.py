@@ -15,6 +15,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench.host_addresses import offer_addresses
 from server import staff_file
 from server.app import create_app
 from server.config import Config
@@ -50,6 +51,8 @@ def client_ssl() -> ssl.SSLContext:
 
 
 async def start_server(config: Config) -> tuple[web.AppRunner, RunningServer]:
+    # The test's own aiortc peers, in this process, offer the addresses the server does.
+    offer_addresses(config.ice_addresses)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -70,6 +73,8 @@ def loopback_config(staff_path: Path, **overrides: Any) -> Config:
         "ice_addresses": ["127.0.0.1"],
         "staff_file": str(staff_path),
         "media_workers": 0,
+        "media_port": 0,  # free ports: tests run servers side by side
+        "media_tcp_port": 0,
     }
     return Config.defaults(**{**settings, **overrides})
 

@@ -1,11 +1,13 @@
 """Junk datagrams at media ports, for test_media_junk: run inside a test's namespace.
 
-    python junk_sender.py HOST PORT[,PORT...] PER_KIND USERNAME[,USERNAME...]
+    python junk_sender.py HOST PORT[,PORT...] PER_KIND USERNAME[,USERNAME...] PASSWORD[,...]
 
 Sends PER_KIND datagrams of each kind to each port, paced, and prints one JSON line: what was
-sent and how many datagrams came back (a STUN error answering a bad binding request shows the
-junk reached the server's socket). USERNAME is `server-ufrag:client-ufrag`, so some binding
-requests name a real ICE session and fail only on their integrity.
+sent and how many datagrams came back to it (the server answers none: nothing of it is a valid
+check). USERNAME is `server-ufrag:client-ufrag`, so some binding requests name a real ICE
+session and fail only on their integrity. Then, from another socket, one valid binding request
+per USERNAME, signed with the server's PASSWORD for it: the server answers those, which shows
+that the junk reached the same socket and address.
 """
 
 from __future__ import annotations
@@ -73,8 +75,40 @@ def junk(kind: str, rng: random.Random, usernames: list[str]) -> bytes:
     return header + os.urandom(rng.randint(0, 160))
 
 
+def valid_checks(host: str, ports: list[int], usernames: list[str], passwords: list[str]) -> int:
+    """Binding requests as a browser sends them; how many were answered with success."""
+    from aioice import stun as aioice_stun
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2.0)
+    answered = 0
+    for port in ports:
+        for username, password in zip(usernames, passwords, strict=True):
+            request = aioice_stun.Message(
+                message_method=aioice_stun.Method.BINDING,
+                message_class=aioice_stun.Class.REQUEST,
+            )
+            request.attributes["USERNAME"] = username
+            request.attributes["PRIORITY"] = 1853824767
+            request.attributes["ICE-CONTROLLING"] = random.getrandbits(64)
+            request.add_message_integrity(password.encode())
+            request.add_fingerprint()
+            sock.sendto(bytes(request), (host, port))
+            try:
+                while True:
+                    data, _ = sock.recvfrom(4096)
+                    reply = aioice_stun.parse_message(data)
+                    if reply.transaction_id == request.transaction_id:
+                        answered += reply.message_class == aioice_stun.Class.RESPONSE
+                        break
+            except TimeoutError:
+                pass
+    sock.close()
+    return answered
+
+
 def main() -> int:
-    host, ports_text, per_kind_text, users_text = sys.argv[1:5]
+    host, ports_text, per_kind_text, users_text, passwords_text = sys.argv[1:6]
     ports = [int(p) for p in ports_text.split(",")]
     per_kind = int(per_kind_text)
     usernames = users_text.split(",")
@@ -106,7 +140,9 @@ def main() -> int:
             replies[source_port] = replies.get(source_port, 0) + 1
         except BlockingIOError:
             time.sleep(0.01)
-    print(json.dumps({"sent": sent, "replies": {str(k): v for k, v in replies.items()}}))
+    checks = valid_checks(host, ports, usernames, passwords_text.split(","))
+    report = {"sent": sent, "replies": {str(k): v for k, v in replies.items()}, "checks": checks}
+    print(json.dumps(report))
     return 0
 
 

@@ -51,6 +51,8 @@ def clean_environment(**changes: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("QUIETROOM_") and k not in ("SSLKEYLOGFILE", "PYTHONSTARTUP")
     }
+    # Media on free ports, so servers of several tests can run side by side.
+    env["QUIETROOM_MEDIA_PORT"] = env["QUIETROOM_MEDIA_TCP_PORT"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH", "")])]
     )

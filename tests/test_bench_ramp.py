@@ -12,7 +12,7 @@ from bench.local import STAFF, LocalServer
 from bench.plot import plot
 from bench.ramp import ramp, ramp_table, verdict
 from bench.scenario import Plan
-from media.ice import offer_addresses
+from bench.host_addresses import offer_addresses
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STEP_FIELDS = {

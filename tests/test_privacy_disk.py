@@ -21,7 +21,7 @@ from conftest import STAFF_NAME, STAFF_PASSWORD
 from test_call_aiortc import wait_until
 
 from bench.client import Participant, StaffApi
-from media.ice import offer_addresses
+from bench.host_addresses import offer_addresses
 from signaling.protocol import Admit, Join, LobbyWaiting
 
 TRACED = [

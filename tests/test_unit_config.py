@@ -1,6 +1,7 @@
 """Unit tests of server/config.py: defaults, precedence, and every refused value."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,8 @@ def test_defaults(config_home: Path) -> None:
         chat_limit=ChatLimit(lines=5, seconds=10.0),
         sockets_per_address=64,
         media_workers=os.cpu_count() or 1,
+        media_port=40000,
+        media_tcp_port=40000,
     )
     assert Config.defaults() == config
 
@@ -55,6 +58,44 @@ def test_defaults(config_home: Path) -> None:
 def test_media_workers(raw: str, workers: int) -> None:
     assert load(["--media-workers", raw], {}).media_workers == workers
     assert load([], {"QUIETROOM_MEDIA_WORKERS": raw}).media_workers == workers
+
+
+@pytest.mark.parametrize(
+    ("argv", "udp", "tcp"),
+    [
+        (["--media-port", "5000", "--media-tcp-port", "443"], 5000, 443),
+        (["--media-port", "0", "--media-tcp-port", "0"], 0, 0),
+        (["--media-tcp-port", "off"], 40000, None),
+        (["--media-tcp-port", "OFF"], 40000, None),
+    ],
+)
+def test_media_ports(argv: list[str], udp: int, tcp: int | None) -> None:
+    config = load(argv, {})
+    assert (config.media_port, config.media_tcp_port) == (udp, tcp)
+    env = {"QUIETROOM_MEDIA_PORT": argv[1], "QUIETROOM_MEDIA_TCP_PORT": argv[-1]}
+    config = load([], env) if len(argv) == 4 else config
+    assert (config.media_port, config.media_tcp_port) == (udp, tcp)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--media-port", "70000"], "--media-port"),
+        (["--media-port", "udp"], "--media-port"),
+        (["--media-tcp-port", "-1"], "--media-tcp-port"),
+        (["--media-tcp-port", "on"], "--media-tcp-port"),
+        (["--media-port", "65535", "--media-workers", "2"], "--media-port + the number"),
+        (["--media-tcp-port", "65534", "--media-workers", "3"], "--media-tcp-port + the number"),
+    ],
+)
+def test_bad_media_ports_say_which(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(argv, {})
+
+
+def test_the_last_worker_may_take_the_last_port() -> None:
+    config = load(["--media-port", "65534", "--media-workers", "2"], {})
+    assert config.media_port == 65534
 
 
 @pytest.mark.parametrize("raw", ["-1", "65", "many"])
