@@ -12,12 +12,12 @@ from typing import Any
 
 from bench import isolation, janus, scenario
 from bench.encoded import opus_clip, vp8_clip
+from bench.host_addresses import offer_addresses
 from bench.local import STAFF, LocalServer
 from bench.ramp import ramp, ramp_table
 from bench.report import comparison, median_ratios, round_line, table, write_json
 from bench.scenario import Plan, run
 from bench.soak import SoakPlan, passed, soak, soak_table
-from bench.host_addresses import offer_addresses
 
 MAX_CALLS = 200
 MAX_DURATION = 3600.0

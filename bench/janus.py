@@ -402,7 +402,8 @@ class JanusPeer(Participant):
         await self.janus.open(plugin)
 
     def _new_pc(self) -> RTCPeerConnection:
-        # No STUN or TURN server: host candidates only, on the address `bench.host_addresses` offers.
+        # No STUN or TURN server: host candidates only, on the addresses
+        # `bench.host_addresses` offers.
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.pc = RTCPeerConnection(config)
         return self.pc

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from bench.host_addresses import offer_addresses
 from bench.local import STAFF, LocalServer
 from bench.plot import plot
 from bench.ramp import ramp, ramp_table, verdict
 from bench.scenario import Plan
-from bench.host_addresses import offer_addresses
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STEP_FIELDS = {

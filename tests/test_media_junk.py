@@ -32,8 +32,8 @@ from conftest import loopback_config, start_server
 from netlab import require_netns
 from test_call_aiortc import two_person_call, wait_until
 
-from bench.client import Participant
 from bench import host_addresses as ice
+from bench.client import Participant
 
 HERE = Path(__file__).resolve().parent
 PER_KIND = 350  # datagrams of each of the 6 kinds, at each port
