@@ -14,5 +14,7 @@ RUN pip install --no-cache-dir -e .
 USER quietroom
 ENV QUIETROOM_HOST=0.0.0.0 \
     QUIETROOM_STAFF_FILE=/data/staff.json
-EXPOSE 8443/tcp
+# HTTPS, and media: one UDP and one TCP (ICE-TCP) port per media worker, from 40000
+# (one worker per core: widen with more cores, or set QUIETROOM_MEDIA_WORKERS).
+EXPOSE 8443/tcp 40000-40001/udp 40000-40001/tcp
 CMD ["quietroom", "serve"]
