@@ -61,6 +61,31 @@ async () => {
 """
 
 # Inbound media figures of the page's live connection, by kind and track.
+# The selected ICE pair of the page's connected RTCPeerConnection: each end's candidate type,
+# transport protocol and port, and the relay's protocol (TURN) on the page's end.
+SELECTED_PAIR_ENDS = """
+async () => {
+  const pc = (window.__pcs || []).find((c) => c.connectionState === "connected");
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let pair = null;
+  stats.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) {
+      pair = stats.get(s.selectedCandidatePairId);
+    }
+    if (s.type === "candidate-pair" && s.selected) pair = s;  // Firefox
+  });
+  if (!pair) return null;
+  const end = (c) => ({
+    type: c.candidateType, protocol: c.protocol, port: c.port, relay: c.relayProtocol || "",
+  });
+  return {
+    local: end(stats.get(pair.localCandidateId)),
+    remote: end(stats.get(pair.remoteCandidateId)),
+  };
+}
+"""
+
 INBOUND_STATS = """
 async () => {
   const pcs = (window.__pcs || []).filter(pc => pc.connectionState !== "closed");

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import RECORD_PEER_CONNECTIONS, ServerProcess, start_server
+from browser import RECORD_PEER_CONNECTIONS, SELECTED_PAIR_ENDS, ServerProcess, start_server
 from firefox import FirefoxPage, require_firefox
 from netlab import NetLab, require_netns
 from test_browser_call import receiving_from, staff_admits_survivor, wait_for
@@ -28,24 +28,6 @@ pytestmark = pytest.mark.browser
 
 MEDIA_PORT = 40000  # the server's default, for UDP and ICE-TCP alike
 WORKERS = os.cpu_count() or 1  # the default: one media worker per core
-
-SELECTED = """
-async () => {
-  const pc = (window.__pcs || []).find((c) => c.connectionState === "connected");
-  if (!pc) return null;
-  const stats = await pc.getStats();
-  let pair = null;
-  stats.forEach((s) => {
-    if (s.type === "transport" && s.selectedCandidatePairId) {
-      pair = stats.get(s.selectedCandidatePairId);
-    }
-    if (s.type === "candidate-pair" && s.selected) pair = s;  // Firefox
-  });
-  if (!pair) return null;
-  const remote = stats.get(pair.remoteCandidateId);
-  return {protocol: remote.protocol, port: remote.port, type: remote.candidateType};
-}
-"""
 
 
 @pytest.fixture
@@ -87,7 +69,10 @@ def call_over_tcp(
             )
             wait_for(lambda: receiving_from(surv, 1), timeout=30, what="survivor's media")
             wait_for(lambda: receiving_from(staff, 1), timeout=30, what="staff's media")
-            pairs = {"survivor": surv.evaluate(SELECTED), "staff": staff.evaluate(SELECTED)}
+            pairs = {
+                "survivor": surv.evaluate(SELECTED_PAIR_ENDS)["remote"],
+                "staff": staff.evaluate(SELECTED_PAIR_ENDS)["remote"],
+            }
             udp, tcp = media_sockets(hosts["srv"])
     finally:
         log = server.stop()

@@ -1,7 +1,8 @@
 """Browser: a survivor whose network blocks UDP still gets a call, relayed by coturn.
 
 coturn (Debian's `coturn`) runs in a namespace of its own, sharing a secret with the server;
-the survivor's namespace drops every UDP packet, so its only way to the server's media is
+the survivor's namespace drops every UDP packet and any TCP to the server's media ports (as a
+network that lets out only web traffic would), so its only way to the server's media is
 TURN over TCP with the time-limited credentials the server handed out in `joined`.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import start_server
+from browser import SELECTED_PAIR_ENDS, start_server
 from netlab import NetLab, require_netns
 from test_browser_call import receiving_from, staff_admits_survivor, wait_for
 
@@ -27,21 +28,11 @@ table inet quietroom_no_udp {
   chain in { type filter hook input priority 0; policy accept; meta l4proto udp drop; }
 }
 """
-
-SELECTED_PAIR_TYPES = """
-async () => {
-  const pc = window.__pcs.find((c) => c.connectionState === "connected");
-  if (!pc) return null;
-  const stats = await pc.getStats();
-  let pair = null;
-  stats.forEach((s) => {
-    if (s.type === "transport" && s.selectedCandidatePairId) {
-      pair = stats.get(s.selectedCandidatePairId);
-    }
-  });
-  if (!pair) return null;
-  const local = stats.get(pair.localCandidateId);
-  return [local.candidateType, local.relayProtocol || ""];
+# A network that lets out only web traffic and the relay's port: no UDP, and no TCP to the
+# server's media ports either (ICE-TCP, 40000 and up), so TURN is the only way left.
+WEB_AND_RELAY_ONLY = NO_UDP + """
+table inet quietroom_no_media_tcp {
+  chain out { type filter hook output priority 0; policy accept; tcp dport 40000-40063 drop; }
 }
 """
 
@@ -79,7 +70,7 @@ def test_udp_blocked_survivor_calls_through_turn(
     server = start_server(
         hosts["srv"], staff_path, f"--turn-urls={turn_url}", f"--turn-secret={secret}"
     )
-    hosts["surv"].run(["nft", "-f", "-"], input=NO_UDP, text=True)
+    hosts["surv"].run(["nft", "-f", "-"], input=WEB_AND_RELAY_ONLY, text=True)
     requests: list[str] = []
     try:
         with sync_playwright() as p:
@@ -88,8 +79,9 @@ def test_udp_blocked_survivor_calls_through_turn(
             wait_for(lambda: receiving_from(survivor, 1), timeout=30, what="survivor's media")
             wait_for(lambda: receiving_from(staff, 1), timeout=30, what="staff's media")
             # The survivor's media goes through the relay, over TCP; staff's goes direct.
-            assert survivor.evaluate(SELECTED_PAIR_TYPES) == ["relay", "tcp"]
-            assert staff.evaluate(SELECTED_PAIR_TYPES)[0] == "host"
+            survivor_pair = survivor.evaluate(SELECTED_PAIR_ENDS)["local"]
+            assert (survivor_pair["type"], survivor_pair["relay"]) == ("relay", "tcp")
+            assert staff.evaluate(SELECTED_PAIR_ENDS)["local"]["type"] == "host"
     finally:
         logs = server.stop()
         coturn.terminate()

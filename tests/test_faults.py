@@ -8,6 +8,7 @@ Chromium pages, each in a network namespace of its own, for what a person sees."
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -19,13 +20,13 @@ import aiohttp
 import pytest
 import serverproc
 from a11y import available, describe, violations
+from browser import SELECTED_PAIR_ENDS
 from browser import start_server as start_server_in
 from conftest import loopback_config, start_server
 from netlab import NetLab, require_netns
 from screens import LAPTOP, PHONE, SCREENSHOTS
 from test_browser_call import receiving_from, staff_admits_survivor, wait_for
 from test_call_aiortc import media_counts, more_media, two_person_call, wait_until
-from test_teardown_leaks import descriptors
 
 from bench import procstat
 from bench.client import Participant
@@ -146,6 +147,14 @@ def media_back(pages: dict[str, Any], since: dict[str, int], started: float) -> 
 
 
 @pytest.mark.browser
+def port_owner(host: Any, port: int) -> int:
+    """The process bound to UDP `port` in `host`'s namespace."""
+    out = host.run(["ss", "-H", "-u", "-a", "-n", "-p", f"sport = :{port}"], capture_output=True)
+    owners = re.findall(r"pid=(\d+),", out.stdout.decode())
+    assert len(set(owners)) == 1, out.stdout
+    return int(owners[0])
+
+
 def test_chromium_pages_come_back_from_a_killed_worker_and_hear_of_a_restart(
     lab: NetLab, tmp_path: Path, staff_path: Path
 ) -> None:
@@ -164,11 +173,14 @@ def test_chromium_pages_come_back_from_a_killed_worker_and_hear_of_a_restart(
             for name, page in pages.items():
                 wait_for(lambda page=page: receiving_from(page, 1), what=f"{name}'s media")  # type: ignore[misc]
 
-            # The worker with the call's sockets (the other has none) is killed.
+            # The worker carrying the call is killed: the one whose media port the pages'
+            # connections reached (each worker has one port for all its calls).
             workers = procstat.descendants([server.proc.pid])[1:]
             assert len(workers) == 2
-            victim, spared = sorted(workers, key=lambda pid: descriptors(pid)[1], reverse=True)
-            assert descriptors(victim)[1] > descriptors(spared)[1]
+            ports = {page.evaluate(SELECTED_PAIR_ENDS)["remote"]["port"] for page in pages.values()}
+            assert len(ports) == 1, ports  # one call, one worker
+            victim = port_owner(hosts["srv"], ports.pop())
+            assert victim in workers, (victim, workers)
             since = {name: page.evaluate("window.__pcs.length") for name, page in pages.items()}
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
