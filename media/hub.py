@@ -6,8 +6,10 @@ import asyncio
 import logging
 
 from media import fallback
-from media.peer import MediaError, ServerPeer
-from media.port import MediaPorts, PortPlan
+from media.errors import MediaError
+from media.peer import ServerPeer
+from media.port import MediaPorts
+from media.port_plan import PortPlan
 from media.quality import Quality
 from media.router import OnPresence, OnStreams, OnWeak, Router
 

@@ -22,6 +22,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from media import rtpraw, twcc
 from media.bandwidth import NO_LIMIT_BPS, remb
+from media.errors import MediaError
 from media.port import MediaPorts
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.stream_stats import empty_receiver_report
@@ -29,15 +30,6 @@ from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
 
 logger = logging.getLogger(__name__)
-
-
-class MediaError(Exception):
-    """An offer or candidate the server cannot use; `code`/`reason` go back to the browser."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
 
 
 def keep_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:

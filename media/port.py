@@ -19,9 +19,7 @@ listens beside it, one TCP port per address.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
-import json
 import secrets
 import socket
 import string
@@ -33,6 +31,7 @@ from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aioice.ice import Connection, StunProtocol, get_host_addresses
 
 from media import ice_tcp
+from media.port_plan import PortPlan
 
 UFRAG_CHARS = string.ascii_letters + string.digits
 UFRAG_LENGTH = 8  # aioice's own are 4 characters: in a shared port they must not collide
@@ -166,32 +165,6 @@ class UdpPort(asyncio.DatagramProtocol):
             if self.by_address.get(addr) is protocol:
                 del self.by_address[addr]
         protocol.addresses.clear()
-
-
-@dataclasses.dataclass(frozen=True)
-class PortPlan:
-    """Where a media process listens: on each address (none: every interface's), one UDP
-    port and one ICE-TCP port (None: no ICE over TCP). Port 0 picks a free one."""
-
-    addresses: tuple[str, ...] = ()
-    udp: int = 0
-    tcp: int | None = 0
-
-    def worker(self, index: int) -> PortPlan:
-        """Worker `index`'s ports: these plus `index` (a free one stays free)."""
-        return PortPlan(
-            self.addresses,
-            self.udp + index if self.udp else 0,
-            self.tcp + index if self.tcp else self.tcp,
-        )
-
-    def encode(self) -> str:
-        return json.dumps([list(self.addresses), self.udp, self.tcp])
-
-    @classmethod
-    def decode(cls, text: str) -> PortPlan:
-        addresses, udp, tcp = json.loads(text)
-        return cls(tuple(str(a) for a in addresses), int(udp), None if tcp is None else int(tcp))
 
 
 class MediaPorts:

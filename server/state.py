@@ -9,13 +9,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
 from media.fallback import Thresholds
-from media.hub import MediaHub
-from media.port import PortPlan
+from media.port_plan import PortPlan
 from media.quality import Quality
 from server import staff_file
 from server.config import RELOADABLE, Config
@@ -28,6 +27,9 @@ from signaling.protocol import UNKNOWN, Joined, MediaRestart, Message, QualityIn
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
+
+if TYPE_CHECKING:  # with media workers, this process never loads aiortc
+    from media.hub import MediaHub
 
 
 class Socket(Protocol):
@@ -102,6 +104,8 @@ class State:
                 plan=plan,
             )
         else:
+            from media.hub import MediaHub  # media in this process: aiortc and all
+
             hub = MediaHub(on_streams, on_presence, on_weak, thresholds, plan)
         state = cls(
             config=config,

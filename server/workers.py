@@ -26,14 +26,16 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from media.errors import MediaError
 from media.fallback import Thresholds
-from media.hub import MediaHub
-from media.peer import MediaError
-from media.port import PortPlan
+from media.port_plan import PortPlan
 from media.quality import Quality
-from media.router import OnPresence, OnStreams, OnWeak
+
+if TYPE_CHECKING:  # only the worker processes load the media stack (aiortc, PyAV)
+    from media.hub import MediaHub
+    from media.router import OnPresence, OnStreams, OnWeak
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +326,8 @@ class WorkerPool:
 
 
 async def serve_requests(thresholds: Thresholds, plan: PortPlan) -> None:
+    from media.hub import MediaHub
+
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from media.peer import MediaError
+from media.errors import MediaError
 from server.auth import sign_in_of, source_of, staff_of
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin

@@ -20,7 +20,8 @@ from aioice import stun
 from aioice.ice import Connection
 
 from media import ice_tcp
-from media.port import MediaPorts, PortPlan
+from media.port import MediaPorts
+from media.port_plan import PortPlan
 
 LOOPBACK = "127.0.0.1"
 

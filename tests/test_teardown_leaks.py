@@ -75,6 +75,13 @@ def rss_bytes(pids: list[int]) -> int:
     return total
 
 
+def loaded_media_stack(pid: int) -> list[str]:
+    """Files of aiortc, PyAV or FFmpeg mapped into process `pid`."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    paths = {line.split()[-1] for line in maps if len(line.split()) >= 6}
+    return sorted(p for p in paths if "/aiortc/" in p or "/av/" in p or "libavcodec" in p)
+
+
 async def idle_tasks(running: serverproc.ServerProcess, metrics_port: int) -> dict[str, int]:
     """The server's asyncio tasks by process, as /metrics shows them after SIGUSR1."""
     os.kill(running.server_pid(), signal.SIGUSR1)
@@ -229,7 +236,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             server = SimpleNamespace(base=running.base)
-            _server_pid, worker = processes(running)
+            server_pid, worker = processes(running)
 
             def worker_sockets() -> int:
                 return descriptors(worker)[1]
@@ -242,6 +249,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
 
             empty: list[str] = []
             peaks: list[int] = []
+            media_stack: list[list[str]] = []  # what of it the signaling process mapped
 
             async def teardowns(rounds: int) -> None:
                 """`rounds` of each teardown; then, once everyone who vanished has had their
@@ -254,6 +262,7 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
                     peaks.append(worker_sockets())
                     await ended_mid_answer(http, server, opened, closed)
                 await asyncio.sleep(GRACE + 1.5)
+                media_stack.append(loaded_media_stack(server_pid))
                 while empty:
                     await api.end_call(empty.pop())
                 await asyncio.sleep(1.5)
@@ -295,6 +304,9 @@ async def test_calls_torn_down_at_every_step_leak_nothing(tmp_path: Path, staff_
     # One UDP socket and one ICE-TCP listener for every connection (issue 16): the calls
     # opened no socket of their own in the worker.
     assert max(peaks) == baseline["workers"][0][1], peaks
+    # With a media worker, the signaling process never loads aiortc or PyAV (issue 16: the
+    # memory at rest), however many calls went through.
+    assert media_stack and not any(media_stack), media_stack
     assert after["tasks"] == baseline["tasks"]
     assert set(after["tasks"]) == {"server", "media"}
     assert after["server"] == baseline["server"]
