@@ -45,6 +45,8 @@ class LocalServer:
         args += ["--ice-addresses", "127.0.0.1", "--staff-file", str(path)]
         args += ["--log-level", "warning", "--calls-per-staff", "1000"]
         args += ["--media-port", "0", "--media-tcp-port", "0"]
+        # Every simulated person comes from 127.0.0.1: up to 200 calls of 4 people.
+        args += ["--sockets-per-address", "1000"]
         self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 30

@@ -8,13 +8,19 @@ of that connection for aioice (a `StreamProtocol`), and everything it carries is
 connection's. A stream that sends anything else first, or nothing for
 `FIRST_CHECK_SECONDS`, is closed.
 
-Media on a stream is dropped rather than queued once `WRITE_BUFFER_LIMIT` bytes wait to be
-sent: on a weak link, late media is worse than lost media.
+A stream queues little: the kernel holds at most `UNSENT_LIMIT` bytes not yet sent
+(TCP_NOTSENT_LOWAT; what is in flight is not limited, so a fast link is not slowed). Past
+`WRITE_BUFFER_LIMIT` more bytes waiting, large packets (video) are dropped while small ones
+(audio, RTCP, STUN) still go, up to `HARD_LIMIT`. On a link slower than the media, late media
+is worse than lost media, and audio matters most: the drops show in the browser's
+transport-cc feedback as loss, so the server's estimate falls and the viewer gets audio only,
+as on UDP, where a deep queue would instead have held audio seconds behind video.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from typing import Any
 
@@ -24,7 +30,10 @@ from aioice.ice import Connection, StunProtocol
 
 FIRST_CHECK_SECONDS = 10.0
 MAX_UNCHECKED_STREAMS = 64  # streams that have not sent a valid check yet, per port
-WRITE_BUFFER_LIMIT = 256 * 1024
+UNSENT_LIMIT = 4 * 1024  # bytes the kernel may hold unsent per stream
+WRITE_BUFFER_LIMIT = 4 * 1024  # bytes waiting beyond that, before large packets are dropped
+HARD_LIMIT = 64 * 1024  # before any packet is
+SMALL_PACKET = 400  # bytes: an Opus packet, RTCP or STUN, not a video packet
 # Below UDP's host candidates (type preference 126), so a browser that can use UDP does.
 TYPE_PREFERENCE = 90
 LOCAL_PREFERENCE = (4 << 13) | 8191  # passive (RFC 6544 section 4.2)
@@ -80,7 +89,10 @@ class _Framed:
 
     def sendto(self, data: bytes, addr: Any = None) -> None:
         transport = self._transport
-        if transport.is_closing() or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+        waiting = transport.get_write_buffer_size()
+        if waiting > WRITE_BUFFER_LIMIT and (len(data) > SMALL_PACKET or waiting > HARD_LIMIT):
+            return
+        if transport.is_closing():
             return
         transport.write(LENGTH.pack(len(data)) + data)
 
@@ -170,6 +182,9 @@ class Stream(asyncio.Protocol):
         self.port.unchecked += 1
         peer = transport.get_extra_info("peername")
         self.peer = (peer[0], peer[1])
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, UNSENT_LIMIT)
         self._deadline = asyncio.get_running_loop().call_later(FIRST_CHECK_SECONDS, self.close)
 
     def data_received(self, data: bytes) -> None:

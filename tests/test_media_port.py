@@ -194,6 +194,41 @@ async def test_ice_tcp_streams_are_held_to_the_same_rule(ports: MediaPorts) -> N
     assert listener.by_ufrag == {}
 
 
+async def test_a_slow_ice_tcp_stream_drops_video_before_audio(ports: MediaPorts) -> None:
+    """A browser that stops reading (a link slower than the media): the stream's queue stays
+    small, large packets go first, and small ones (audio) go on until the hard limit."""
+    connection = await gathered(ports)
+    listener = ports.tcp[0]
+    try:
+        _reader, writer = await asyncio.open_connection(LOOPBACK, listener.port)
+        writer.transport.set_write_buffer_limits(0)
+        sock = writer.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        data = check(connection.local_username, connection.local_password)
+        writer.write(ice_tcp.LENGTH.pack(len(data)) + data)
+        await asyncio.sleep(0.2)
+        (stream,) = next(iter(listener.by_ufrag.values())).streams
+        assert stream.protocol is not None
+        framed, transport = stream.protocol.transport, stream.transport
+        assert transport is not None
+        # The browser reads nothing from now on: video keeps coming, the queue stays short.
+        for _ in range(2000):
+            framed.sendto(b"\x80" + bytes(1199))
+        waiting = transport.get_write_buffer_size()
+        assert 0 < waiting <= ice_tcp.WRITE_BUFFER_LIMIT + 1202, waiting
+        # Audio still goes past that, up to the hard limit, and no further.
+        for _ in range(200):
+            framed.sendto(b"\x80" + bytes(99))
+        audio_waiting = transport.get_write_buffer_size() - waiting
+        assert audio_waiting == 200 * 102, audio_waiting
+        for _ in range(2000):
+            framed.sendto(b"\x80" + bytes(99))
+        assert transport.get_write_buffer_size() <= ice_tcp.HARD_LIMIT + 102
+        writer.close()
+    finally:
+        await connection.close()
+
+
 async def test_a_port_in_use_is_named(ports: MediaPorts) -> None:
     taken = ports.udp[0].port
     other = MediaPorts()
