@@ -19,6 +19,7 @@ listens beside it, one TCP port per address.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import secrets
 import socket
@@ -182,31 +183,46 @@ class MediaPorts:
 
     async def open(self, plan: PortPlan) -> None:
         """Bind the plan's UDP port on each address and, unless it has none, listen for
-        ICE-TCP on its TCP port. OSError says which port could not be had."""
+        ICE-TCP on its TCP port. OSError says which port could not be had.
+
+        With no addresses given, every interface's are tried, and one that cannot be bound
+        at all (an IPv6 address not yet usable, say) is left out, as aioice would."""
         chosen = list(plan.addresses) or get_host_addresses(use_ipv4=True, use_ipv6=True)
-        loop = asyncio.get_running_loop()
         try:
             for address in chosen:
                 ipaddress.ip_address(address)  # ValueError for anything but an IP address
-                port = UdpPort(address)
-                where = f"UDP port {plan.udp} on {address}"
-                await loop.create_datagram_endpoint(partial(_same, port), (address, plan.udp))
-                self.udp.append(port)
+                try:
+                    await self._open_udp(address, plan.udp)
+                except OSError as exc:
+                    if plan.addresses or exc.errno != errno.EADDRNOTAVAIL:
+                        raise _named(exc, f"UDP port {plan.udp} on {address}") from None
+                    continue
                 if plan.tcp is not None:
-                    listener = ice_tcp.TcpPort(address)
-                    where = f"TCP port {plan.tcp} on {address}"
-                    server = await loop.create_server(
-                        partial(ice_tcp.Stream, listener), address, plan.tcp
-                    )
-                    listener.port = server.sockets[0].getsockname()[1]
-                    self.tcp.append(listener)
-                    self._servers.append(server)
-        except OSError as exc:
-            self.close()
-            raise OSError(exc.errno, f"media cannot use {where}: {exc.strerror}") from None
+                    try:
+                        await self._open_tcp(address, plan.tcp)
+                    except OSError as exc:
+                        raise _named(exc, f"TCP port {plan.tcp} on {address}") from None
+            if not self.udp:
+                raise OSError(
+                    errno.EADDRNOTAVAIL, "media found no address to use: see --ice-addresses"
+                )
         except BaseException:
             self.close()
             raise
+
+    async def _open_udp(self, address: str, number: int) -> None:
+        port = UdpPort(address)
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(partial(_same, port), (address, number))
+        self.udp.append(port)
+
+    async def _open_tcp(self, address: str, number: int) -> None:
+        listener = ice_tcp.TcpPort(address)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(partial(ice_tcp.Stream, listener), address, number)
+        listener.port = server.sockets[0].getsockname()[1]
+        self.tcp.append(listener)
+        self._servers.append(server)
 
     def close(self) -> None:
         for port in self.udp:
@@ -247,6 +263,10 @@ async def _shared_candidates(
         connection._protocols.append(listening)
         candidates.append(listening.local_candidate)
     return candidates
+
+
+def _named(exc: OSError, where: str) -> OSError:
+    return OSError(exc.errno, f"media cannot use {where}: {exc.strerror}")
 
 
 def _same(port: UdpPort) -> UdpPort:

@@ -237,6 +237,15 @@ async def test_a_port_in_use_is_named(ports: MediaPorts) -> None:
     assert not other.is_open
 
 
+async def test_an_address_not_of_this_machine_is_named() -> None:
+    other = MediaPorts()
+    with pytest.raises(
+        OSError, match=r"media cannot use UDP port 0 on 192\.0\.2\.1: Cannot assign"
+    ):
+        await other.open(PortPlan(("192.0.2.1",), 0, 0))  # TEST-NET-1: nobody's, never sent to
+    assert not other.is_open
+
+
 def test_workers_take_the_port_plus_their_number() -> None:
     plan = PortPlan(("192.0.2.1",), 40000, 40100)
     assert plan.worker(0) == plan
