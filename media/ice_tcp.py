@@ -145,7 +145,7 @@ class TcpPort:
             return None
         try:
             message = stun.parse_message(data)
-        except ValueError:
+        except Exception:  # junk shaped like STUN: whatever aioice's parser raises
             return None
         username = message.attributes.get("USERNAME")
         if (

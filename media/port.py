@@ -97,7 +97,7 @@ class UdpPort(asyncio.DatagramProtocol):
     def _stun(self, data: bytes, addr: Address, bound: SharedProtocol | None) -> None:
         try:
             message = stun.parse_message(data)
-        except ValueError:
+        except Exception:  # junk shaped like STUN: whatever aioice's parser raises, dropped
             return
         pair = (addr[0], addr[1])
         if message.message_class == stun.Class.REQUEST:
