@@ -24,12 +24,13 @@ import ipaddress
 import secrets
 import socket
 import string
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from aioice import stun
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
-from aioice.ice import Connection, StunProtocol, get_host_addresses
+from aioice.ice import CandidatePair, Connection, StunProtocol, get_host_addresses
 
 from media import ice_tcp
 from media.port_plan import PortPlan
@@ -247,6 +248,7 @@ class MediaPorts:
             ufrag = new_ufrag()
         connection._local_username = ufrag
         connection.get_component_candidates = partial(_shared_candidates, self, connection)  # type: ignore[method-assign]
+        connection.check_complete = partial(_udp_first, connection, connection.check_complete)  # type: ignore[method-assign]
 
 
 async def _shared_candidates(
@@ -263,6 +265,23 @@ async def _shared_candidates(
         connection._protocols.append(listening)
         candidates.append(listening.local_candidate)
     return candidates
+
+
+def _udp_first(
+    connection: Connection, stock: Callable[[CandidatePair], None], pair: CandidatePair
+) -> None:
+    """aioice's `check_complete`, except that a TCP pair nominated after a UDP one does not
+    take its place. aioice follows the latest nomination; a browser that nominates every
+    pair it checks (Firefox opens an ICE-TCP stream beside UDP) would otherwise move the
+    server's media onto TCP, which a weak link turns into seconds of stalled audio. If UDP
+    dies, consent checks fail and the page makes a new connection."""
+    kept = connection._nominated.get(pair.component)
+    stock(pair)
+    now = connection._nominated.get(pair.component)
+    if kept is None or now is not pair or now is kept:
+        return
+    if kept.local_candidate.transport == "udp" and now.local_candidate.transport != "udp":
+        connection._nominated[pair.component] = kept
 
 
 def _named(exc: OSError, where: str) -> OSError:

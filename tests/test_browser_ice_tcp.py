@@ -12,7 +12,9 @@ worker's ports; and the server has exactly one UDP socket and one TCP listener p
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,20 @@ def media_sockets(server_host: Any) -> tuple[list[int], list[int]]:
     return ports(udp.stdout), ports(tcp.stdout)
 
 
+def bytes_from_media_ports_over_tcp(host: Any, server_address: str) -> int:
+    """Bytes `host` received on TCP connections from the server's media ports (ICE-TCP)."""
+    out = host.run(["ss", "-H", "-t", "-i", "-n"], capture_output=True, text=True).stdout
+    total, ours = 0, False
+    for line in out.splitlines():
+        if not line.startswith(("\t", " ")):  # a connection: does it go to a media port?
+            peer = line.split()[-1] if line.split() else ""
+            address, _, port = peer.rpartition(":")
+            ours = address == server_address and port.isdigit() and int(port) >= MEDIA_PORT
+        elif ours and (found := re.search(r"bytes_received:(\d+)", line)):
+            total += int(found.group(1))
+    return total
+
+
 def call_over_tcp(
     lab: NetLab, tmp_path: Path, staff_path: Path, survivor: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -74,6 +90,8 @@ def call_over_tcp(
                 "staff": staff.evaluate(SELECTED_PAIR_ENDS)["remote"],
             }
             udp, tcp = media_sockets(hosts["srv"])
+            time.sleep(3)  # a few seconds of the call's media, on top of the checks
+            over_tcp = bytes_from_media_ports_over_tcp(hosts["surv"], hosts["srv"].address)
     finally:
         log = server.stop()
     print(f"\nselected pairs: {pairs}; server UDP ports {udp}, TCP listeners {tcp}")
@@ -87,6 +105,7 @@ def call_over_tcp(
     # Both reach the worker of their call, one on its UDP port and one on its TCP port.
     assert survivor_pair["port"] == staff_pair["port"] and staff_pair["port"] in workers, pairs
     assert "Hannah" not in log
+    assert over_tcp > 100_000, over_tcp  # the survivor's media came over the TCP stream
     return survivor_pair, staff_pair
 
 

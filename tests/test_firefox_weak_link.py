@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import RECORD_PEER_CONNECTIONS
+from browser import RECORD_PEER_CONNECTIONS, SELECTED_PAIR_ENDS
 from firefox import FirefoxPage, require_firefox
 from netlab import NetLab, require_netns
+from test_browser_ice_tcp import bytes_from_media_ports_over_tcp
 from test_browser_recovery import (
     CAP_KBIT,
     CAP_SECONDS,
@@ -100,10 +101,19 @@ def test_firefox_survivor_gets_video_back_within_ten_seconds_after_a_capped_down
             # cap shapes, not over a loopback of its own.
             pair = survivor.evaluate(SELECTED_PAIR)
             assert pair == {"local": hosts["surv"].address, "remote": hosts["srv"].address}, pair
+            # Over UDP, as a network that allows it gives: ICE-TCP is for networks that do not.
+            ends = survivor.evaluate(SELECTED_PAIR_ENDS)
+            print(f"\nFirefox's selected pair: {ends}")
+            assert ends["local"]["protocol"] == ends["remote"]["protocol"] == "udp", ends
             assert transport_cc_negotiated(survivor)
             assert "concealedSamples" in survivor.evaluate(AUDIO_STAT_NAMES)
 
             figures = run_weak_link(hosts["surv"], staff, survivor, CAP_KBIT)
+            # The server sent over UDP too, all along: Firefox also opens an ICE-TCP stream
+            # and may nominate it, but a TCP pair never takes a UDP pair's place.
+            over_tcp = bytes_from_media_ports_over_tcp(hosts["surv"], hosts["srv"].address)
+            print(f"bytes from the media ports over ICE-TCP: {over_tcp}")
+            assert over_tcp < 20_000, over_tcp  # ICE checks only: no media
             print(f"\nFirefox, {CAP_KBIT} kbit/s for {CAP_SECONDS:.0f} s: {figures}")
             assert_meets_the_bars(figures, staff)
     finally:
