@@ -1,4 +1,6 @@
-"""Which local addresses ICE offers: aioice gathers every interface but never loopback."""
+"""Which local addresses the bench's (and the tests') own aiortc peers offer in ICE: aioice
+gathers every interface but never loopback. The server gathers on its media ports instead
+(`media.port`)."""
 
 from __future__ import annotations
 

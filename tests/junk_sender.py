@@ -19,6 +19,7 @@ import socket
 import struct
 import sys
 import time
+from typing import Any
 
 COOKIE = 0x2112A442
 KINDS = ("random", "stun-truncated", "stun-bad-integrity", "dtls", "rtp", "rtcp")
@@ -75,6 +76,21 @@ def junk(kind: str, rng: random.Random, usernames: list[str]) -> bytes:
     return header + os.urandom(rng.randint(0, 160))
 
 
+def binding_request(username: str, password: str) -> Any:
+    """A binding request as a browser sends it (the controlling side), signed with `password`."""
+    from aioice import stun as aioice_stun
+
+    request = aioice_stun.Message(
+        message_method=aioice_stun.Method.BINDING, message_class=aioice_stun.Class.REQUEST
+    )
+    request.attributes["USERNAME"] = username
+    request.attributes["PRIORITY"] = 1853824767
+    request.attributes["ICE-CONTROLLING"] = random.getrandbits(64)
+    request.add_message_integrity(password.encode())
+    request.add_fingerprint()
+    return request
+
+
 def valid_checks(host: str, ports: list[int], usernames: list[str], passwords: list[str]) -> int:
     """Binding requests as a browser sends them; how many were answered with success."""
     from aioice import stun as aioice_stun
@@ -84,15 +100,7 @@ def valid_checks(host: str, ports: list[int], usernames: list[str], passwords: l
     answered = 0
     for port in ports:
         for username, password in zip(usernames, passwords, strict=True):
-            request = aioice_stun.Message(
-                message_method=aioice_stun.Method.BINDING,
-                message_class=aioice_stun.Class.REQUEST,
-            )
-            request.attributes["USERNAME"] = username
-            request.attributes["PRIORITY"] = 1853824767
-            request.attributes["ICE-CONTROLLING"] = random.getrandbits(64)
-            request.add_message_integrity(password.encode())
-            request.add_fingerprint()
+            request = binding_request(username, password)
             sock.sendto(bytes(request), (host, port))
             try:
                 while True:

@@ -10,7 +10,6 @@ same rule, and closed when their first frame is not a valid check.
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aioice import stun
 from aioice.ice import Connection
+from junk_sender import binding_request
 
 from media import ice_tcp
 from media.port import MediaPorts
@@ -27,13 +27,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def check(ufrag: str, password: str, remote: str = "abcd") -> bytes:
-    request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
-    request.attributes["USERNAME"] = f"{ufrag}:{remote}"
-    request.attributes["PRIORITY"] = 1853824767
-    request.attributes["ICE-CONTROLLING"] = random.getrandbits(64)
-    request.add_message_integrity(password.encode())
-    request.add_fingerprint()
-    return bytes(request)
+    return bytes(binding_request(f"{ufrag}:{remote}", password))
 
 
 @pytest.fixture
