@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import signal
@@ -31,8 +32,9 @@ def stop_gently(proc: subprocess.Popen[bytes]) -> None:
 class LocalServer:
     """`quietroom serve` on 127.0.0.1, ICE on 127.0.0.1, stopped on exit."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, cores: set[int] | None = None) -> None:
         self.extra = extra
+        self.cores = cores  # CPU cores the server (and its workers) may run on
         self.password = secrets.token_urlsafe(16)
         self.dir = tempfile.TemporaryDirectory(prefix="quietroom-bench-")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -47,7 +49,13 @@ class LocalServer:
         args += ["--media-port", "0", "--media-tcp-port", "0"]
         # Every simulated person comes from 127.0.0.1: up to 200 calls of 4 people.
         args += ["--sockets-per-address", "1000"]
-        self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE)
+        cores = self.cores
+
+        def pin() -> None:
+            if cores is not None:
+                os.sched_setaffinity(0, cores)
+
+        self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE, preexec_fn=pin)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 30
         line = b""
