@@ -7,6 +7,7 @@ import logging
 
 from media import fallback
 from media.errors import MediaError
+from media.feedback_queue import FeedbackQueue
 from media.peer import ServerPeer
 from media.port import MediaPorts
 from media.port_plan import PortPlan
@@ -40,6 +41,7 @@ class MediaHub:
         self._forwarded_before = (0, 0)  # packets and bytes of routers already let go
         self.plan = plan or PortPlan()
         self.ports = MediaPorts()  # every peer connection's sockets, opened once
+        self.feedback = FeedbackQueue()  # every viewer's transport-cc feedback, read together
 
     async def open(self) -> None:
         """Open the media ports (OSError if one cannot be had); the first offer would."""
@@ -76,7 +78,8 @@ class MediaHub:
             if router is None:
                 router = Router(self.on_streams, echo=echo, thresholds=self.thresholds)
                 self.routers[call_id] = router
-            peer = self.peers[pid] = ServerPeer(pid, router, max_slots, self.ports)
+            peer = ServerPeer(pid, router, max_slots, self.ports, feedback=self.feedback)
+            self.peers[pid] = peer
             self._call_of[pid] = call_id
             logger.debug("peer connection opened (%d in all)", len(self.peers))
             if self._watch is None or self._watch.done():
@@ -125,6 +128,7 @@ class MediaHub:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(self.drop(p) for p in list(self.peers)))
+        self.feedback.close()
         self.ports.close()
 
     async def _watch_links(self) -> None:
@@ -132,6 +136,7 @@ class MediaHub:
         whose link became too weak for video (or recovered)."""
         while self.peers:
             await asyncio.sleep(PRESENCE_SECONDS)
+            self.feedback.read_all()  # the checks judge every estimate as of now
             for router in list(self.routers.values()):
                 for pid, away in router.check_presence():
                     if self.on_presence is not None:

@@ -23,6 +23,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from media import rtpraw, twcc
 from media.bandwidth import NO_LIMIT_BPS, remb
 from media.errors import MediaError
+from media.feedback_queue import FeedbackQueue
 from media.port import MediaPorts
 from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 from media.stream_stats import empty_receiver_report
@@ -122,6 +123,7 @@ class ServerPeer:
     router: Router
     max_slots: int
     ports: MediaPorts  # the process's sockets, which every connection shares
+    feedback: FeedbackQueue | None = None  # where transport-cc feedback waits (else: read at once)
     pc: RTCPeerConnection = field(
         default_factory=lambda: RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -169,7 +171,8 @@ class ServerPeer:
             self._twcc_id = transport_cc_id(sdp)
             self.router.add(self.pid, inlets, slots, twcc_id=self._twcc_id)
             if self._twcc_id is not None and self.wire is not None:
-                self.wire.take_feedback(partial(self.router.transport_feedback, self.pid))
+                on_feedback = partial(self.router.transport_feedback, self.pid)
+                self.wire.take_feedback(on_feedback, self.feedback)
             self.pc.on("connectionstatechange", self._on_state)
         local = str(self.pc.localDescription.sdp)
         # Renegotiation keeps the numbering of the first answer, and so its extension id.

@@ -360,11 +360,12 @@ class Router:
                 pause, size = 0.0, size - chunk
         return probing
 
-    def transport_feedback(self, viewer_id: str, packet: bytes) -> None:
-        """A transport-cc feedback packet from a viewer (RTCP, already decrypted)."""
+    def transport_feedback(self, viewer_id: str, packet: bytes, at: float) -> None:
+        """A transport-cc feedback packet from a viewer (RTCP, already decrypted) that came
+        `at` (monotonic seconds)."""
         viewer = self.members.get(viewer_id)
         if viewer is not None and viewer.measured is not None:
-            viewer.measured.feedback(packet, time.monotonic())
+            viewer.measured.feedback(packet, at)
 
     async def _video_switched(self, viewer_id: str, viewer: Member, was_on: bool) -> None:
         """Forwarding of video to `viewer` may have stopped or started: route accordingly.

@@ -137,6 +137,19 @@ def split(compound: bytes) -> Iterator[tuple[int, int, bytes]]:
         pos += length
 
 
+SRTCP_TRAILER = (8, 20)  # bytes SRTCP adds after the packet: E+index and tag (4 to 16)
+
+
+def sealed_feedback(sealed: bytes) -> bool:
+    """Whether an SRTCP packet holds one transport-cc feedback packet and nothing else, as
+    its first header (sent in the clear) and its length show. Either way it is unprotected
+    and read in full later; this only says whether it may wait."""
+    if len(sealed) < 24 or sealed[1] != RTPFB or sealed[0] & 0x1F != FMT:
+        return False
+    trailer = len(sealed) - 4 * (((sealed[2] << 8) | sealed[3]) + 1)
+    return SRTCP_TRAILER[0] <= trailer <= SRTCP_TRAILER[1]
+
+
 def _statuses(data: bytes, pos: int, count: int) -> tuple[list[int], int] | None:
     """`count` status symbols from the packet chunks at `pos`, and where the deltas start."""
     symbols: list[int] = []

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from time import monotonic
 from typing import Any, NamedTuple
 
 from aioice.ice import StunProtocol
 
 from media import srtp, twcc
+from media.feedback_queue import FeedbackQueue
 
 logger = logging.getLogger(__name__)
 
 OnRaw = Callable[[bytes], None]
+OnFeedback = Callable[[bytes, float], None]  # a feedback packet, and when it came
 
 
 class Keys(NamedTuple):
@@ -37,7 +40,8 @@ class Wire:
         self.dtls = dtls
         self.connection = dtls.transport._connection  # aioice Connection
         self._tasks: set[asyncio.Future[None]] = set()
-        self._on_feedback: OnRaw | None = None
+        self._on_feedback: OnFeedback | None = None
+        self._queue: FeedbackQueue | None = None
         self._keys: Keys | None = None
         self._pair: Any = None
         self._sendto: Callable[[bytes, Any], None] | None = None
@@ -123,53 +127,74 @@ class Wire:
         if isinstance(protocol, StunProtocol) and protocol.transport is not None:
             self._sendto = protocol.transport.sendto
 
-    def take_feedback(self, on_feedback: OnRaw) -> None:
+    def take_feedback(self, on_feedback: OnFeedback, queue: FeedbackQueue | None = None) -> None:
         """From now on, transport-cc feedback (RTPFB, FMT=15) goes to `on_feedback` as the
-        bytes of one RTCP packet, decrypted; the rest of each compound packet goes to
-        aiortc as before (which would misread that feedback as a NACK)."""
+        bytes of one RTCP packet, decrypted, with the time it came; the rest of each compound
+        packet goes to aiortc as before (which would misread that feedback as a NACK). With
+        `queue`, feedback is read there, a few times a second (see `media.feedback_queue`)."""
         stock = self.dtls._handle_rtcp_data
-        self._on_feedback = on_feedback
+        self._on_feedback, self._queue = on_feedback, queue
 
         async def handle_rtcp_data(data: bytes) -> None:
-            rest = self._take_feedback(data, on_feedback)
+            rest = self._take_feedback(data, monotonic(), queued=True)
             if rest:
                 await stock(rest)
 
         setattr(self.dtls, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (one instance)
 
-    @staticmethod
-    def _take_feedback(data: bytes, on_feedback: OnRaw) -> bytes:
-        """Hand the transport-cc feedback in a compound RTCP packet over; the rest."""
+    def _take_feedback(self, data: bytes, at: float, queued: bool) -> bytes:
+        """Hand the transport-cc feedback in a compound RTCP packet over (to the queue if
+        `queued` and there is one); the rest."""
+        on_feedback, queue = self._on_feedback, self._queue
+        if on_feedback is None:
+            return data
         if (
             data[1] == twcc.RTPFB
             and data[0] & 0x1F == twcc.FMT
             and len(data) == 4 * (((data[2] << 8) | data[3]) + 1)
         ):  # a packet of its own (reduced-size RTCP), as browsers send feedback
-            on_feedback(data)
-            return b""
-        rest = []
-        for packet_type, fmt, packet in twcc.split(data):
-            if packet_type == twcc.RTPFB and fmt == twcc.FMT:
-                on_feedback(packet)
+            packets: list[bytes] = [data]
+            rest = b""
+        else:
+            packets, others = [], list[bytes]()
+            for packet_type, fmt, packet in twcc.split(data):
+                is_feedback = packet_type == twcc.RTPFB and fmt == twcc.FMT
+                (packets if is_feedback else others).append(packet)
+            rest = b"".join(others)
+        for packet in packets:
+            if queued and queue is not None:
+                queue.put(on_feedback, packet, at)
             else:
-                rest.append(packet)
-        return b"".join(rest)
+                on_feedback(packet, at)
+        return rest
 
-    def _rtcp_inline(self, unprotect: srtp.Crypt, on_feedback: OnRaw) -> OnRaw:
-        """Unprotects RTCP in the socket callback: feedback goes to `on_feedback` at once,
-        without aioice's queue and aiortc's task (a browser sends 10 to 20 a second); the
-        rest of the packet, if any, to aiortc, as the stock path would have."""
+    def _rtcp_inline(self, unprotect: srtp.Crypt) -> OnRaw:
+        """Reads RTCP in the socket callback, without aioice's queue and aiortc's task (a
+        browser sends 10 to 20 a second). A packet that is only transport-cc feedback, as its
+        header (sent in the clear) shows, goes to the queue still sealed; others are
+        unprotected at once, their feedback goes to the queue and the rest to aiortc, as the
+        stock path would have."""
         stock = self.dtls._handle_rtcp_data  # (the wrapper of take_feedback)
+        queue = self._queue
 
-        def rtcp_received(packet: bytes) -> None:
+        def read(packet: bytes, at: float, queued: bool = True) -> None:
             data = unprotect(packet)
             if data is None:
                 return
-            rest = self._take_feedback(data, on_feedback)
+            rest = self._take_feedback(data, at, queued)
             if rest:
                 task = asyncio.ensure_future(stock(rest))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+        def read_sealed(packet: bytes, at: float) -> None:
+            read(packet, at, queued=False)
+
+        def rtcp_received(packet: bytes) -> None:
+            if queue is not None and twcc.sealed_feedback(packet):
+                queue.put(read_sealed, packet, monotonic())
+            else:
+                read(packet, monotonic())
 
         return rtcp_received
 
@@ -178,8 +203,7 @@ class Wire:
         cell = srtp.rtp_unprotect_cell(self.dtls._rx_srtp)
         on_rtcp = None
         if self._on_feedback is not None:  # RTCP too, when it may carry transport-cc feedback
-            unprotect = srtp.rtcp_unprotector(self.dtls._rx_srtp)
-            on_rtcp = self._rtcp_inline(unprotect, self._on_feedback)
+            on_rtcp = self._rtcp_inline(srtp.rtcp_unprotector(self.dtls._rx_srtp))
         for protocol in self.connection._protocols:
             if isinstance(protocol, StunProtocol):
                 _intercept(protocol, cell, on_rtp, on_rtcp)

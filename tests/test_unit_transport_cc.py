@@ -89,11 +89,13 @@ def test_feedback_reaches_the_viewers_estimate() -> None:
     for seq in range(30):
         router.forward("a", rtp(VP8, seq, 0, ssrc=5, payload=bytes(1000)))
     arrivals: list[int | None] = [1_000_000 + 5_000 * i for i in range(30)]
-    router.transport_feedback("b", twcc.build(1, 1001, 0, 0, arrivals))
+    router.transport_feedback("b", twcc.build(1, 1001, 0, 0, arrivals), time.monotonic())
     measured = router.members["b"].measured
     assert measured is not None and measured.feedbacks == 1
     assert measured.estimator.acked.bps() is not None
-    router.transport_feedback("b", b"\x80\xc9\x00\x01" + bytes(4))  # not feedback: ignored
+    router.transport_feedback(
+        "b", b"\x80\xc9\x00\x01" + bytes(4), time.monotonic()
+    )  # not feedback: ignored
     assert measured.feedbacks == 1
 
 
@@ -106,11 +108,13 @@ def test_packets_lost_in_an_outage_do_not_count_as_congestion() -> None:
     for seq in range(200):
         router.forward("a", rtp(VP8, seq, 0, ssrc=5, payload=bytes(1000)))
     arrivals: list[int | None] = [1_000_000 + 5_000 * i for i in range(40)]
-    router.transport_feedback("b", twcc.build(1, 1001, 0, 0, arrivals))
+    router.transport_feedback("b", twcc.build(1, 1001, 0, 0, arrivals), time.monotonic())
     before = measured.estimator.bitrate
     measured.heard_at -= 3.0  # the link was down for 3 s: the next feedback reports...
     lost: list[int | None] = [None] * 140 + [9_000_000 + 5_000 * i for i in range(20)]
-    router.transport_feedback("b", twcc.build(1, 1001, 40, 1, lost))  # ...140 lost
+    router.transport_feedback(
+        "b", twcc.build(1, 1001, 40, 1, lost), time.monotonic()
+    )  # ...140 lost
     nothing = twcc.Report(0, [], [], [], 0, measured.log)
     measured.estimator.update(nothing, time.monotonic() + 1)  # loss is judged after 0.5 s
     assert measured.estimator.loss is None or measured.estimator.loss < 0.02
@@ -239,7 +243,7 @@ async def test_the_wire_hands_feedback_over_and_the_rest_to_aiortc() -> None:
         transport=SimpleNamespace(_connection=SimpleNamespace()), _handle_rtcp_data=stock
     )
     wire = Wire(dtls)
-    wire.take_feedback(got.append)
+    wire.take_feedback(lambda packet, at: got.append(packet))
     report = struct.pack("!BBHI", 0x80, 201, 1, 9)
     feedback = twcc.build(1, 2, 10, 0, [1000, None])
     await dtls._handle_rtcp_data(report + feedback + report)
@@ -269,7 +273,7 @@ async def test_the_socket_callback_unprotects_feedback_and_hands_the_rest_to_aio
     )
     wire = Wire(dtls)
     got: list[bytes] = []
-    wire.take_feedback(got.append)
+    wire.take_feedback(lambda packet, at: got.append(packet))
     wire.receive_inline(lambda data: None)
     protect = srtp.rtcp_protector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
     report = struct.pack("!BBHI", 0x80, 201, 1, 9)
@@ -282,3 +286,74 @@ async def test_the_socket_callback_unprotects_feedback_and_hands_the_rest_to_aio
     await asyncio.sleep(0)
     assert got == [feedback, feedback]
     assert rest == [report, report]
+
+
+async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not() -> None:
+    import pylibsrtp
+    from srtp_sessions import session
+    from test_unit_wire import Connection, udp_pair
+
+    from media import srtp
+    from media.feedback_queue import FeedbackQueue
+
+    pair, _ = udp_pair(5000)
+    connection = Connection({1: pair}, [pair.protocol])
+    rest: list[bytes] = []
+
+    async def stock(data: bytes) -> None:
+        rest.append(data)
+
+    dtls = SimpleNamespace(
+        transport=SimpleNamespace(_connection=connection),
+        _handle_rtcp_data=stock,
+        _rx_srtp=session(pylibsrtp.Policy.SSRC_ANY_INBOUND),
+    )
+    wire = Wire(dtls)
+    got: list[tuple[bytes, float]] = []
+    queue = FeedbackQueue(delay=60.0)  # read only when told, in this test
+    wire.take_feedback(lambda packet, at: got.append((packet, at)), queue)
+    wire.receive_inline(lambda data: None)
+    protect = srtp.rtcp_protector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    report = struct.pack("!BBHI", 0x80, 201, 1, 9)
+    first = twcc.build(1, 2, 10, 0, [1000, None])
+    second = twcc.build(1, 2, 12, 1, [2000, 3000])
+    sealed = [protect(data) for data in (first, report + second)]
+    assert sealed[0] is not None and sealed[1] is not None
+    assert twcc.sealed_feedback(sealed[0]) and not twcc.sealed_feedback(sealed[1])
+    before = time.monotonic()
+    for data in sealed:
+        pair.protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
+    pair.protocol.datagram_received(protect(report) or b"", ("192.0.2.1", 5000))
+    await asyncio.sleep(0)
+    assert got == [] and len(queue) == 2  # the feedback waits, still sealed or not
+    assert rest == [report, report]  # the rest went to aiortc at once
+    queue.read_all()
+    assert [packet for packet, _ in got] == [first, second]  # in the order they came
+    assert all(before <= at <= time.monotonic() for _, at in got)  # with the time they came
+    assert len(queue) == 0
+
+
+async def test_a_feedback_packet_that_fails_to_read_loses_nothing_for_the_others() -> None:
+    from media.feedback_queue import FeedbackQueue
+
+    queue = FeedbackQueue(delay=0.01)
+    read: list[bytes] = []
+
+    def broken(packet: bytes, at: float) -> None:
+        raise IndexError(packet)
+
+    queue.put(broken, b"x", 1.0)
+    queue.put(lambda packet, at: read.append(packet), b"y", 2.0)
+    await asyncio.sleep(0.05)  # read on its own, after the delay
+    assert read == [b"y"] and len(queue) == 0
+
+
+def test_only_a_lone_feedback_packet_counts_as_sealed_feedback() -> None:
+    feedback = twcc.build(1, 2, 10, 0, [1000, None, 2000])
+    for trailer in (4 + 10, 4 + 4, 16 + 4):  # HMAC-SHA1-80, -32, AES-GCM
+        assert twcc.sealed_feedback(feedback + bytes(trailer))
+    assert not twcc.sealed_feedback(feedback)  # no trailer: not SRTCP
+    report = struct.pack("!BBHI", 0x81, 201, 7, 9) + bytes(24)
+    assert not twcc.sealed_feedback(feedback + report + bytes(14))  # a compound packet
+    assert not twcc.sealed_feedback(report + feedback + bytes(14))
+    assert not twcc.sealed_feedback(feedback[:10])
