@@ -187,7 +187,8 @@ class Worker:
         before = self.forwarded_before
         self.forwarded_before = (before[0] + self.forwarded[0], before[1] + self.forwarded[1])
         self.forwarded, self.tasks = (0, 0), 0
-        logger.warning("media worker %d stopped", self.index)
+        # Stopped when asked (the server is stopping) is no fault.
+        (logger.debug if self.stopping else logger.warning)("media worker %d stopped", self.index)
         for future in self._waiting.values():
             if not future.done():
                 future.set_result({"error": {"code": "media-unavailable", "reason": "stopped"}})
@@ -425,9 +426,12 @@ def worker_main(argv: list[str]) -> int:
     plan, level, bounds = argv
     below, above = (int(b) for b in bounds.split(","))
     setup(level)
-    # SIGUSR1 is for the signaling process (a metrics snapshot): one sent to the whole group
-    # (`systemctl kill -s USR1`) must not stop the media.
-    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    # Signals sent to the whole process group are for the signaling process: SIGUSR1 (a
+    # metrics snapshot, `systemctl kill -s USR1`) must not stop the media, and neither must
+    # a terminal's Ctrl-C or a service manager's SIGTERM before the signaling process has
+    # told everyone the server is stopping. It stops its workers by closing their input.
+    for number in (signal.SIGUSR1, signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
     try:
         import uvloop
 

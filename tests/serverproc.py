@@ -109,12 +109,18 @@ async def start(
 
 
 async def interrupt(
-    running: ServerProcess, timeout: float = 30.0, sig: int = signal.SIGINT
+    running: ServerProcess, timeout: float = 30.0, sig: int = signal.SIGINT, group: bool = False
 ) -> int | None:
-    """Stop the server as Ctrl-C (or `sig`) does; its exit code, None if it did not stop."""
+    """Stop the server with `sig` (SIGINT: as Ctrl-C does), sent to it alone or, with `group`,
+    to its whole process group, workers included, as a terminal and a service manager send
+    it; its exit code, None if it did not stop."""
     if running.proc.returncode is None:
         with contextlib.suppress(ProcessLookupError, FileNotFoundError, RuntimeError):
-            os.kill(running.server_pid(), sig)
+            pid = running.server_pid()
+            if group:
+                os.killpg(os.getpgid(pid), sig)
+            else:
+                os.kill(pid, sig)
     try:
         await asyncio.wait_for(running.proc.wait(), timeout)
     except TimeoutError:

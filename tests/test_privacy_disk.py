@@ -183,8 +183,17 @@ async def test_a_whole_call_writes_nothing_to_disk(
     assert not found, "the server wrote to disk:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-async def test_a_normal_stop_exits_cleanly(tmp_path: Path, staff_path: Path, sig: int) -> None:
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(sig, group) for group in (False, True) for sig in (signal.SIGINT, signal.SIGTERM)],
+    ids=["SIGINT", "SIGTERM", "SIGINT to the group", "SIGTERM to the group"],
+)
+async def test_a_normal_stop_exits_cleanly(
+    tmp_path: Path, staff_path: Path, sig: int, group: bool
+) -> None:
+    """A stop by signal, to the server alone (`kill`) or to its whole process group, as a
+    terminal's Ctrl-C and a service manager's stop send it: a clean exit, and no line that
+    reads as a fault (a worker stopped when asked is not one)."""
     options = ["--host", "127.0.0.1", "--port", "0", "--ice-addresses", "127.0.0.1"]
     running = await serverproc.start(
         serverproc.serve_command(*options, "--staff-file", str(staff_path)),
@@ -193,11 +202,15 @@ async def test_a_normal_stop_exits_cleanly(tmp_path: Path, staff_path: Path, sig
         stderr_path=tmp_path / "stderr.txt",
     )
     try:
-        code = await serverproc.interrupt(running, timeout=30, sig=sig)
+        code = await serverproc.interrupt(running, timeout=30, sig=sig, group=group)
     finally:
         await serverproc.kill(running)
     assert code is not None, "the server did not stop within 30 s"
     assert "server stopped" in running.stderr(), running.stderr()
+    faults = ("WARNING", "ERROR", "CRITICAL", "Traceback")
+    assert not [line for line in running.stderr().splitlines() if line.startswith(faults)], (
+        running.stderr()
+    )
     # 0, or for SIGTERM also death by that signal, which service managers take as a clean stop.
     assert code in ((0,) if sig == signal.SIGINT else (0, -signal.SIGTERM)), (
         code,
