@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
 
 from test_unit_router import OPUS, RTX, VP8, RecordingReceiver, RecordingWire, remb_from, rtp
 
 from media import twcc
+from media.feedback_queue import FeedbackQueue
 from media.peer import transport_cc_id, with_transport_cc
 from media.router import Inlet, Outlet, Router, Slot
 from media.wire import Wire
@@ -252,49 +254,16 @@ async def test_the_wire_hands_feedback_over_and_the_rest_to_aiortc() -> None:
     assert len(got) == 2 and len(rest) == 1
 
 
-async def test_the_socket_callback_unprotects_feedback_and_hands_the_rest_to_aiortc() -> None:
+def inline_wire(
+    queue: FeedbackQueue | None = None,
+) -> tuple[Any, list[bytes], list[tuple[bytes, float]], Callable[[bytes], bytes | None]]:
+    """A wire reading SRTCP in its socket callback: (the socket's protocol, what aiortc's path
+    was handed, the feedback got with the time it came, the browser side's SRTCP sealer)."""
     import pylibsrtp
     from srtp_sessions import session
     from test_unit_wire import Connection, udp_pair
 
     from media import srtp
-
-    pair, _ = udp_pair(5000)
-    connection = Connection({1: pair}, [pair.protocol])
-    rest: list[bytes] = []
-
-    async def stock(data: bytes) -> None:
-        rest.append(data)
-
-    dtls = SimpleNamespace(
-        transport=SimpleNamespace(_connection=connection),
-        _handle_rtcp_data=stock,
-        _rx_srtp=session(pylibsrtp.Policy.SSRC_ANY_INBOUND),
-    )
-    wire = Wire(dtls)
-    got: list[bytes] = []
-    wire.take_feedback(lambda packet, at: got.append(packet))
-    wire.receive_inline(lambda data: None)
-    protect = srtp.rtcp_protector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
-    report = struct.pack("!BBHI", 0x80, 201, 1, 9)
-    feedback = twcc.build(1, 2, 10, 0, [1000, None])
-    sealed = [protect(data) for data in (feedback, report + feedback, report)]
-    assert all(sealed)
-    for data in sealed:
-        pair.protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
-    pair.protocol.datagram_received(cast(bytes, sealed[0]), ("192.0.2.1", 5000))  # replayed
-    await asyncio.sleep(0)
-    assert got == [feedback, feedback]
-    assert rest == [report, report]
-
-
-async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not() -> None:
-    import pylibsrtp
-    from srtp_sessions import session
-    from test_unit_wire import Connection, udp_pair
-
-    from media import srtp
-    from media.feedback_queue import FeedbackQueue
 
     pair, _ = udp_pair(5000)
     connection = Connection({1: pair}, [pair.protocol])
@@ -310,10 +279,29 @@ async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not(
     )
     wire = Wire(dtls)
     got: list[tuple[bytes, float]] = []
-    queue = FeedbackQueue(delay=60.0)  # read only when told, in this test
     wire.take_feedback(lambda packet, at: got.append((packet, at)), queue)
     wire.receive_inline(lambda data: None)
     protect = srtp.rtcp_protector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    return pair.protocol, rest, got, protect
+
+
+async def test_the_socket_callback_unprotects_feedback_and_hands_the_rest_to_aiortc() -> None:
+    protocol, rest, got, protect = inline_wire()
+    report = struct.pack("!BBHI", 0x80, 201, 1, 9)
+    feedback = twcc.build(1, 2, 10, 0, [1000, None])
+    sealed = [protect(data) for data in (feedback, report + feedback, report)]
+    assert all(sealed)
+    for data in sealed:
+        protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
+    protocol.datagram_received(cast(bytes, sealed[0]), ("192.0.2.1", 5000))  # replayed
+    await asyncio.sleep(0)
+    assert [packet for packet, _ in got] == [feedback, feedback]
+    assert rest == [report, report]
+
+
+async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not() -> None:
+    queue = FeedbackQueue(delay=60.0)  # read only when told, in this test
+    protocol, rest, got, protect = inline_wire(queue)
     report = struct.pack("!BBHI", 0x80, 201, 1, 9)
     first = twcc.build(1, 2, 10, 0, [1000, None])
     second = twcc.build(1, 2, 12, 1, [2000, 3000])
@@ -322,8 +310,8 @@ async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not(
     assert twcc.sealed_feedback(sealed[0]) and not twcc.sealed_feedback(sealed[1])
     before = time.monotonic()
     for data in sealed:
-        pair.protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
-    pair.protocol.datagram_received(protect(report) or b"", ("192.0.2.1", 5000))
+        protocol.datagram_received(cast(bytes, data), ("192.0.2.1", 5000))
+    protocol.datagram_received(protect(report) or b"", ("192.0.2.1", 5000))
     await asyncio.sleep(0)
     assert got == [] and len(queue) == 2  # the feedback waits, still sealed or not
     assert rest == [report, report]  # the rest went to aiortc at once
@@ -334,8 +322,6 @@ async def test_sealed_feedback_waits_in_the_queue_and_the_rest_of_rtcp_does_not(
 
 
 async def test_a_feedback_packet_that_fails_to_read_loses_nothing_for_the_others() -> None:
-    from media.feedback_queue import FeedbackQueue
-
     queue = FeedbackQueue(delay=0.01)
     read: list[bytes] = []
 
