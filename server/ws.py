@@ -25,6 +25,7 @@ from signaling.protocol import (
     CheckIn,
     CheckInAnswer,
     Deny,
+    E2eeSend,
     End,
     Error,
     Join,
@@ -96,6 +97,7 @@ class Connection:
             AudioOnly: self.on_audio_only,
             SetMode: self.on_mode,
             ChatSend: self.on_chat,
+            E2eeSend: self.on_e2ee,
             CantTalk: self.on_cant_talk,
             CheckIn: self.on_check_in,
             CheckInAnswer: self.on_check_in_answer,
@@ -288,6 +290,11 @@ class Connection:
     async def on_chat(self, message: ChatSend) -> None:
         # The text is relayed, never logged: not here, not in an error.
         await self.state.apply(self.my_call().chat(self.me(), message.text, time.monotonic()))
+
+    async def on_e2ee(self, message: E2eeSend) -> None:
+        # Relayed as it came, never read or logged: not here, not in an error.
+        call = self.my_call()
+        await self.state.apply(call.e2ee(self.me(), message.to, message.data, time.monotonic()))
 
     async def on_cant_talk(self, message: CantTalk) -> None:
         await self.state.apply(self.my_call().cant_talk(self.me(), message.on))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 
 from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
@@ -16,6 +17,7 @@ from signaling.protocol import (
     CheckInReply,
     Denied,
     DisruptionPlan,
+    E2eeFrom,
     Ended,
     HoursEnding,
     Joined,
@@ -53,6 +55,12 @@ class ChatLimit:
 
     def __str__(self) -> str:
         return f"{self.lines}/{self.seconds:g}s"
+
+
+# End-to-end encryption messages a person may send in any E2EE_SECONDS: a join or a leave
+# takes a few (a public key to everyone, the call key sealed for each of up to 3 others).
+E2EE_MESSAGES, E2EE_SECONDS = 40, 10.0
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass
@@ -306,6 +314,29 @@ class Call:
         self.chat_count += 1
         line = ChatLine(p.id, p.name, p.role.value, text, self.chat_count)
         return [Send(o.id, line) for o in self.in_call()]
+
+    def e2ee(self, participant_id: str, to: str, data: str, now: float) -> list[Event]:
+        """Relay an end-to-end encryption message to one person in the call (`to`), or to
+        everyone else in it (`to` empty). The server cannot read it, and keeps nothing of it:
+        only when each person's recent ones came, to hold them to a rate."""
+        p = self._member(participant_id)
+        if not BASE64URL.fullmatch(data):
+            raise ProtocolError("bad-field", "e2ee.data must be base64url, and not empty")
+        p.e2ee_sent = [t for t in p.e2ee_sent if now - t < E2EE_SECONDS]
+        if len(p.e2ee_sent) >= E2EE_MESSAGES:
+            raise ProtocolError(
+                "e2ee-rate",
+                f"at most {E2EE_MESSAGES} e2ee messages in {E2EE_SECONDS:g} seconds",
+            )
+        message = E2eeFrom(p.id, data)
+        if not to:
+            p.e2ee_sent.append(now)
+            return self._to_others(p.id, message)
+        reader = self.participants.get(to)
+        if reader is None or reader.place is not Place.CALL or reader.id == p.id:
+            raise ProtocolError("not-in-call", "nobody else with that id is in the call")
+        p.e2ee_sent.append(now)
+        return [Send(reader.id, message)]
 
     def cant_talk(self, participant_id: str, on: bool) -> list[Event]:
         """They can't talk now (or are back): the others are told at once."""

@@ -32,6 +32,7 @@ class Participant:
     mode: str = "video"  # how they chose to talk: "video", "audio" (only) or "text" (only)
     cant_talk: bool = False  # they said "I can't talk now" and are not back yet
     chat_sent: list[float] = field(default_factory=list)  # when their recent chat lines came
+    e2ee_sent: list[float] = field(default_factory=list)  # when their recent e2ee ones came
     weak_link: bool = False  # their link is too weak for video: the server paused it
     sending_video: bool = True  # last told: send video (or stop: nobody can receive it)
 

@@ -19,6 +19,7 @@ MAX_NOTE_CHARS = 280
 PLAN_ACTIONS = ("staff-calls-back", "survivor-calls-back", "wait")
 MAX_PLAN_MINUTES = 60
 MAX_CHAT_CHARS = 1000
+MAX_E2EE_CHARS = 2048  # an end-to-end encryption message, base64url (keys, sealed boxes)
 MAX_REASON_CHARS = 256  # an error's reason, which may quote (a cut of) what was refused
 MAX_CHECK_IN_MINUTES = 120
 MODES = ("video", "audio", "text")  # ways to talk: video, audio only, text only
@@ -147,6 +148,17 @@ class ChatSend(Message):
 
     type: ClassVar[str] = "chat"
     text: str
+
+
+@dataclass(frozen=True)
+class E2eeSend(Message):
+    """An end-to-end encryption message (public keys, call keys sealed for their reader) for
+    one person in the call (`to`), or for everyone else in it (`to` empty). `data` is
+    base64url that only the pages read: relayed as it is, never kept or logged."""
+
+    type: ClassVar[str] = "e2ee"
+    to: str
+    data: str
 
 
 @dataclass(frozen=True)
@@ -407,6 +419,15 @@ class ChatLine(Message):
 
 
 @dataclass(frozen=True)
+class E2eeFrom(Message):
+    """An end-to-end encryption message from someone in the call (`participant`)."""
+
+    type: ClassVar[str] = "e2ee"
+    participant: str
+    data: str
+
+
+@dataclass(frozen=True)
 class PeerCantTalk(Message):
     """Someone said they can't talk now (on), or that they are back (off)."""
 
@@ -505,6 +526,7 @@ CLIENT_MESSAGES: dict[str, type[Message]] = {
         AudioOnly,
         SetMode,
         ChatSend,
+        E2eeSend,
         CantTalk,
         CheckIn,
         CheckInAnswer,
@@ -535,6 +557,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         MediaRestart,
         Quality,
         ChatLine,
+        E2eeFrom,
         PeerCantTalk,
         CheckInAsk,
         CheckInReply,
@@ -560,6 +583,8 @@ TEXT_LIMITS: dict[str, int] = {
     "username": 64,
     "credential": 64,
     "text": MAX_CHAT_CHARS,
+    "to": MAX_ID_CHARS,
+    "data": MAX_E2EE_CHARS,
     "reason": MAX_REASON_CHARS,
     "mode": 8,
     "answer": 8,

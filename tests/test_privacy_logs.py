@@ -30,6 +30,8 @@ from signaling.protocol import (
     CheckInAnswer,
     CheckInReply,
     Deny,
+    E2eeFrom,
+    E2eeSend,
     Error,
     Join,
     Joined,
@@ -53,6 +55,9 @@ CHAT_TEXTS = (
     "Is Tuesday at noon safe for you?",
 )
 OVERLONG_CHAT = "Overflowing secret " + "x" * 1000
+# What pages exchange for their keys (base64url): none of it may reach a log line either.
+E2EE_PUBLIC = "Wm9lUHVibGljS2V5T2ZUaGlzUGFnZV9ub3RfbG9nZ2Vk"
+E2EE_SEALED = "U2VhbGVkQ2FsbEtleUZvclRoZVN1cnZpdm9yX25vdF9sb2dnZWQ"
 
 IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])|::1\b")
@@ -138,6 +143,7 @@ async def whole_call(
         *(word for text in CHAT_TEXTS for word in text.split() if len(word) > 4),
     ]
     secrets += [*NAMES, *(part for name in NAMES for part in name.split())]
+    secrets += [E2EE_PUBLIC, E2EE_SEALED]
     people: list[Participant] = []
     with server_logging(level) as out:
         # A library's record must come out rewritten: proof the filter is on this path.
@@ -215,6 +221,17 @@ async def whole_call(
             await survivor.send(ChatSend(OVERLONG_CHAT))
             refusal = await survivor.expect("error")
             assert isinstance(refusal, Error) and refusal.code == "chat-too-long"
+            # End-to-end encryption messages, to everyone and to one, and one refused:
+            # relayed as they came, and nothing of them reaches the log.
+            await survivor.send(E2eeSend("", E2EE_PUBLIC))
+            for reader in (staff, interpreter):
+                got = await reader.expect("e2ee")
+                assert got == E2eeFrom(survivor.participant, E2EE_PUBLIC)
+            await staff.send(E2eeSend(survivor.participant, E2EE_SEALED))
+            assert await survivor.expect("e2ee") == E2eeFrom(staff.participant, E2EE_SEALED)
+            await survivor.send(E2eeSend("", E2EE_SEALED + "!"))
+            refusal = await survivor.expect("error")
+            assert isinstance(refusal, Error) and refusal.code == "bad-field"
             await survivor.send(SetMode("text"))
             await staff.expect("peer-mode")
             await staff.send(CheckIn())
