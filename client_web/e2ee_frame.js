@@ -168,13 +168,15 @@ export class Opener {
   }
 
   /**
-   * The frame; FrameError if it is not this format or does not open with the keys held.
+   * The frame; FrameError if it is not this format or does not open with the keys held. An
+   * empty frame (no media: browsers send some as padding) is returned as it is.
    * @param {"audio" | "video"} kind
    * @param {ArrayBuffer | Uint8Array} data
    * @returns {Promise<ArrayBuffer>}
    */
   async open(kind, data) {
     const sealed = data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (sealed.length === 0) return new ArrayBuffer(0); // no media: nothing was sealed
     if (sealed.length < OVERHEAD || sealed[sealed.length - 1] !== VERSION) {
       throw new FrameError("not an end-to-end encrypted frame");
     }
