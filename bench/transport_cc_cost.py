@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,20 +54,27 @@ def one_run(transport_cc: bool, calls: int, duration: float, server_cores: set[i
 def side_by_side(order: list[bool], calls: int, duration: float) -> dict[bool, Any]:
     """One run with transport-cc and one without, at once, each in a process of its own."""
     procs = {}
-    for transport_cc in order:
-        args = ["--one", "on" if transport_cc else "off", "--calls", str(calls)]
-        args += ["--duration", str(duration)]
-        procs[transport_cc] = subprocess.Popen(
-            [sys.executable, "-m", "bench.transport_cc_cost", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    runs = {}
-    for transport_cc, proc in procs.items():
-        out, _ = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"the run with transport-cc {order} stopped ({proc.returncode})")
-        runs[transport_cc] = json.loads(out)
+    with tempfile.TemporaryDirectory(prefix="quietroom-tcc-") as folder:
+        for transport_cc in order:
+            args = ["--one", "on" if transport_cc else "off", "--calls", str(calls)]
+            args += ["--duration", str(duration)]
+            # What each says while it runs goes to a file: a pipe nobody reads could fill
+            # and stall it in the middle of the measurement.
+            said = Path(folder) / f"{transport_cc}.txt"
+            with said.open("wb") as stderr:
+                procs[transport_cc] = subprocess.Popen(
+                    [sys.executable, "-m", "bench.transport_cc_cost", *args],
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                )
+        runs = {}
+        for transport_cc, proc in procs.items():
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                side = "on" if transport_cc else "off"
+                tail = (Path(folder) / f"{transport_cc}.txt").read_text(errors="replace")[-600:]
+                raise RuntimeError(f"the run with transport-cc {side} stopped:\n{tail}")
+            runs[transport_cc] = json.loads(out)
     return runs
 
 

@@ -43,3 +43,27 @@ def test_bench_refuses_bad_options() -> None:
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2 and "--calls must be between" in done.stderr
+
+
+def test_transport_cc_cost_runs_both_servers_and_gives_their_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "rounds.json"
+    args = [sys.executable, "-m", "bench.transport_cc_cost", "--calls", "2", "--rounds", "1"]
+    done = subprocess.run(
+        [*args, "--duration", "3", "--json", str(out)], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    (one,) = json.loads(out.read_text())
+    with_, without = one["with"], one["without"]
+    # Each side measured its own server: packets forwarded, CPU spent on them.
+    for side in (with_, without):
+        assert side["packets_received"] > 0 and side["server_cpu_us_per_packet"] > 0
+    ratio = with_["server_cpu_us_per_packet"] / without["server_cpu_us_per_packet"]
+    assert f"median with/without: {ratio:.3f}" in done.stdout
+
+
+def test_transport_cc_cost_refuses_bad_options() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.transport_cc_cost", "--rounds", "0"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--rounds 1 to 9" in done.stderr
