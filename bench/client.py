@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,8 +28,9 @@ from aiortc import (
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
+from bench.e2ee_frame import FrameError, Opener, Sealer
 from bench.encoded import Clip, opus_clip, vp8_clip
-from bench.sender import OutStream, Pacer
+from bench.sender import OutStream, Pacer, Reassembler
 from bench.stamp import delay_ms
 from media import rtpraw, twcc
 from media.bandwidth import read_remb
@@ -137,6 +139,14 @@ class Participant:
     transport_cc: bool = False
     arrivals: dict[int, int] = field(default_factory=dict)  # transport number -> arrival, us
     feedbacks: int = 0
+    # End to end: with the call's key, every frame sent is sealed and every frame received
+    # opened (bench/e2ee_frame.py); frames that opened, and that did not, by mid.
+    e2ee_key: bytes | None = None
+    opened: Counter[str] = field(default_factory=Counter)
+    unopened: Counter[str] = field(default_factory=Counter)
+    _sealer: Sealer | None = None
+    _opener: Opener | None = None
+    _frames: dict[str, Reassembler] = field(default_factory=dict)  # by mid
     _inline: bool = False
     follow_restarts: bool = True  # answer media-restart with a new connection, as pages do
     _media_args: tuple[int, bool, tuple[IceServer, ...], bool] | None = None
@@ -231,10 +241,12 @@ class Participant:
             if self.transport_cc:
                 self._feedback = asyncio.ensure_future(self._send_feedback(wire, reporter))
             pacer = Pacer.of_running_loop()
+            sealer = self._end_to_end()
             for t in sending:
                 stream = OutStream(
                     wire, CLIPS[t.kind](), t.kind, t.sender._ssrc, t._codecs[0].payloadType
                 )
+                stream.sealer = sealer
                 self.outgoing.append(stream)
                 pacer.add(stream)
 
@@ -297,9 +309,37 @@ class Participant:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
 
+    def _end_to_end(self) -> Sealer | None:
+        """This person's sealer (one for all their streams, kept across reconnections, so no
+        counter comes twice under a key), and their opener, once they have a call key."""
+        if self.e2ee_key is not None and self._sealer is None:
+            self._sealer = Sealer(self.e2ee_key, sender=random.getrandbits(32))
+            self._opener = Opener()
+            self._opener.hold(0, self.e2ee_key)
+        return self._sealer
+
+    def _open(self, mid: str, payload: bytes, marker: bool, sequence: int) -> None:
+        """End to end: open each frame received once its last packet is in."""
+        kind = self.kinds.get(mid)
+        if self._opener is None or kind is None:
+            return
+        frames = self._frames.get(mid)
+        if frames is None:
+            frames = self._frames[mid] = Reassembler(kind)
+        frame = frames.add(payload, marker, sequence)
+        if frame is None:
+            return
+        try:
+            self._opener.open(kind, frame)
+        except FrameError:
+            self.unopened[mid] += 1
+        else:
+            self.opened[mid] += 1
+
     def _counter(self, mid: str) -> Any:
         async def count(packet: RtpPacket) -> None:
             self._count(mid, packet.payload)
+            self._open(mid, packet.payload, bool(packet.marker), packet.sequence_number)
 
         return count
 
@@ -321,6 +361,9 @@ class Participant:
                 stats = self.incoming[packet.ssrc] = ReceivedStats()
             stats.received_packet(packet.ssrc, packet.sequence)  # padding counts too
             self._count(by_ssrc[packet.ssrc], packet.payload)
+            if self._opener is not None:
+                mid = by_ssrc[packet.ssrc]
+                self._open(mid, packet.payload, bool(packet.marker), packet.sequence)
 
     async def _send_reports(self, wire: Wire, reporter: int) -> None:
         """Receiver reports about every stream received, once a second, as browsers send:

@@ -15,8 +15,9 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
+from bench.e2ee_frame import Sealer
 from bench.encoded import Clip
-from bench.stamp import stamped
+from bench.stamp import MAGIC, SIZE, stamped
 from media import rtpraw
 from media.wire import Wire
 
@@ -25,18 +26,52 @@ TICK = 0.002  # seconds between the pacer's rounds
 MAX_BEHIND = 5  # frames a stalled stream may catch up on; older ones are skipped
 
 
+def packetize(frame: bytes, kind: str) -> list[bytes]:
+    """A frame's RTP payloads: an Opus frame whole; a VP8 frame cut after a payload
+    descriptor (RFC 7741) whose S bit marks the frame's first packet."""
+    if kind == "audio":
+        return [frame]
+    size = MAX_PAYLOAD - 1
+    parts = [frame[i : i + size] for i in range(0, len(frame), size)] or [b""]
+    return [(b"\x10" if n == 0 else b"\x00") + part for n, part in enumerate(parts)]
+
+
 @functools.lru_cache(maxsize=8)
 def packetized(clip: Clip, kind: str) -> list[list[bytes]]:
-    """Each frame's RTP payloads: Opus frames whole; VP8 frames cut after a payload
-    descriptor (RFC 7741) whose S bit marks a frame's first packet. Made once per clip."""
-    if kind == "audio":
-        return [[frame] for frame in clip.frames]
-    size = MAX_PAYLOAD - 1
-    frames: list[list[bytes]] = []
-    for frame in clip.frames:
-        parts = [frame[i : i + size] for i in range(0, len(frame), size)] or [b""]
-        frames.append([(b"\x10" if n == 0 else b"\x00") + part for n, part in enumerate(parts)])
-    return frames
+    """Each frame's RTP payloads (see `packetize`), made once per clip."""
+    return [packetize(frame, kind) for frame in clip.frames]
+
+
+@dataclass
+class Reassembler:
+    """The frames in one stream of payloads as `packetize` cut them (the bench's send-time
+    stamp taken off each), given each payload with its packet's marker bit (the last packet
+    of a frame) and sequence number. A frame with a packet missing is left out."""
+
+    kind: str
+    _parts: list[bytes] | None = None
+    _next: int = -1  # the sequence number the frame's next packet must have
+
+    def add(self, payload: bytes, marker: bool, sequence: int) -> bytes | None:
+        """The frame this payload ends, if it ends one."""
+        if payload[-SIZE:-8] == MAGIC:
+            payload = payload[:-SIZE]
+        if self.kind == "audio":
+            return payload if payload else None
+        if not payload:
+            return None  # padding
+        if payload[0] & 0x10:  # S: the first packet of a frame
+            self._parts = []
+        elif sequence != self._next:  # a packet of this frame went missing
+            self._parts = None
+        self._next = (sequence + 1) & 0xFFFF
+        if self._parts is None:
+            return None
+        self._parts.append(payload[1:])
+        if not marker:
+            return None
+        frame, self._parts = b"".join(self._parts), None
+        return frame
 
 
 @dataclass
@@ -55,6 +90,7 @@ class OutStream:
     timestamp: int = field(default_factory=lambda: random.randrange(1 << 32))
     packets: int = 0
     octets: int = 0
+    sealer: Sealer | None = None  # end to end: each frame sealed as it is sent
 
     def __post_init__(self) -> None:
         self.frames = packetized(self.clip, self.kind)
@@ -70,7 +106,11 @@ class OutStream:
             self._send_frame()
 
     def _send_frame(self) -> None:
-        payloads = self.frames[self.index % len(self.frames)]
+        at = self.index % len(self.frames)
+        if self.sealer is None:
+            payloads = self.frames[at]
+        else:
+            payloads = packetize(self.sealer.seal(self.kind, self.clip.frames[at]), self.kind)
         last = len(payloads) - 1
         for n, payload in enumerate(payloads):
             body = stamped(payload)

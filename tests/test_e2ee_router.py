@@ -10,6 +10,7 @@ format of bench/e2ee_frame.py and client_web/e2ee_frame.js), packetized as brows
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import aiohttp
 import av
@@ -97,3 +98,50 @@ async def test_the_router_forwards_sealed_frames_byte_for_byte_and_cannot_decode
     opened = [opener.open("video", frame) for frame in got]
     assert set(opened) <= set(plain.frames)
     assert decode(opened) == (len(got), 0)
+
+
+async def test_python_peers_seal_what_they_send_and_open_what_they_receive(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    """Bench peers with the call key open each other's audio and video frames through the
+    server, all of them; a peer with another key opens none of theirs, nor they its."""
+    key = os.urandom(32)
+    _api, call, staff = await staff_in_call(http, server)
+    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    stranger = await admitted_guest(http, server, staff, invite_of(call, "interpreter"), "Ivo")
+    staff.e2ee_key, survivor.e2ee_key, stranger.e2ee_key = key, key, os.urandom(32)
+    everyone = (staff, survivor, stranger)
+
+    def frames(viewer: Any, source: Any, kind: str, counts: Any) -> int:
+        return sum(
+            n
+            for mid, n in counts.items()
+            if viewer.kinds.get(mid) == kind and viewer.streams.get(mid) == source.participant
+        )
+
+    def enough() -> bool:
+        return all(
+            frames(viewer, source, kind, viewer.opened if same else viewer.unopened) > 40
+            for viewer in everyone
+            for source in everyone
+            if source is not viewer
+            for same in [(viewer is stranger) == (source is stranger)]
+            for kind in ("audio", "video")
+        )
+
+    try:
+        for person in everyone:
+            await person.start_media(max_participants=4)
+        await wait_until(enough, timeout=30)
+    finally:
+        for person in everyone:
+            await person.close()
+    for viewer in everyone:
+        for source in everyone:
+            if source is viewer:
+                continue
+            same = (viewer is stranger) == (source is stranger)
+            for kind in ("audio", "video"):
+                # Under the same key every frame opens; under another, none does.
+                counts = viewer.unopened if same else viewer.opened
+                assert frames(viewer, source, kind, counts) == 0, (viewer.participant, kind)

@@ -135,3 +135,28 @@ def test_bad_keys_and_ids_are_refused_with_a_reason() -> None:
     sealer.counter = 1 << 32  # every counter of this key used: no IV may come again
     with pytest.raises(OverflowError):
         sealer.seal("audio", OPUS)
+
+
+def test_python_peers_reassemble_the_frames_they_open_and_skip_one_with_a_packet_missing() -> None:
+    from bench.sender import Reassembler, packetize
+    from bench.stamp import stamped
+
+    sealer, right = Sealer(KEY, sender=3), opener()
+    big = bytes([0x50]) + os.urandom(3000)  # a keyframe of three packets
+    frames = [sealer.seal("video", frame) for frame in (big, DELTA, big)]
+    video = Reassembler("video")
+    got, sequence = [], 100
+    for number, frame in enumerate(frames):
+        payloads = packetize(frame, "video")
+        for n, payload in enumerate(payloads):
+            sequence += 1
+            if number == 0 and n == 1:
+                continue  # lost: that frame cannot open, and is not given
+            done = video.add(stamped(payload), n == len(payloads) - 1, sequence)
+            if done is not None:
+                got.append(done)
+    assert got == frames[1:]
+    assert [right.open("video", frame) for frame in got] == [DELTA, big]
+    audio = Reassembler("audio")
+    sealed = sealer.seal("audio", OPUS)
+    assert audio.add(stamped(sealed), True, 1) == sealed and audio.add(b"", True, 2) is None
