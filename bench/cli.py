@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated people offer transport-wide congestion control and send feedback, as"
         " browsers do (--no-transport-cc: as before issue 11, to see what it costs)",
     )
+    parser.add_argument(
+        "--e2ee",
+        action="store_true",
+        help="simulated people seal every frame end to end, with a key per call, and open what"
+        " they receive (Quietroom only)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--plot",
@@ -133,6 +139,8 @@ def check(args: argparse.Namespace) -> str | None:
         return "--plot draws one server's figures: leave out --compare"
     if not 1 <= args.rounds <= MAX_ROUNDS:
         return f"--rounds must be between 1 and {MAX_ROUNDS}"
+    if args.e2ee and (args.compare or args.target == "janus"):
+        return "--e2ee is for Quietroom runs: the Janus peers do not seal frames yet"
     if args.compare and args.target == "janus":
         return "--compare runs Quietroom then Janus: leave out --target"
     if args.target == "janus" or args.compare:
@@ -156,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     problem = check(args)
     scenario.TRANSPORT_CC[0] = args.transport_cc
+    scenario.E2EE[0] = args.e2ee
     if problem:
         print(f"quietroom-bench: {problem}", file=sys.stderr)
         return 2

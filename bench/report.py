@@ -32,6 +32,9 @@ def table(result: dict[str, Any]) -> str:
     width = max(len(name) for name, _ in ROWS)
     lines = [title, "-" * len(title)]
     lines += [f"{name:<{width}}  {form.format(**values)}" for name, form in ROWS]
+    if result.get("e2ee"):
+        opened = f"{result['frames_opened']} / {result['frames_unopened']}"
+        lines.append(f"{'e2ee frames opened / not':<{width}}  {opened}")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import sys
 import time
@@ -58,18 +59,27 @@ def percentile(values: list[float], q: float) -> float:
 # Whether simulated people offer transport-wide congestion control and send its feedback, as
 # browsers do (`--no-transport-cc` turns it off, to see what it costs the server).
 TRANSPORT_CC = [True]
+# Whether simulated people seal their frames end to end, with a key per call (`--e2ee`).
+E2EE = [False]
+
+
+def call_key() -> bytes | None:
+    """A new call's end-to-end key, when the bench runs with it on."""
+    return os.urandom(32) if E2EE[0] else None
 
 
 async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
-    call = await api.create_call()
-    staff = Participant(session, plan.url, headers=api.headers, transport_cc=TRANSPORT_CC[0])
+    call, key = await api.create_call(), call_key()
+    staff = Participant(
+        session, plan.url, headers=api.headers, transport_cc=TRANSPORT_CC[0], e2ee_key=key
+    )
     await staff.connect()
     await staff.send(Join(call=call["id"]))
     await staff.expect("joined", JOIN_TIMEOUT)
     people = [staff]
     roles = ["survivor", "interpreter", "interpreter"][: plan.participants - 1]
     for role in roles:
-        guest = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0])
+        guest = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0], e2ee_key=key)
         people.append(guest)
         await guest.connect()
         await guest.send(Join(invite=call["links"][role].split("#", 1)[1], name="bench"))
@@ -83,7 +93,7 @@ async def join_call(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -
 
 async def join_echo(session: aiohttp.ClientSession, api: StaffApi, plan: Plan) -> Group:
     call = await api.create_call()
-    tester = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0])
+    tester = Participant(session, plan.url, transport_cc=TRANSPORT_CC[0], e2ee_key=call_key())
     await tester.connect()
     await tester.send(Join(invite=call["links"]["survivor"].split("#", 1)[1], echo=True))
     await tester.expect("joined", JOIN_TIMEOUT)
@@ -170,6 +180,9 @@ def report(
         "server_rss_start_mb": round(a.cpu.rss_bytes / 2**20, 1),
         "server_rss_mb": round(b.cpu.rss_bytes / 2**20, 1),
         "server_cpu_us_per_packet": round(cpu_seconds * 1e6 / received, 2) if received else 0.0,
+        "e2ee": E2EE[0],
+        "frames_opened": sum(sum(p.opened.values()) for p in people),
+        "frames_unopened": sum(sum(p.unopened.values()) for p in people),
     }
 
 

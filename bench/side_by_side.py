@@ -1,16 +1,20 @@
-"""What transport-wide congestion control costs the server per forwarded packet.
+"""What one feature costs the server per forwarded packet: transport-wide congestion
+control, or end-to-end encrypted frames.
 
-    python -m bench.transport_cc_cost --calls 25 --rounds 5
+    python -m bench.side_by_side transport-cc --calls 25 --rounds 5
+    python -m bench.side_by_side e2ee --calls 25 --rounds 5
 
 Each round runs the same echo load on two fresh local servers side by side, at the same
-time, each loaded by a bench process of its own: on one the simulated people negotiate
-transport-cc and send its feedback every 100 ms (as browsers do), on the other they do not
-(that server then numbers nothing and reads no feedback). Run at once, both servers meet the
-same machine: one after the other, the figures of two runs of the same server differ by
-more than the cost looked for. On a machine with two or more cores both servers are held to
-the first core and the benches to the others, so the benches' own work does not crowd the
-servers'. Which starts first alternates from round to round. The figure is the median over
-the rounds of each round's ratio.
+time, each loaded by a bench process of its own: on one the simulated people use the
+feature, on the other they do not. `transport-cc`: they negotiate it and send its feedback
+every 100 ms, as browsers do (without it, the server numbers nothing and reads no
+feedback). `e2ee`: they seal every frame and open every frame received (transport-cc on
+both sides, as browsers have it). Run at once, both servers meet the same machine: one after
+the other, the figures of two runs of the same server differ by more than the cost looked
+for. On a machine with two or more cores both servers are held to the first core and the
+benches to the others, so the benches' own work does not crowd the servers'. Which starts
+first alternates from round to round. The figure is the median over the rounds of each
+round's ratio.
 """
 
 from __future__ import annotations
@@ -44,37 +48,43 @@ def pinned_cores() -> tuple[set[int], set[int]] | None:
     return {cores[0]}, set(cores[1:])
 
 
-def one_run(transport_cc: bool, calls: int, duration: float, server_cores: set[int] | None) -> Any:
-    scenario.TRANSPORT_CC[0] = transport_cc
+FEATURES = ("transport-cc", "e2ee")
+
+
+def one_run(
+    feature: str, on: bool, calls: int, duration: float, server_cores: set[int] | None
+) -> Any:
+    scenario.TRANSPORT_CC[0] = on or feature != "transport-cc"
+    scenario.E2EE[0] = on and feature == "e2ee"
     with LocalServer(cores=server_cores) as server:
         plan = Plan(server.url, STAFF, server.password, "echo", 2, calls, duration, [server.pid])
         return asyncio.run(run(plan))
 
 
-def side_by_side(order: list[bool], calls: int, duration: float) -> dict[bool, Any]:
-    """One run with transport-cc and one without, at once, each in a process of its own."""
+def side_by_side(feature: str, order: list[bool], calls: int, duration: float) -> dict[bool, Any]:
+    """One run with the feature and one without, at once, each in a process of its own."""
     procs = {}
-    with tempfile.TemporaryDirectory(prefix="quietroom-tcc-") as folder:
-        for transport_cc in order:
-            args = ["--one", "on" if transport_cc else "off", "--calls", str(calls)]
+    with tempfile.TemporaryDirectory(prefix="quietroom-side-by-side-") as folder:
+        for on in order:
+            args = [feature, "--one", "on" if on else "off", "--calls", str(calls)]
             args += ["--duration", str(duration)]
             # What each says while it runs goes to a file: a pipe nobody reads could fill
             # and stall it in the middle of the measurement.
-            said = Path(folder) / f"{transport_cc}.txt"
+            said = Path(folder) / f"{on}.txt"
             with said.open("wb") as stderr:
-                procs[transport_cc] = subprocess.Popen(
-                    [sys.executable, "-m", "bench.transport_cc_cost", *args],
+                procs[on] = subprocess.Popen(
+                    [sys.executable, "-m", "bench.side_by_side", *args],
                     stdout=subprocess.PIPE,
                     stderr=stderr,
                 )
         runs = {}
-        for transport_cc, proc in procs.items():
+        for on, proc in procs.items():
             out, _ = proc.communicate()
             if proc.returncode != 0:
-                side = "on" if transport_cc else "off"
-                tail = (Path(folder) / f"{transport_cc}.txt").read_text(errors="replace")[-600:]
-                raise RuntimeError(f"the run with transport-cc {side} stopped:\n{tail}")
-            runs[transport_cc] = json.loads(out)
+                tail = (Path(folder) / f"{on}.txt").read_text(errors="replace")[-600:]
+                side = "with" if on else "without"
+                raise RuntimeError(f"the run {side} {feature} stopped:\n{tail}")
+            runs[on] = json.loads(out)
     return runs
 
 
@@ -91,7 +101,12 @@ def summary(rounds: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.transport_cc_cost", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.side_by_side",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("feature", choices=FEATURES, help="what to measure the cost of")
     parser.add_argument("--calls", type=int, default=25, help="echo tests at once (1 to 100)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per run")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (1 to 9)")
@@ -99,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--one", choices=["on", "off"], help=argparse.SUPPRESS)  # one side
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 100 or not 1 <= args.rounds <= 9 or not 1 <= args.duration <= 600:
-        print("transport_cc_cost: --calls 1 to 100, --rounds 1 to 9, --duration 1 to 600 s",
+        print("side_by_side: --calls 1 to 100, --rounds 1 to 9, --duration 1 to 600 s",
               file=sys.stderr)  # fmt: skip
         return 2
     cores = pinned_cores()
@@ -109,13 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.one is not None:
         offer_addresses(["127.0.0.1"])
         server_cores = cores[0] if cores is not None else None
-        print(json.dumps(one_run(args.one == "on", args.calls, args.duration, server_cores)))
+        on = args.one == "on"
+        print(json.dumps(one_run(args.feature, on, args.calls, args.duration, server_cores)))
         return 0
     rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for number in range(args.rounds):
         order = [True, False] if number % 2 == 0 else [False, True]
-        runs = side_by_side(order, args.calls, args.duration)
-        print(f"round {number + 1}: {runs[True][KEY]} us per forwarded packet with transport-cc, "
+        runs = side_by_side(args.feature, order, args.calls, args.duration)
+        print(f"round {number + 1}: {runs[True][KEY]} us per forwarded packet with {args.feature}, "
               f"{runs[False][KEY]} without", flush=True)  # fmt: skip
         rounds.append((runs[True], runs[False]))
     print(summary(rounds))
