@@ -32,6 +32,8 @@ from media.wire import Wire
 
 logger = logging.getLogger(__name__)
 
+MAX_MID_CHARS = 16  # what `streams` may carry as an m-line's mid (docs/protocol.md)
+
 
 def keep_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
     """Negotiate only the codec the router forwards for this kind (plus its RTX)."""
@@ -153,6 +155,8 @@ class ServerPeer:
         # fails only when answering, a moved data channel only when the answer is set).
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            if any(len(t.mid or "") > MAX_MID_CHARS for t in self.pc.getTransceivers()):
+                raise ValueError("an m-line's mid is too long to name its slot")
             self._share_ports()
             inlets, slots = self._wire_new_transceivers()
             await self.pc.setLocalDescription(await self.pc.createAnswer())
