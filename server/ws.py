@@ -203,13 +203,15 @@ class Connection:
             if closed is not None:  # outside the call's hours: say when it opens, nothing more
                 await self.send(closed)
                 return
-            person, events = store.join_invite(message.invite, message.name, now, message.mode)
+            person, events = store.join_invite(
+                message.invite, message.name, now, message.mode, message.e2ee
+            )
         elif message.call:
             if self.staff is None:
                 raise ProtocolError("unauthorized", "sign in as staff to join by call id")
             if not self.ready():
                 raise ProtocolError("not-ready", "confirm the readiness checklist first")
-            person, events = store.join_staff(self.staff, message.call, now)
+            person, events = store.join_staff(self.staff, message.call, now, message.e2ee)
         else:
             raise ProtocolError("bad-field", "join needs an invite token or a call id")
         self.participant = person.id

@@ -83,6 +83,9 @@ class Call:
     reminded_of: float | None = None  # the closing time staff were last reminded of
     knocks: list[float] = field(default_factory=list)  # lobby arrivals in the last minute
     chat_limit: ChatLimit = field(default_factory=ChatLimit)
+    # The organization requires end to end (`require_e2ee`): the store sets it from its
+    # rules at each join, so that `joined` says it as it stands after a reload.
+    e2ee_required: bool = False
 
     def opens_at(self, hours: Hours, now: float) -> float | None:
         """None when its links are open now; otherwise when they open (inf: not again)."""
@@ -145,7 +148,14 @@ class Call:
         """The one person of a connection test: straight in, nobody else ever joins."""
         participant.place = Place.CALL
         self.participants[participant.id] = participant
-        joined = Joined(participant.id, participant.role.value, 2, [], echo=True)
+        joined = Joined(
+            participant.id,
+            participant.role.value,
+            2,
+            [],
+            echo=True,
+            e2ee_required=self.e2ee_required,
+        )
         return [Send(participant.id, joined), Entered(self.id, participant.id)]
 
     def add_to_lobby(
@@ -410,6 +420,8 @@ class Call:
             mode=p.mode,
             check_in_minutes=self.check_in_minutes if p.role is Role.STAFF else 0,
             practice=self.practice,
+            e2ee=p.e2ee,
+            e2ee_required=self.e2ee_required,
         )
 
     def _check_room(self) -> None:

@@ -35,6 +35,7 @@ class Participant:
     e2ee_sent: list[float] = field(default_factory=list)  # when their recent e2ee ones came
     weak_link: bool = False  # their link is too weak for video: the server paused it
     sending_video: bool = True  # last told: send video (or stop: nobody can receive it)
+    e2ee: bool = False  # their page said at `join` it seals its media end to end
 
     @property
     def audio_only(self) -> bool:
@@ -60,6 +61,7 @@ class Participant:
             video=self.video,
             mode=self.mode,
             cant_talk=self.cant_talk,
+            e2ee=self.e2ee,
         )
 
     def lobby_notice(self) -> LobbyWaiting:

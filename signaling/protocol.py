@@ -64,6 +64,9 @@ class Join(Message):
     name: str = ""
     echo: bool = False
     mode: str = "video"  # how they chose to talk: "video", "audio" (only) or "text" (only)
+    # This page will seal its media end to end: its browser can (encoded transforms) and
+    # it holds the call's secret. Not checked by the server, which cannot; only recorded.
+    e2ee: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,7 @@ class PeerInfo:
     video: bool = True
     mode: str = "video"  # how they chose to talk
     cant_talk: bool = False  # they said "I can't talk now"
+    e2ee: bool = False  # their page seals its media end to end (as it said at `join`)
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,8 @@ class Joined(Message):
     mode: str = "video"  # your own way to talk
     check_in_minutes: int = 0  # staff: remind to check in this often (0: no reminder)
     practice: bool = False  # a practice call, to rehearse: nobody is a real survivor
+    e2ee: bool = False  # your own `e2ee` as the server recorded it from your `join`
+    e2ee_required: bool = False  # the organization requires end to end (`require_e2ee`)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ INVITE_BYTES = 24  # 192 bits, above the 128 the invite needs
 ID_BYTES = 12
 INVITED_ROLES = (Role.SURVIVOR, Role.INTERPRETER)
 ECHO_SECONDS = 300.0  # the longest a connection test may run
+E2EE_REQUIRED = (
+    "this organization requires end-to-end encryption: this browser or link cannot do it"
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class CallRules:
     hours: Hours = field(default_factory=Hours)  # when links open (no hours: always)
     knocks_per_minute: int = 20  # lobby arrivals one call takes a minute (0: no limit)
     chat_limit: ChatLimit = field(default_factory=ChatLimit)  # chat lines per person
+    require_e2ee: bool = False  # refuse joins whose page cannot seal its media end to end
 
 
 def clean_name(name: str) -> str:
@@ -78,6 +82,7 @@ class CallStore:
             practice=practice,
             window=window,
             chat_limit=self.rules.chat_limit,
+            e2ee_required=self.rules.require_e2ee,
         )
         self._calls[call.id] = call
         for token in invites:
@@ -101,11 +106,16 @@ class CallStore:
         call_id = self._where.get(participant_id)
         return None if call_id is None else self._calls.get(call_id)
 
-    def join_staff(self, owner: str, call_id: str, now: float) -> tuple[Participant, list[Event]]:
+    def join_staff(
+        self, owner: str, call_id: str, now: float, e2ee: bool = False
+    ) -> tuple[Participant, list[Event]]:
         call = self._calls.get(call_id)
         if call is None or call.owner != owner or call.is_expired(now):
             raise ProtocolError("no-call", "there is no such call of yours (it may have ended)")
-        person = Participant(self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL)
+        self._check_e2ee(call, e2ee)
+        person = Participant(
+            self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL, e2ee=e2ee
+        )
         self._new_resume(person)
         events = call.add_staff(person)
         self._where[person.id] = call.id
@@ -117,13 +127,19 @@ class CallStore:
         return None if opens is None else OutsideHours(iso_time(opens))
 
     def join_invite(
-        self, token: str, name: str, now: float, mode: str = "video"
+        self, token: str, name: str, now: float, mode: str = "video", e2ee: bool = False
     ) -> tuple[Participant, list[Event]]:
         call = self._call_for_invite(token, now)
         if call.opens_at(self.rules.hours, now) is not None:
             raise ProtocolError("outside-hours", "this link is outside the hours of its call")
+        self._check_e2ee(call, e2ee)
         person = Participant(
-            self._token(ID_BYTES), call.invites[token], clean_name(name), Place.LOBBY, mode=mode
+            self._token(ID_BYTES),
+            call.invites[token],
+            clean_name(name),
+            Place.LOBBY,
+            mode=mode,
+            e2ee=e2ee,
         )
         self._new_resume(person)
         events = call.add_to_lobby(person, now, self.rules.knocks_per_minute)
@@ -159,6 +175,7 @@ class CallStore:
             max_participants=2,
             invites={},
             echo=True,
+            e2ee_required=self.rules.require_e2ee,  # said, never enforced: the test must run
         )
         self._calls[echo.id] = echo
         person = Participant(self._token(ID_BYTES), role, "", Place.CALL)
@@ -175,6 +192,7 @@ class CallStore:
                 "invalid-resume", "you cannot return to this call: it ended or you left it"
             )
         del self._resume[secret]
+        call.e2ee_required = self.rules.require_e2ee  # said as it stands; a comeback is let in
         return person, call.back(person.id, self._new_resume(person))
 
     def away_too_long(self, now: float, grace: float) -> list[Event]:
@@ -184,6 +202,14 @@ class CallStore:
             events += call.away_too_long(now, grace)
         self.forget(events)
         return events
+
+    def _check_e2ee(self, call: Call, e2ee: bool) -> None:
+        """Where the organization requires end to end (`require_e2ee`, as it stands after a
+        reload), a page that cannot seal its media is refused, before anyone in the call or
+        its lobby is told or counted: one such person would put the whole call in the clear."""
+        call.e2ee_required = self.rules.require_e2ee
+        if call.e2ee_required and not e2ee:
+            raise ProtocolError("e2ee-required", E2EE_REQUIRED)
 
     def _new_resume(self, person: Participant) -> str:
         person.resume = self._token(INVITE_BYTES)

@@ -83,6 +83,8 @@ CLIENT_EXAMPLES = [
     Candidate(""),
     Mute(audio=True, video=False),
     Join(invite="t0ken", mode="text"),
+    Join(invite="t0ken", e2ee=True),
+    Join(call="c4ll-id", e2ee=True),
     SetMode("audio"),
     ChatSend("are you ok?\nI am here"),
     E2eeSend("", "cHVibGljIGtleQ"),
@@ -134,6 +136,9 @@ SERVER_EXAMPLES = [
     Joined("p1", "survivor", 3, practice=True),
     Joined("p1", "staff", 3, [PeerInfo("p2", "", "survivor", mode="text", cant_talk=True)]),
     Joined("p1", "staff", 3, mode="video", check_in_minutes=15),
+    Joined("p2", "survivor", 3, [PeerInfo("p1", "", "staff", e2ee=True)], e2ee=True),
+    Joined("p2", "survivor", 3, e2ee=True, e2ee_required=True),
+    PeerJoined(PeerInfo("p3", "", "interpreter", e2ee=True)),
     Streams({"1": "p1", "2": "p1", "3": ""}),
     Streams(),
     Ended("ended by staff", "ended-by-staff"),
@@ -271,6 +276,8 @@ def test_unknown_field_is_bad_field(body: dict[str, object]) -> None:
         {"type": "join", "call": 7},
         {"type": "join", "invite": None},
         {"type": "join", "name": {"first": "Ana"}},
+        {"type": "join", "invite": "t", "e2ee": 1},
+        {"type": "join", "invite": "t", "e2ee": None},
         {"type": "admit", "participant": False},
         {"type": "offer", "sdp": ["v=0"]},
     ],
@@ -278,6 +285,21 @@ def test_unknown_field_is_bad_field(body: dict[str, object]) -> None:
 )
 def test_wrong_field_type_is_bad_field(body: dict[str, object]) -> None:
     assert code_of(json.dumps(body)) == "bad-field"
+
+
+def test_join_e2ee_is_a_boolean_and_false_unless_said() -> None:
+    assert parse_client_message(msg(type="join", invite="t")) == Join(invite="t", e2ee=False)
+    assert parse_client_message(msg(type="join", invite="t", e2ee=True)) == Join("", "t", e2ee=True)
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(msg(type="join", invite="t", e2ee="yes"))
+    assert (info.value.code, info.value.reason) == ("bad-field", "join.e2ee must be true or false")
+
+
+def test_joined_and_peer_info_say_e2ee_under_these_names() -> None:
+    joined = Joined("p2", "survivor", 3, [PeerInfo("p1", "", "staff", e2ee=True)], e2ee=True)
+    body = json.loads(joined.to_json())
+    assert (body["e2ee"], body["e2ee_required"], body["peers"][0]["e2ee"]) == (True, False, True)
+    assert json.loads(Join(invite="t").to_json())["e2ee"] is False
 
 
 @pytest.mark.parametrize(
