@@ -373,8 +373,9 @@ async def end_call(request: web.Request) -> web.Response:
 
 
 async def welcome(request: web.Request) -> web.Response:
-    """What survivor pages show from the organization: consent and handout texts, and where
-    the quick exit goes. Nothing here is secret or about a call."""
+    """What survivor pages show from the organization: consent and handout texts, where
+    the quick exit goes, and whether it requires end to end (so a page that cannot seal its
+    media says so before joining). Nothing here is secret or about a call."""
     config = request.app[STATE].config
     return web.json_response(
         {
@@ -382,6 +383,7 @@ async def welcome(request: web.Request) -> web.Response:
             "handout": by_language(config.handout_file),
             "exit_url": config.exit_url,
             "organization": config.organization,
+            "require_e2ee": config.require_e2ee,
         }
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from server.org_file import (
     OrgFileError,
+    boolean,
     hours,
     org_name,
     plan,
@@ -346,6 +347,14 @@ OPTIONS: list[Option] = [
         "one more is refused with chat-rate",
     ),
     Option(
+        "require_e2ee",
+        False,
+        parse_bool,
+        "let nobody join whose page cannot seal its media end to end (its browser cannot, or "
+        "its link lacks the call's secret): they are refused with e2ee-required, rather than "
+        "the whole call going in the clear; connection tests still run",
+    ),
+    Option(
         "sockets_per_address",
         64,
         lambda text: parse_count(text, 1, 100000),
@@ -383,6 +392,7 @@ ORG_FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "check_in_minutes": ("check_in_minutes", whole_number(parse_check_in)),
     "call_expiry": ("call_expiry", text_or_number(parse_duration)),
     "max_participants": ("max_participants", whole_number(parse_participants)),
+    "require_end_to_end": ("require_e2ee", boolean),
     "consent": ("consent_file", texts_by_language),
     "handout": ("handout_file", texts_by_language),
     "drop_plan": ("default_plan", plan),
@@ -400,6 +410,7 @@ RELOADABLE = (
     "handout_file",
     "default_plan",
     "hours",
+    "require_e2ee",
 )
 
 
@@ -432,6 +443,7 @@ class Config:
     metrics_address: str
     lobby_knocks: int
     chat_limit: ChatLimit
+    require_e2ee: bool
     sockets_per_address: int
     media_workers: int
     media_port: int

@@ -48,6 +48,13 @@ def org_name(value: Any) -> str:
     return value.strip()
 
 
+def boolean(value: Any) -> bool:
+    """A TOML boolean: `true` or `false`, never text ("true") or a number (1)."""
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false (a TOML boolean, without quotes)")
+    return value
+
+
 def whole_number(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):

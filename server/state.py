@@ -261,6 +261,7 @@ def call_rules(config: Config) -> CallRules:
         hours=config.hours,
         knocks_per_minute=config.lobby_knocks,
         chat_limit=config.chat_limit,
+        require_e2ee=config.require_e2ee,
     )
 
 

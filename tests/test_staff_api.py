@@ -7,8 +7,9 @@ import dataclasses
 import aiohttp
 from conftest import STAFF_NAME, STAFF_PASSWORD, RunningServer, loopback_config, start_server
 
-from bench.client import StaffApi
+from bench.client import Participant, StaffApi
 from server import staff_file
+from signaling.protocol import Admit, Error, Join, Joined, LobbyWaiting
 
 
 async def test_create_list_and_end_calls(
@@ -95,8 +96,61 @@ async def test_welcome_gives_the_organizations_texts_and_the_exit(
             "handout": {"en": "", "fr": ""},
             "exit_url": "https://example.org/",
             "organization": "",
+            "require_e2ee": False,
         }
     finally:
+        await runner.cleanup()
+
+
+async def test_a_server_requiring_end_to_end_says_so_and_refuses_pages_that_cannot(
+    staff_path: object, http: aiohttp.ClientSession
+) -> None:
+    from pathlib import Path
+
+    assert isinstance(staff_path, Path)
+    runner, server = await start_server(loopback_config(staff_path, require_e2ee=True))
+    people: list[Participant] = []
+
+    async def person(headers: dict[str, str] | None = None) -> Participant:
+        someone = Participant(http, server.base, headers=headers or {})
+        people.append(someone)
+        await someone.connect()
+        return someone
+
+    async def refused(someone: Participant, join: Join) -> None:
+        await someone.send(join)
+        error = await someone.expect("error")
+        assert isinstance(error, Error) and error.code == "e2ee-required", error
+
+    try:
+        async with http.get(f"{server.base}/api/welcome") as r:
+            assert (await r.json())["require_e2ee"] is True
+        api = StaffApi(http, server.base)
+        await api.sign_in(STAFF_NAME, STAFF_PASSWORD)
+        call = await api.create_call()
+        staff = await person(api.headers)
+        await refused(staff, Join(call=call["id"]))
+        await staff.send(Join(call=call["id"], e2ee=True))  # the same socket, once able
+        joined = await staff.expect("joined")
+        assert isinstance(joined, Joined) and (joined.e2ee, joined.e2ee_required) == (True, True)
+        invite = call["links"]["survivor"].split("#", 1)[1]
+        survivor = await person()
+        await refused(survivor, Join(invite=invite, name="Sam"))
+        await survivor.send(Join(invite=invite, name="Sam", e2ee=True))
+        await survivor.expect("waiting")
+        waiting = await staff.expect("lobby-waiting")
+        assert isinstance(waiting, LobbyWaiting) and waiting.name == "Sam"
+        await staff.send(Admit(waiting.participant))
+        joined = await survivor.expect("joined")
+        assert isinstance(joined, Joined) and [p.e2ee for p in joined.peers] == [True]
+        # The connection test runs whatever the browser can: it is how a person learns it.
+        tester = await person()
+        await tester.send(Join(invite=invite, echo=True))
+        echo = await tester.expect("joined")
+        assert isinstance(echo, Joined) and echo.echo and echo.e2ee_required
+    finally:
+        for someone in people:
+            await someone.close()
         await runner.cleanup()
 
 

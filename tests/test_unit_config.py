@@ -46,6 +46,7 @@ def test_defaults(config_home: Path) -> None:
         metrics_address="",
         lobby_knocks=20,
         chat_limit=ChatLimit(lines=5, seconds=10.0),
+        require_e2ee=False,
         sockets_per_address=64,
         media_workers=os.cpu_count() or 1,
         media_port=40000,
@@ -165,6 +166,8 @@ def test_bad_durations(text: str) -> None:
         ("ice_addresses", "192.0.2.1,not-an-ip"),
         ("log_level", "loud"),
         ("plain_http", "maybe"),
+        ("require_e2ee", "maybe"),
+        ("require_e2ee", "required"),
         ("public_url", "ftp://calls.example.org"),
         ("public_url", "calls.example.org"),
         ("turn_urls", "stun:stun.example.org"),
@@ -261,6 +264,22 @@ def test_ice_addresses_are_split_and_trimmed() -> None:
 )
 def test_plain_http_values(text: str, value: bool) -> None:
     assert load(["--plain-http", text], {}).plain_http is value
+
+
+def test_require_e2ee_from_the_flag_or_the_variable() -> None:
+    assert load(["--require-e2ee"], {}).require_e2ee is True  # the flag alone: true
+    assert load(["--require-e2ee", "yes"], {}).require_e2ee is True
+    assert load([], {"QUIETROOM_REQUIRE_E2EE": "true"}).require_e2ee is True
+    assert load(["--require-e2ee", "false"], {"QUIETROOM_REQUIRE_E2EE": "1"}).require_e2ee is False
+    assert load([], {"QUIETROOM_REQUIRE_E2EE": "off"}).require_e2ee is False
+
+
+def test_a_bad_require_e2ee_says_what_is_expected() -> None:
+    with pytest.raises(ConfigError) as refusal:
+        load([], {"QUIETROOM_REQUIRE_E2EE": "always"})
+    assert str(refusal.value) == (
+        "QUIETROOM_REQUIRE_E2EE: 'always' is not valid: expected true or false"
+    )
 
 
 def test_public_url_loses_its_trailing_slash() -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from server.cli import main
 from server.config import ConfigError, load
-from signaling.protocol import DisruptionPlan
+from server.state import State
+from signaling.protocol import DisruptionPlan, ProtocolError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "org.toml"
 
@@ -41,6 +42,46 @@ def test_flags_and_variables_win_over_the_file(tmp_path: Path) -> None:
     assert (config.check_in_minutes, config.exit_url) == (5, "https://b.example.org/")
 
 
+def test_require_end_to_end_is_a_toml_boolean_and_flags_win(tmp_path: Path) -> None:
+    org = tmp_path / "org.toml"
+    org.write_text("require_end_to_end = true\n")
+    assert load(["--org-file", str(org)], {}).require_e2ee is True
+    assert load(["--org-file", str(org), "--require-e2ee", "false"], {}).require_e2ee is False
+    org.write_text("require_end_to_end = false\n")
+    assert load([], {"QUIETROOM_ORG_FILE": str(org)}).require_e2ee is False
+    assert load(["--org-file", str(org)], {"QUIETROOM_REQUIRE_E2EE": "on"}).require_e2ee is True
+    org.write_text('require_end_to_end = "true"\n')
+    with pytest.raises(ConfigError) as refusal:
+        load(["--org-file", str(org)], {})
+    assert str(refusal.value) == (
+        f"{org}, line 1: require_end_to_end: must be true or false (a TOML boolean, without quotes)"
+    )
+
+
+def test_a_reload_requires_end_to_end_for_the_next_joins(tmp_path: Path) -> None:
+    """SIGHUP's State.reload: a page that cannot seal is refused from then on, also in a
+    call made before; whoever is in a call already stays."""
+    org = tmp_path / "org.toml"
+    org.write_text("require_end_to_end = false\n")
+    argv = ["--org-file", str(org), "--media-workers", "1"]  # no worker starts here
+    state = State.create(load(argv, {}))
+    call = state.store.create("river.staff", now=0)
+    staff, _ = state.store.join_staff("river.staff", call.id, now=1)  # e2ee: false
+    org.write_text("require_end_to_end = true\n")
+    state.reload(load(argv, {}))
+    assert state.config.require_e2ee is True and state.store.rules.require_e2ee is True
+    token = next(iter(call.invites))
+    with pytest.raises(ProtocolError) as refusal:
+        state.store.join_invite(token, "", now=2, e2ee=False)
+    assert refusal.value.code == "e2ee-required"
+    person, _ = state.store.join_invite(token, "", now=3, e2ee=True)
+    assert [p.id for p in call.in_lobby()] == [person.id]
+    assert [p.id for p in call.in_call()] == [staff.id]
+    org.write_text("")
+    state.reload(load(argv, {}))
+    assert state.store.join_invite(token, "", now=4, e2ee=False)
+
+
 SECRET = "Only the shelter's own words"
 
 
@@ -55,6 +96,8 @@ SECRET = "Only the shelter's own words"
         (f'[drop_plan]\naction = "pray"\nnote = "{SECRET}"\n', "line 1: drop_plan"),
         (f"max_participants = 12\n# {SECRET}\n", "line 1: max_participants"),
         (f"call_expiry = true\n# {SECRET}\n", "line 1: call_expiry"),
+        (f'require_end_to_end = "{SECRET}"\n', "line 1: require_end_to_end: must be true"),
+        (f"# {SECRET}\nrequire_end_to_end = 1\n", "line 2: require_end_to_end: must be true"),
         (f'exit_url = "http://{SECRET}"\n', "line 1: exit_url"),
         (f'[consent]\nen = "{SECRET}\n', "not valid TOML"),
         (f"check_in_minutes = 10\ncheck_in_minutes = 12 # {SECRET}\n", "line 2"),
