@@ -1,5 +1,7 @@
 // One RTCPeerConnection to the server: own media out, one receive slot per other person.
 
+import { connectionOptions } from "./e2ee.js";
+
 const VIDEO_CODEC = "video/vp8";
 const AUDIO_CODEC = "audio/opus";
 
@@ -78,13 +80,19 @@ export class Call extends EventTarget {
    * @param {MediaStream} local
    * @param {number} maxParticipants
    * @param {RTCIceServer[]} [iceServers] TURN relays the server handed out (with `joined`)
+   * @param {import("./e2ee.js").FrameCrypto | null} [frames] seals what is sent and opens
+   *   what comes (end to end), on every stream of this connection
    */
-  constructor(signaling, local, maxParticipants, iceServers = []) {
+  constructor(signaling, local, maxParticipants, iceServers = [], frames = null) {
     super();
     this.signaling = signaling;
     this.local = local;
     // Only the server's own TURN relays, never a third party's STUN or TURN server.
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: "max-bundle",
+      iceServers,
+      ...(frames ? connectionOptions(frames.mode) : {}),
+    });
     /** @type {Record<string, string>} mid -> participant shown in that slot */
     this.slots = {};
     /** @type {RTCRtpSender | null} */
@@ -95,12 +103,15 @@ export class Call extends EventTarget {
       const track = local.getTracks().find((t) => t.kind === kind);
       const t = this.pc.addTransceiver(track || kind, { direction: "sendonly" });
       preferForwardedCodec(t, kind);
+      if (frames) frames.attachSender(t.sender, /** @type {"audio" | "video"} */ (kind));
       if (kind === "video") this.videoSender = t.sender;
       else this.audioSender = t.sender;
     }
     for (let i = 0; i < maxParticipants - 1; i++) {
       for (const kind of ["audio", "video"]) {
-        preferForwardedCodec(this.pc.addTransceiver(kind, { direction: "recvonly" }), kind);
+        const t = this.pc.addTransceiver(kind, { direction: "recvonly" });
+        preferForwardedCodec(t, kind);
+        if (frames) frames.attachReceiver(t.receiver, /** @type {"audio" | "video"} */ (kind));
       }
     }
     this.pc.addEventListener("icecandidate", (event) => {

@@ -2,6 +2,7 @@
 // and the buttons to join, test, open anyway or end each call.
 
 import { showAdmin } from "./admin.js";
+import { keepOnly, withSecret } from "./call_secrets.js";
 import t, { format, text, when } from "./i18n/index.js";
 import { planSummary } from "./plan.js";
 import { api } from "./staff_api.js";
@@ -34,6 +35,7 @@ export async function refreshCalls() {
     text(none, () => t.staff.noCalls);
     list.append(none);
   }
+  keepOnly(body.calls.map((/** @type {any} */ c) => c.id));
   for (const c of body.calls) list.append(callItem(c));
   if (body.defaults) formDefaults(body.defaults);
   show("calls-view", false);
@@ -69,14 +71,15 @@ function callItem(c) {
   });
   const links = ["survivor", "interpreter"].map((role) => {
     const id = `link-${role}-${c.id}`;
+    const link = withSecret(c.links[role], c.id);
     const copy = button("copy", () => t.staff.copy);
     copy.addEventListener("click", async () => {
-      await navigator.clipboard.writeText(c.links[role]);
+      await navigator.clipboard.writeText(link);
       text(copy, () => t.staff.copied);
     });
     const label = el("label", { for: id });
     text(label, () => (role === "survivor" ? t.staff.survivorLink : t.staff.interpreterLink));
-    const input = el("input", { id, readonly: "", value: c.links[role], "data-link": role, size: "50" });
+    const input = el("input", { id, readonly: "", value: link, "data-link": role, size: "50" });
     return el("p", { class: "link" }, [label, input, copy]);
   });
   const info = el("p");

@@ -35,14 +35,15 @@ export class FrameCrypto extends EventTarget {
     super();
     this.mode = mode;
     this.sender = randomSender();
-    this.counts = { sealed: 0, opened: 0, failed: 0 };
+    this.counts = { sealed: 0, opened: 0, failed: 0, unkeyed: 0 };
     /** @type {Map<number, () => void>} */
     this.waiting = new Map();
     this.worker = new Worker(new URL("./e2ee_worker.js", import.meta.url), { type: "module" });
     this.worker.addEventListener("message", (event) => {
       const message = event.data;
       if (message.type === "counts") {
-        this.counts = { sealed: message.sealed, opened: message.opened, failed: message.failed };
+        const { sealed, opened, failed, unkeyed } = message;
+        this.counts = { sealed, opened, failed, unkeyed };
         this.dispatchEvent(new Event("counts"));
       } else if (message.type === "keyed") {
         this.waiting.get(message.epoch)?.();
@@ -52,16 +53,22 @@ export class FrameCrypto extends EventTarget {
   }
 
   /**
-   * Seal from now on under this call key, and open frames under it; resolves once the
-   * worker holds it.
+   * Open frames under this call key from now on, and seal under it after `sealAfter` ms
+   * (at once if this is the first); resolves once the worker holds it.
    * @param {number} epoch
    * @param {Uint8Array} key
+   * @param {number} [sealAfter]
    */
-  key(epoch, key) {
+  key(epoch, key, sealAfter = 0) {
     return new Promise((resolve) => {
       this.waiting.set(epoch, () => resolve(undefined));
-      this.worker.postMessage({ type: "key", epoch, key, sender: this.sender });
+      this.worker.postMessage({ type: "key", epoch, key, sender: this.sender, sealAfter });
     });
+  }
+
+  /** Send in the clear (someone in the call cannot open sealed frames), or seal again. @param {boolean} on */
+  clear(on) {
+    this.worker.postMessage({ type: "clear", on });
   }
 
   /** Frames under this call key no longer open. @param {number} epoch */

@@ -16,7 +16,13 @@ const DELTA_CLEAR = 3;
 const OPUS_CLEAR = 1;
 const MAX_COUNTER = 0xffffffff;
 
-export class FrameError extends Error {}
+export class FrameError extends Error {
+  /** @param {string} message @param {boolean} [unkeyed] under a call key not held */
+  constructor(message, unkeyed = false) {
+    super(message);
+    this.unkeyed = unkeyed;
+  }
+}
 
 /**
  * How many of the frame's first bytes stay in the clear: the Opus TOC byte; a VP8 frame
@@ -187,7 +193,7 @@ export class Opener {
     const sender = view.getUint32(4);
     const epoch = tail[8];
     const callKey = this.callKeys.get(epoch);
-    if (!callKey) throw new FrameError("a frame under a call key this peer does not hold");
+    if (!callKey) throw new FrameError("a frame under a call key this peer does not hold", true);
     const name = `${epoch}/${sender}`;
     let key = this.keys.get(name);
     if (!key) {

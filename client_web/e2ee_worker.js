@@ -9,7 +9,12 @@ import { FrameError, Opener, Sealer } from "./e2ee_frame.js";
 /** @type {Sealer | null} */
 let sealer = null;
 const opener = new Opener();
-const counts = { sealed: 0, opened: 0, failed: 0 };
+// failed: under a call key held here, yet it did not open (or it was not sealed at all);
+// unkeyed: under a call key not held here (not given yet, or not to this page).
+const counts = { sealed: 0, opened: 0, failed: 0, unkeyed: 0 };
+// A call with someone who cannot seal is sent in the clear by everyone: frames go out as
+// they are, and frames come in as they are unless they open (sealed ones still on the way).
+let clear = false;
 let reported = 0;
 
 function report() {
@@ -26,6 +31,10 @@ function report() {
 function transformer(side, kind) {
   return new TransformStream({
     async transform(frame, controller) {
+      if (side === "send" && clear) {
+        controller.enqueue(frame);
+        return;
+      }
       if (side === "send") {
         if (!sealer) return; // not keyed yet: nothing leaves unsealed
         frame.data = await sealer.seal(kind, frame.data);
@@ -41,7 +50,9 @@ function transformer(side, kind) {
           controller.enqueue(frame);
         } catch (error) {
           if (!(error instanceof FrameError)) throw error;
-          counts.failed++; // dropped: the decoder asks for a keyframe
+          if (clear) controller.enqueue(frame); // sent in the clear
+          else if (error.unkeyed) counts.unkeyed++; // dropped, as every frame that fails:
+          else counts.failed++; // the decoder asks for a keyframe
         }
       }
       report();
@@ -77,12 +88,18 @@ self.addEventListener("message", async (event) => {
     // createEncodedStreams: the page hands the streams over
     pipe(message.readable, message.writable, message);
   } else if (message.type === "key") {
-    // {epoch, key: Uint8Array(32), sender}: frames are sealed under this key from now on,
-    // and frames under it open
+    // {epoch, key: Uint8Array(32), sender, sealAfter}: frames under this key open from now
+    // on, and are sealed under it after `sealAfter` ms (the others get it meanwhile)
     opener.hold(message.epoch, message.key);
-    if (sealer) await sealer.rekey(message.key, message.epoch);
-    else sealer = await Sealer.create(message.key, message.sender, message.epoch);
     self.postMessage({ type: "keyed", epoch: message.epoch });
+    if (!sealer) sealer = await Sealer.create(message.key, message.sender, message.epoch);
+    else {
+      const { key, epoch } = message;
+      const now = sealer;
+      setTimeout(() => now.rekey(key, epoch), Math.max(0, Number(message.sealAfter) || 0));
+    }
+  } else if (message.type === "clear") {
+    clear = Boolean(message.on);
   } else if (message.type === "drop") {
     opener.drop(message.epoch);
   }

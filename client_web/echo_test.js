@@ -1,7 +1,11 @@
 // The connection test before joining: the server sends your own camera and microphone back,
-// so you can see that they and your connection work. Nobody else sees or hears it.
+// so you can see that they and your connection work. Nobody else sees or hears it. Where the
+// browser can, the media goes sealed end to end under a key made for the test and is opened
+// on its way back, so the test also says whether end-to-end encryption works here.
 
 import { Call, localMedia } from "./call.js";
+import { FrameCrypto, transformSupport } from "./e2ee.js";
+import { randomSecret } from "./e2ee_keys.js";
 import t, { text } from "./i18n/index.js";
 import { Signaling, socketUrl } from "./protocol.js";
 
@@ -26,6 +30,8 @@ export class EchoTest {
     this.timer = 0;
     /** @type {MediaStream | null} */
     this.local = null;
+    /** @type {FrameCrypto | null} */
+    this.frames = null;
   }
 
   async start() {
@@ -33,6 +39,11 @@ export class EchoTest {
     this.say(() => (audioOnly ? t.echo.runningAudio : t.echo.running));
     this.video.muted = true; // hearing yourself with a delay is confusing: audio is counted
     const local = (this.local = await localMedia(this.mode));
+    const transforms = transformSupport();
+    if (transforms) {
+      this.frames = new FrameCrypto(transforms);
+      await this.frames.key(0, randomSecret());
+    }
     const s = (this.signaling = new Signaling(socketUrl()));
     try {
       await s.open();
@@ -42,7 +53,8 @@ export class EchoTest {
     }
     s.on("error", () => this.say(() => t.echo.failed));
     s.on("joined", async (m) => {
-      const call = (this.call = new Call(s, local, m.max_participants, m.ice_servers));
+      const frames = this.frames;
+      const call = (this.call = new Call(s, local, m.max_participants, m.ice_servers, frames));
       call.addEventListener("streams", () => {
         const stream = call.streamOf(m.participant);
         if (stream) this.video.srcObject = stream;
@@ -65,10 +77,21 @@ export class EchoTest {
         if (s.type === "inbound-rtp" && s.kind === "video") video += s.framesDecoded || 0;
       });
     }
+    const sealed = await this.sealedBack();
+    const e2ee = () => (sealed ? t.e2ee.echoWorks : t.e2ee.echoFails);
     if (audio > 0 && (video > 0 || this.mode === "audio")) {
-      this.say(() => (this.mode === "audio" ? t.echo.worksAudio : t.echo.works));
-    } else if (audio > 0) this.say(() => t.echo.audioOnly);
+      this.say(() => `${this.mode === "audio" ? t.echo.worksAudio : t.echo.works} ${e2ee()}`);
+    } else if (audio > 0) this.say(() => `${t.echo.audioOnly} ${e2ee()}`);
     else this.say(() => t.echo.failed);
+    this.status.dataset.e2ee = sealed ? "works" : "fails";
+  }
+
+  /** Whether frames came back sealed and opened, none failing (the worker counts each second). */
+  async sealedBack() {
+    const frames = this.frames;
+    if (!frames) return false;
+    if (!frames.counts.opened) await new Promise((resolve) => setTimeout(resolve, 1500));
+    return frames.counts.opened > 0 && frames.counts.failed === 0;
   }
 
   /** @param {() => string} words */
@@ -80,6 +103,8 @@ export class EchoTest {
     window.clearTimeout(this.timer);
     if (this.signaling) this.signaling.send("leave");
     if (this.call) this.call.close();
+    if (this.frames) this.frames.close();
+    this.frames = null;
     if (this.local) for (const track of this.local.getTracks()) track.stop();
     if (this.signaling) this.signaling.close();
     this.video.srcObject = null;

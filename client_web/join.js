@@ -7,6 +7,9 @@ import { chosenMode, setConsentText, wireConsent } from "./consent.js";
 import { EchoTest } from "./echo_test.js";
 import { setExitUrl, wireQuickExit } from "./exit.js";
 import t, { errorText, format, onLanguage, startLanguage, text, when } from "./i18n/index.js";
+import { transformSupport } from "./e2ee.js";
+import { splitInvite } from "./e2ee_keys.js";
+import { showE2ee } from "./e2ee_status.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
@@ -16,9 +19,12 @@ import { announce, byId, nameOf, show } from "./ui.js";
 import { loadWelcome } from "./welcome.js";
 
 // The invite lives only in this page's memory: take it from the fragment, then clear the
-// address bar so it is not left in the window's history entry.
-const invite = location.hash.slice(1);
+// address bar so it is not left in the window's history entry. The fragment's link secret
+// (end-to-end encryption) never leaves the page.
+const { invite, secret } = splitInvite(location.hash.slice(1));
 history.replaceState(null, "", location.pathname);
+/** How this browser can seal frames end to end (null: it cannot). */
+const transforms = transformSupport();
 
 /** @type {CallSession | null} */
 let session = null;
@@ -147,6 +153,7 @@ function askCheckIn() {
 function wire(s) {
   s.on("error", (m) => {
     if (m.code === "invalid-invite") finish(() => t.done.badLink);
+    else if (m.code === "e2ee-required") finish(() => t.e2ee.required);
     else if (m.code === "unsupported-codec" || m.code === "bad-sdp") {
       finish(() => t.done.cannotConnect);
     } else if (chat.handles(m.code)) chat.showError(m.code);
@@ -203,7 +210,12 @@ async function join() {
       if (talk) drawControls(root, call, signaling, talk, chat.toggle(), () => own.leave());
     },
     tiles: (tiles) => talk && talk.applyTo(tiles),
+    e2ee: { mode: transforms, secret },
   }));
+  showE2ee(own.keys, byId("e2ee"), (id) => {
+    const peer = own.tiles?.peers.get(id);
+    return peer ? nameOf(peer) : "";
+  });
   talk = new Talk(mode, own);
   // Text only: the chat is how they talk, so it opens (now, and on a switch to text).
   talk.onMode = (now) => now === "text" && chat.setOpen(true);
@@ -211,7 +223,23 @@ async function join() {
   own.audioOnly = mode !== "video";
   own.attach(s);
   const name = /** @type {HTMLInputElement} */ (byId("name")).value;
-  s.send("join", { invite, name, mode });
+  s.send("join", { invite, name, mode, e2ee: own.keys.capable });
+}
+
+/**
+ * Before joining, in plain words: whether the call will be end to end from this browser and
+ * link; if the organization requires it and they cannot, joining is not offered.
+ * @param {boolean} required
+ */
+function sayEndToEnd(required) {
+  const can = transforms !== null && secret !== null;
+  byId("e2ee-private").hidden = !can;
+  const before = byId("e2ee-before");
+  before.hidden = can;
+  if (can) return;
+  if (required) text(before, () => (transforms ? t.e2ee.requiredLink : t.e2ee.required));
+  else text(before, () => (transforms ? t.e2ee.clear : t.e2ee.unsupported));
+  /** @type {HTMLButtonElement} */ (byId("join")).disabled = required;
 }
 
 function wirePage() {
@@ -255,9 +283,11 @@ wirePage();
 if (!invite) finish(() => t.done.noLink);
 else {
   show("consent", false);
+  sayEndToEnd(false);
   lookUp();
   loadWelcome().then((welcome) => {
     setConsentText(welcome.consent);
     setExitUrl(welcome.exit_url);
+    sayEndToEnd(welcome.require_e2ee);
   });
 }

@@ -3,6 +3,7 @@
 // old one drops. The resume secret lives only in this object, in page memory.
 
 import { Call } from "./call.js";
+import { CallKeys } from "./e2ee_keys.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import t from "./i18n/index.js";
 import { Tiles, button, byId, controls, show } from "./ui.js";
@@ -47,6 +48,10 @@ export class CallSession {
     this.hidden = false; // the page shows something else than the call ("can't talk now")
     /** The last `joined`, to start media again from. @type {import("./protocol.js").Message | null} */
     this.joined = null;
+    /** End-to-end encryption's keys, and the worker that seals and opens frames. */
+    this.keys = new CallKeys(hooks.e2ee?.mode ?? null, hooks.e2ee?.secret ?? null, (to, data) =>
+      this.signaling?.send("e2ee", { to, data }),
+    );
   }
 
   /** Draws the controls again (after a change of state they show). */
@@ -60,9 +65,17 @@ export class CallSession {
     const s = signaling;
     this.hooks.wire(s);
     s.on("joined", (m) => {
-      if (this.signaling === s) this.enter(m);
+      if (this.signaling !== s) return;
+      this.keys.enter(m);
+      this.enter(m);
     });
-    s.on("peer-joined", (m) => this.tiles && this.tiles.setPeer(m.peer));
+    s.on("peer-joined", (m) => {
+      this.keys.peerJoined(m.peer);
+      if (this.tiles) this.tiles.setPeer(m.peer);
+    });
+    s.on("e2ee", (m) => {
+      if (this.signaling === s) this.keys.receive(m.participant, m.data);
+    });
     s.on("peer-muted", (m) => this.tiles && this.tiles.setMuted(m.participant, m.audio, m.video));
     s.on("video-paused", (m) => {
       if (!this.tiles) return;
@@ -78,6 +91,7 @@ export class CallSession {
     s.on("peer-away", (m) => this.tiles && this.tiles.setAway(m.participant, true));
     s.on("peer-back", (m) => this.tiles && this.tiles.setAway(m.participant, false));
     s.on("peer-left", (m) => {
+      this.keys.peerLeft(m.participant);
       if (this.tiles) this.tiles.removePeer(m.participant);
       if (m.dropped && this.plan && this.hooks.peerDropped) this.hooks.peerDropped(this.plan);
     });
@@ -105,7 +119,8 @@ export class CallSession {
   startMedia(joined, restart) {
     const s = /** @type {Signaling} */ (this.signaling);
     if (this.call) this.call.close(false);
-    const call = new Call(s, this.local, joined.max_participants, joined.ice_servers);
+    const ice = joined.ice_servers;
+    const call = new Call(s, this.local, joined.max_participants, ice, this.keys.frames);
     this.call = call;
     const root = byId("tiles");
     root.replaceChildren();
@@ -222,6 +237,7 @@ export class CallSession {
     this.over = true;
     if (this.call) this.call.close(true);
     this.call = null;
+    this.keys.close();
     if (this.signaling) this.signaling.close();
     this.signaling = null;
     return wasOver;

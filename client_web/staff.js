@@ -2,9 +2,12 @@
 // who is there and how they talk, chat, check-ins, and what to do when someone leaves quickly.
 
 import { localMedia } from "./call.js";
+import { secretFor } from "./call_secrets.js";
 import { Chat } from "./chat.js";
 import { onCallActions, refreshCalls } from "./calls_list.js";
 import { Reminder } from "./check_in.js";
+import { transformSupport } from "./e2ee.js";
+import { showE2ee } from "./e2ee_status.js";
 import { EchoTest } from "./echo_test.js";
 import t, { errorText, format, startLanguage, text, when } from "./i18n/index.js";
 import { People } from "./people.js";
@@ -101,7 +104,10 @@ function wire(signaling) {
     if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
   });
   signaling.on("error", (m) => {
-    if (chat.handles(m.code)) chat.showError(m.code);
+    if (m.code === "e2ee-required") {
+      leaveCall();
+      text(byId("new-call-error"), () => t.e2ee.required);
+    } else if (chat.handles(m.code)) chat.showError(m.code);
     else if (m.code !== "invalid-resume") notice(() => errorText(m.code));
   });
   signaling.on("ended", () => leaveCall());
@@ -192,9 +198,11 @@ async function joinCall(callId) {
       root.append(end);
     },
     peerDropped: (plan) => notice(() => `${t.staff.peerDropped} ${planSummary(plan)}`),
+    e2ee: { mode: transformSupport(), secret: secretFor(callId) },
   }));
+  showE2ee(current.keys, byId("e2ee"), (id) => people.name(id));
   current.attach(s);
-  s.send("join", { call: callId });
+  s.send("join", { call: callId, e2ee: current.keys.capable });
 }
 
 function leaveCall() {
@@ -289,6 +297,12 @@ byId("echo-done").addEventListener("click", () => {
 });
 refreshCalls();
 askReady();
+// A reload or a closed tab cannot come back to its place (its resume secret was in page
+// memory): it leaves at once, so the reloaded page is the one that holds the call's keys.
+window.addEventListener("pagehide", () => {
+  if (session) session.hangUp();
+  session = null;
+});
 // Keep the list (and who is waiting) fresh while it is on screen.
 setInterval(() => {
   if (!byId("calls-view").hidden) refreshCalls();

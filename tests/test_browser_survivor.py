@@ -194,6 +194,9 @@ def video_survivor(lab: Lab, staff: Any, link: str, timings: list[float]) -> Non
     survivor.check("input[name=mode][value=video]")
     survivor.click("#test")
     wait_text(survivor, "#echo-status", "Your camera, microphone and connection work", 20000)
+    # The test's media went sealed end to end and came back opened: it says so.
+    survivor.wait_for_selector("#echo-status[data-e2ee=works]")
+    assert "End-to-end encryption works" in survivor.inner_text("#echo-status")
     survivor.click("#echo-done")
     survivor.wait_for_selector(shown("consent"))
     join_as(survivor, "video", "Hannah")

@@ -12,6 +12,9 @@ export default {
     title: "Before you join",
     privateTitle: "What stays private",
     privateRecorded: "Nothing is recorded: not the video, not the sound, not the chat.",
+    privateE2ee:
+      "The call is encrypted end to end: the organization's server passes it on but " +
+      "cannot see or hear it.",
     privateStored:
       "The chat disappears when the call ends. This page saves nothing on your device.",
     privateAddress:
@@ -314,6 +317,36 @@ export default {
       "nothing played out loud). You can switch during the call, or press “I can't talk " +
       "now” (Alt+Shift+H on a keyboard) to hide the call behind a plain screen.",
   },
+  e2ee: {
+    on: "End-to-end encrypted: only the people in this call can see and hear it.",
+    code: "Safety code: {code}",
+    codeHint:
+      "Read it aloud: when it is the same on every screen in the call, nobody in between " +
+      "can see or hear it.",
+    waiting: "Setting up end-to-end encryption…",
+    clear:
+      "Not end-to-end encrypted: the call is protected on its way to the organization's " +
+      "server, but that server could see and hear it.",
+    badLink:
+      "This link's end-to-end key does not match the call's, so this page cannot see or " +
+      "hear the call. Ask for a new link.",
+    unsupported:
+      "This browser cannot encrypt the call end to end. The call will be protected on its " +
+      "way to the organization's server, but that server could see and hear it. A recent " +
+      "Chrome, Edge, Firefox or Safari can.",
+    required:
+      "This organization asks that every call be encrypted end to end, and this browser " +
+      "cannot do it. Please open the link in a recent Chrome, Edge, Firefox or Safari.",
+    requiredLink:
+      "This organization asks that every call be encrypted end to end, and this link has no " +
+      "end-to-end key. Please ask for a new link.",
+    echoWorks: "End-to-end encryption works in this browser.",
+    echoFails:
+      "End-to-end encryption does not work in this browser: a call from it is protected on " +
+      "its way to the server only.",
+    mismatch: "{name}'s link does not match this call: they cannot see or hear it.",
+    cannot: "{name} cannot encrypt end to end, so the call is not.",
+  },
   errors: {
     generic: "Something went wrong. Please try again.",
     "chat-empty": "The message is empty.",
@@ -347,6 +380,7 @@ export default {
     "code-needed": "Enter the code from your authenticator app.",
     "bad-code": "That code is wrong or was already used. Enter the current one.",
     "slow-down": "Too many tries. Wait a little, then try again.",
+    "e2ee-required": "This organization asks that every call be encrypted end to end, and this browser or link cannot do it.",
     "not-ready": "Before joining a call, please confirm the three points of the checklist.",
   },
   roles: { staff: "staff", survivor: "guest", interpreter: "interpreter" },

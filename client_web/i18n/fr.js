@@ -12,6 +12,9 @@ export default {
     title: "Avant de vous joindre à l'appel",
     privateTitle: "Ce qui reste privé",
     privateRecorded: "Rien n'est enregistré : ni l'image, ni le son, ni le clavardage.",
+    privateE2ee:
+      "L'appel est chiffré de bout en bout : le serveur de l'organisme le transmet, mais " +
+      "ne peut ni le voir ni l'entendre.",
     privateStored:
       "Le clavardage disparaît à la fin de l'appel. Cette page ne garde rien sur votre appareil.",
     privateAddress:
@@ -336,6 +339,36 @@ export default {
       "appuyer sur « Je ne peux pas parler » (Alt+Maj+H au clavier) pour cacher l'appel " +
       "derrière un écran neutre.",
   },
+  e2ee: {
+    on: "Chiffré de bout en bout : seules les personnes de cet appel peuvent le voir et l'entendre.",
+    code: "Code de sécurité : {code}",
+    codeHint:
+      "Lisez-le à voix haute : s'il est le même sur tous les écrans de l'appel, personne " +
+      "entre vous ne peut le voir ni l'entendre.",
+    waiting: "Mise en place du chiffrement de bout en bout…",
+    clear:
+      "Pas chiffré de bout en bout : l'appel est protégé jusqu'au serveur de l'organisme, " +
+      "mais ce serveur pourrait le voir et l'entendre.",
+    badLink:
+      "La clé de bout en bout de ce lien ne correspond pas à celle de l'appel : cette page " +
+      "ne peut ni voir ni entendre l'appel. Demandez un nouveau lien.",
+    unsupported:
+      "Ce navigateur ne peut pas chiffrer l'appel de bout en bout. L'appel sera protégé " +
+      "jusqu'au serveur de l'organisme, mais ce serveur pourrait le voir et l'entendre. Un " +
+      "Chrome, Edge, Firefox ou Safari récent le peut.",
+    required:
+      "Cet organisme demande que chaque appel soit chiffré de bout en bout, et ce navigateur " +
+      "ne le peut pas. Veuillez ouvrir le lien dans un Chrome, Edge, Firefox ou Safari récent.",
+    requiredLink:
+      "Cet organisme demande que chaque appel soit chiffré de bout en bout, et ce lien n'a " +
+      "pas de clé de bout en bout. Veuillez demander un nouveau lien.",
+    echoWorks: "Le chiffrement de bout en bout fonctionne dans ce navigateur.",
+    echoFails:
+      "Le chiffrement de bout en bout ne fonctionne pas dans ce navigateur : un appel fait " +
+      "avec lui est protégé jusqu'au serveur seulement.",
+    mismatch: "Le lien de {name} ne correspond pas à cet appel : cette personne ne peut ni le voir ni l'entendre.",
+    cannot: "{name} ne peut pas chiffrer de bout en bout : l'appel ne l'est donc pas.",
+  },
   errors: {
     generic: "Quelque chose n'a pas fonctionné. Veuillez réessayer.",
     "chat-empty": "Le message est vide.",
@@ -369,6 +402,7 @@ export default {
     "code-needed": "Entrez le code de votre application d'authentification.",
     "bad-code": "Ce code est incorrect ou a déjà servi. Entrez le code actuel.",
     "slow-down": "Trop d'essais. Attendez un peu, puis réessayez.",
+    "e2ee-required": "Cet organisme demande que chaque appel soit chiffré de bout en bout, et ce navigateur ou ce lien ne le peut pas.",
     "not-ready": "Avant de vous joindre à un appel, veuillez confirmer les trois points de la liste.",
   },
   roles: { staff: "équipe", survivor: "invitée ou invité", interpreter: "interprète" },
