@@ -63,13 +63,16 @@ function waiting(m, signaling) {
   admit.addEventListener("click", () => signaling.send("admit", { participant: m.participant }));
   deny.addEventListener("click", () => signaling.send("deny", { participant: m.participant }));
   const who = el("span");
-  text(who, () =>
-    format(t.staff.waitingLine, {
+  // In a call that is end to end, say before admitting that this person would end it.
+  const ends = !m.e2ee && Boolean(session?.keys.capable);
+  text(who, () => {
+    const line = format(t.staff.waitingLine, {
       name: m.name || t.staff.noName,
       role: t.roles[m.role] || "",
       mode: t.staff.modes[m.mode || "video"] || "",
-    }),
-  );
+    });
+    return ends ? `${line} ${t.e2ee.lobbyCannot}` : line;
+  });
   waitingNames.set(m.participant, m.name || "");
   announce(who.textContent || "");
   byId("lobby").append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));

@@ -66,4 +66,4 @@ class Participant:
 
     def lobby_notice(self) -> LobbyWaiting:
         """What staff see of them while they wait: the name they typed and their way to talk."""
-        return LobbyWaiting(self.id, self.name, self.role.value, self.mode)
+        return LobbyWaiting(self.id, self.name, self.role.value, self.mode, self.e2ee)

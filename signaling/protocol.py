@@ -317,6 +317,7 @@ class LobbyWaiting(Message):
     name: str
     role: str
     mode: str = "video"  # the way to talk they chose
+    e2ee: bool = False  # their page seals end to end: if not, admitting them ends it for all
 
 
 @dataclass(frozen=True)

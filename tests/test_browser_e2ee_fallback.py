@@ -85,6 +85,9 @@ def test_a_browser_that_cannot_is_told_and_the_call_goes_on_not_end_to_end(
         survivor.click("#echo-done")
 
         join_as(survivor, "video", "Hannah")
+        # Staff are told before admitting that this would end end to end for the call.
+        staff.wait_for_selector("[data-waiting]")
+        assert "admitting them makes the call not end to end" in staff.inner_text("#lobby")
         admit(staff)
         survivor.wait_for_selector(shown("call"))
         for page in (staff, survivor):

@@ -11,8 +11,8 @@ from test_unit_call import invite
 
 from signaling.call import E2EE_MESSAGES, E2EE_SECONDS, Call
 from signaling.events import Event, Send
-from signaling.participant import Participant, Role
-from signaling.protocol import E2eeFrom, Joined, PeerJoined, ProtocolError, Waiting
+from signaling.participant import Participant, Place, Role
+from signaling.protocol import E2eeFrom, Joined, LobbyWaiting, PeerJoined, ProtocolError, Waiting
 from signaling.store import E2EE_REQUIRED, CallRules, CallStore
 
 STAFF = "river.staff"
@@ -208,3 +208,20 @@ def test_a_comeback_keeps_what_its_join_said_and_is_let_in_after_a_reload() -> N
     assert {p.id: p.info().e2ee for p in call.in_call()} == {staff.id: True, survivor.id: False}
     # ... while a new join through the same link is refused.
     e2ee_refusal(lambda: store.join_invite(invite(call, Role.SURVIVOR), "", now=5))
+
+
+def test_staff_see_in_the_lobby_whether_someone_waiting_can_seal() -> None:
+    """Before admitting: a page that cannot seal would end end to end for the whole call."""
+    store = CallStore(CallRules(max_participants=3))
+    call = store.create(STAFF, now=0)
+    store.join_staff(STAFF, call.id, now=1, e2ee=True)
+    able, events = store.join_invite(invite(call, Role.SURVIVOR), "Maria", now=2, e2ee=True)
+    unable, later = store.join_invite(invite(call, Role.INTERPRETER), "Ines", now=3)
+    notices = {
+        m.participant: m.e2ee for to, m in sent(events + later) if isinstance(m, LobbyWaiting)
+    }
+    assert notices == {able.id: True, unable.id: False}
+    # Staff who come in later are shown the same.
+    second = Participant("second", Role.STAFF, STAFF, Place.CALL)
+    again = [m for _, m in sent(call.add_staff(second))]
+    assert {m.participant: m.e2ee for m in again if isinstance(m, LobbyWaiting)} == notices

@@ -340,6 +340,7 @@ export default {
     requiredLink:
       "This organization asks that every call be encrypted end to end, and this link has no " +
       "end-to-end key. Please ask for a new link.",
+    lobbyCannot: "(cannot encrypt end to end: admitting them makes the call not end to end)",
     echoWorks: "End-to-end encryption works in this browser.",
     echoFails:
       "End-to-end encryption does not work in this browser: a call from it is protected on " +

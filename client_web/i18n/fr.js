@@ -362,6 +362,8 @@ export default {
     requiredLink:
       "Cet organisme demande que chaque appel soit chiffré de bout en bout, et ce lien n'a " +
       "pas de clé de bout en bout. Veuillez demander un nouveau lien.",
+    lobbyCannot:
+      "(ne peut pas chiffrer de bout en bout : l'admettre fait que l'appel ne l'est plus)",
     echoWorks: "Le chiffrement de bout en bout fonctionne dans ce navigateur.",
     echoFails:
       "Le chiffrement de bout en bout ne fonctionne pas dans ce navigateur : un appel fait " +
