@@ -42,6 +42,7 @@ from bench.scenario import (
     Counters,
     Group,
     Plan,
+    call_key,
     progress,
     report,
     snapshot,
@@ -511,8 +512,10 @@ async def run(plan: Plan) -> dict[str, Any]:
             joins: list[float] = []
             for n in range(plan.calls):
                 progress(f"joining janus call {n + 1}/{plan.calls}")
+                key = call_key()  # with --e2ee, the same for both ends of a call
                 people: list[Participant] = [
-                    JanusPeer(http, plan.url, lifetime=lifetime) for _ in range(1 if echo else 2)
+                    JanusPeer(http, plan.url, lifetime=lifetime, e2ee_key=key)
+                    for _ in range(1 if echo else 2)
                 ]
                 calls.append(Call(Group(people, fanout=1)))  # closed in `finally` from here on
                 await connect(calls[-1], n)

@@ -44,6 +44,21 @@ def test_bench_janus_run(tmp_path: Path, scenario: str, people: int) -> None:
     assert "janus · " + scenario in done.stdout  # the table
 
 
+def test_bench_janus_call_end_to_end(tmp_path: Path) -> None:
+    """With --e2ee the Janus peers seal too, as Quietroom's do, so --compare weighs the
+    same packets: through Janus each end opens every frame of the other's."""
+    require_janus()
+    out = tmp_path / "bench.json"
+    args = [sys.executable, "-m", "bench", "call", "--target", "janus", "--calls", "1", "--e2ee"]
+    done = subprocess.run(
+        [*args, "--duration", "4", "--json", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["e2ee"] is True and result["target"] == "janus"
+    assert result["frames_opened"] > 100 and result["frames_unopened"] == 0, result
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
