@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections import Counter
@@ -28,9 +29,10 @@ from aiortc import (
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
-from bench.e2ee_frame import FrameError, Opener, Sealer
+from bench.e2ee_frame import OVERHEAD, VERSION, FrameError, Opener, Sealer
+from bench.e2ee_keys import CallKeys, Outgoing
 from bench.encoded import Clip, opus_clip, vp8_clip
-from bench.sender import OutStream, Pacer, Reassembler
+from bench.sender import FrameSealer, OutStream, Pacer, Reassembler
 from bench.stamp import delay_ms
 from media import rtpraw, twcc
 from media.bandwidth import read_remb
@@ -39,12 +41,17 @@ from media.tap import detach_receiver, detach_sender
 from media.wire import Wire
 from signaling.protocol import (
     Answer,
+    E2eeFrom,
+    E2eeSend,
     IceServer,
+    Join,
     Joined,
     Leave,
     MediaRestart,
     Message,
     Offer,
+    PeerJoined,
+    PeerLeft,
     Streams,
     Waiting,
     parse_server_message,
@@ -113,6 +120,42 @@ def offer_transport_cc(sdp: str, ext_id: int = TRANSPORT_CC_ID) -> str:
 
 
 @dataclass
+class LinkFrames:
+    """A page's worker, for a peer with the link secret: seals each frame under the call key
+    its `CallKeys` seals under now (nothing while it has none; as it is while someone in the
+    call cannot seal), and opens under the keys it holds now."""
+
+    keys: CallKeys
+    sender: int = field(default_factory=lambda: random.getrandbits(32))
+    opener: Opener = field(default_factory=Opener)
+    sealed: int = 0
+    _sealer: Sealer | None = None
+
+    def seal(self, kind: str, frame: bytes) -> bytes | None:
+        if self.keys.clear:
+            return frame
+        now = self.keys.sealing()
+        if now is None:
+            return None
+        epoch, key = now
+        if self._sealer is None:
+            self._sealer = Sealer(key, self.sender, epoch)
+        elif (self._sealer.epoch, self._sealer.call_key) != now:
+            self._sealer.rekey(key, epoch)  # a new key: counted from 0 again
+        self.sealed += 1
+        return self._sealer.seal(kind, frame)
+
+    def update_opener(self) -> None:
+        """Hold the call keys `keys` holds now, and no others."""
+        held = self.keys.opening()
+        for epoch in [e for e in self.opener.call_keys if e not in held]:
+            self.opener.drop(epoch)
+        for epoch, key in held.items():
+            if self.opener.call_keys.get(epoch) != key:
+                self.opener.hold(epoch, key)
+
+
+@dataclass
 class Participant:
     """One simulated person in a call. With `transport_cc`, it offers transport-wide
     congestion control and sends feedback on the packets the server numbers, as browsers do."""
@@ -140,12 +183,23 @@ class Participant:
     arrivals: dict[int, int] = field(default_factory=dict)  # transport number -> arrival, us
     feedbacks: int = 0
     # End to end: with the call's key, every frame sent is sealed and every frame received
-    # opened (bench/e2ee_frame.py); frames that opened, and that did not, by mid.
+    # opened (bench/e2ee_frame.py); frames that opened, and that did not, by mid; `unkeyed`:
+    # frames under a call key this peer does not hold (yet, or any more).
     e2ee_key: bytes | None = None
     opened: Counter[str] = field(default_factory=Counter)
     unopened: Counter[str] = field(default_factory=Counter)
-    _sealer: Sealer | None = None
+    unkeyed: Counter[str] = field(default_factory=Counter)
+    # Or end to end as the pages are, with the link secret (the fragment's part after the
+    # dot, `bench.e2ee_keys.split_fragment`): keys agreed over signaling (`keys`), the call
+    # key from staff (or made here, for staff), sealing and opening under the keys of now.
+    link_secret: bytes | None = None
+    keys: CallKeys | None = None
+    # Each payload sent ends with a send-time stamp, for the bench's own receivers: off in a
+    # call with browsers, whose depacketizers would take it for part of the frame.
+    stamps: bool = True
+    _sealer: FrameSealer | None = None
     _opener: Opener | None = None
+    _link: LinkFrames | None = None
     _frames: dict[str, Reassembler] = field(default_factory=dict)  # by mid
     _inline: bool = False
     follow_restarts: bool = True  # answer media-restart with a new connection, as pages do
@@ -155,6 +209,15 @@ class Participant:
     _reports: asyncio.Task[None] | None = None
     _feedback: asyncio.Future[None] | None = None
 
+    def __post_init__(self) -> None:
+        if self.link_secret is not None and self.keys is None:
+            self.keys = CallKeys(self.link_secret)
+
+    @property
+    def seals(self) -> bool:
+        """Whether this peer seals its media end to end (and says so at `join`)."""
+        return self.e2ee_key is not None or self.link_secret is not None
+
     async def connect(self) -> None:
         url = self.base.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
         self.ws = await self.session.ws_connect(url, headers=self.headers, max_msg_size=1 << 20)
@@ -162,6 +225,8 @@ class Participant:
 
     async def send(self, message: Message | str) -> None:
         assert self.ws is not None
+        if isinstance(message, Join) and self.seals and not message.e2ee:
+            message = dataclasses.replace(message, e2ee=True)  # as a page that seals says
         await self.ws.send_str(message if isinstance(message, str) else message.to_json())
 
     async def expect(self, kind: str, timeout: float = 10.0) -> Message:
@@ -246,7 +311,7 @@ class Participant:
                 stream = OutStream(
                     wire, CLIPS[t.kind](), t.kind, t.sender._ssrc, t._codecs[0].payloadType
                 )
-                stream.sealer = sealer
+                stream.sealer, stream.stamp = sealer, self.stamps
                 self.outgoing.append(stream)
                 pacer.add(stream)
 
@@ -309,14 +374,25 @@ class Participant:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
 
-    def _end_to_end(self) -> Sealer | None:
+    def _end_to_end(self) -> FrameSealer | None:
         """This person's sealer (one for all their streams, kept across reconnections, so no
-        counter comes twice under a key), and their opener, once they have a call key."""
-        if self.e2ee_key is not None and self._sealer is None:
+        counter comes twice under a key), and their opener: with the fixed call key, or with
+        the keys agreed from the link secret."""
+        if self._sealer is not None:
+            return self._sealer
+        if self.keys is not None:
+            self._link = LinkFrames(self.keys)
+            self._sealer, self._opener = self._link, self._link.opener
+        elif self.e2ee_key is not None:
             self._sealer = Sealer(self.e2ee_key, sender=random.getrandbits(32))
             self._opener = Opener()
             self._opener.hold(0, self.e2ee_key)
         return self._sealer
+
+    @property
+    def sealed(self) -> int:
+        """Frames sealed so far, by the link secret's keys."""
+        return self._link.sealed if self._link is not None else 0
 
     def _open(self, mid: str, payload: bytes, marker: bool, sequence: int) -> None:
         """End to end: open each frame received once its last packet is in."""
@@ -328,6 +404,12 @@ class Participant:
             frames = self._frames[mid] = Reassembler(kind)
         frame = frames.add(payload, marker, sequence)
         if frame is None:
+            return
+        if self._link is not None:
+            self._link.update_opener()
+        sealed = len(frame) >= OVERHEAD and frame[-1] == VERSION
+        if sealed and frame[-2] not in self._opener.call_keys:  # its epoch's key: not held
+            self.unkeyed[mid] += 1
             return
         try:
             self._opener.open(kind, frame)
@@ -409,8 +491,24 @@ class Participant:
                 self.participant = message.participant
             if isinstance(message, Streams):
                 self.streams = dict(message.slots)
+            if self.keys is not None:
+                for to, data in self._keys_on(message):
+                    await self.send(E2eeSend(to, data))
             self.seen.append(message)
             if isinstance(message, MediaRestart) and self.follow_restarts:
                 self._restarts.append(asyncio.ensure_future(self.restart_media()))
                 continue  # handled here: the answer it waits for comes through the inbox
             await self.inbox.put(message)
+
+    def _keys_on(self, message: Message) -> list[Outgoing]:
+        """What the link secret's keys make of a signaling message: `e2ee` messages to send."""
+        assert self.keys is not None
+        if isinstance(message, Joined) and not message.echo:
+            return self.keys.enter(message.participant, message.role, message.peers)
+        if isinstance(message, PeerJoined):
+            return self.keys.peer_joined(message.peer)
+        if isinstance(message, PeerLeft):
+            return self.keys.peer_left(message.participant)
+        if isinstance(message, E2eeFrom):
+            return self.keys.receive(message.participant, message.data)
+        return []

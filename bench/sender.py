@@ -14,8 +14,8 @@ import random
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from bench.e2ee_frame import Sealer
 from bench.encoded import Clip
 from bench.stamp import MAGIC, SIZE, stamped
 from media import rtpraw
@@ -36,6 +36,29 @@ def packetize(frame: bytes, kind: str) -> list[bytes]:
     return [(b"\x10" if n == 0 else b"\x00") + part for n, part in enumerate(parts)]
 
 
+def vp8_descriptor_size(payload: bytes) -> int:
+    """The length of a VP8 payload descriptor (RFC 7741, 4.2): one byte, or more with the
+    extensions browsers send (picture id, TL0PICIDX, TID/KEYIDX); 0 if the payload is too
+    short to hold the one it starts with."""
+    if not payload:
+        return 0
+    size = 1
+    if payload[0] & 0x80:  # X: an extension byte follows
+        if len(payload) < 2:
+            return 0
+        extensions = payload[1]
+        size = 2
+        if extensions & 0x80:  # I: a picture id, 7 or 15 bits (M)
+            if len(payload) <= size:
+                return 0
+            size += 2 if payload[size] & 0x80 else 1
+        if extensions & 0x40:  # L: TL0PICIDX
+            size += 1
+        if extensions & 0x30:  # T or K: TID, Y, KEYIDX
+            size += 1
+    return size if size <= len(payload) else 0
+
+
 @functools.lru_cache(maxsize=8)
 def packetized(clip: Clip, kind: str) -> list[list[bytes]]:
     """Each frame's RTP payloads (see `packetize`), made once per clip."""
@@ -44,9 +67,9 @@ def packetized(clip: Clip, kind: str) -> list[list[bytes]]:
 
 @dataclass
 class Reassembler:
-    """The frames in one stream of payloads as `packetize` cut them (the bench's send-time
-    stamp taken off each), given each payload with its packet's marker bit (the last packet
-    of a frame) and sequence number. A frame with a packet missing is left out."""
+    """The frames in one stream of payloads as `packetize` or a browser cut them (the bench's
+    send-time stamp taken off each), given each payload with its packet's marker bit (the
+    last packet of a frame) and sequence number. A frame with a packet missing is left out."""
 
     kind: str
     _parts: list[bytes] | None = None
@@ -60,18 +83,28 @@ class Reassembler:
             return payload if payload else None
         if not payload:
             return None  # padding
-        if payload[0] & 0x10:  # S: the first packet of a frame
+        descriptor = vp8_descriptor_size(payload)
+        if not descriptor:
+            self._parts = None
+        elif payload[0] & 0x10:  # S: the first packet of a frame
             self._parts = []
         elif sequence != self._next:  # a packet of this frame went missing
             self._parts = None
         self._next = (sequence + 1) & 0xFFFF
         if self._parts is None:
             return None
-        self._parts.append(payload[1:])
+        self._parts.append(payload[descriptor:])
         if not marker:
             return None
         frame, self._parts = b"".join(self._parts), None
         return frame
+
+
+class FrameSealer(Protocol):
+    """Seals each frame before it is sent (`bench.e2ee_frame.Sealer` and the like): None
+    when it cannot yet (no key): then nothing is sent, as a page's worker sends nothing."""
+
+    def seal(self, kind: str, frame: bytes) -> bytes | None: ...
 
 
 @dataclass
@@ -90,7 +123,10 @@ class OutStream:
     timestamp: int = field(default_factory=lambda: random.randrange(1 << 32))
     packets: int = 0
     octets: int = 0
-    sealer: Sealer | None = None  # end to end: each frame sealed as it is sent
+    sealer: FrameSealer | None = None  # end to end: each frame sealed as it is sent
+    # Each payload ends with a send-time stamp (bench/stamp.py), which the bench's own
+    # receivers take off; off for browsers, which would take it for part of the frame.
+    stamp: bool = True
 
     def __post_init__(self) -> None:
         self.frames = packetized(self.clip, self.kind)
@@ -110,10 +146,15 @@ class OutStream:
         if self.sealer is None:
             payloads = self.frames[at]
         else:
-            payloads = packetize(self.sealer.seal(self.kind, self.clip.frames[at]), self.kind)
+            sealed = self.sealer.seal(self.kind, self.clip.frames[at])
+            if sealed is None:  # no key yet: the frame is skipped
+                self.index += 1
+                self.timestamp = (self.timestamp + self.clip.step) % (1 << 32)
+                return
+            payloads = packetize(sealed, self.kind)
         last = len(payloads) - 1
         for n, payload in enumerate(payloads):
-            body = stamped(payload)
+            body = stamped(payload) if self.stamp else payload
             marker = 0x80 if n == last else 0
             header = rtpraw.FIXED.pack(
                 0x80, marker | self.payload_type, self.sequence, self.timestamp, self.ssrc
