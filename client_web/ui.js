@@ -65,7 +65,7 @@ export class Tiles {
   constructor(root, call) {
     this.root = root;
     this.call = call;
-    /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, label: HTMLElement}>} */
+    /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, audio: HTMLAudioElement, label: HTMLElement}>} */
     this.tiles = new Map();
     /** @type {Map<string, Shown>} */
     this.peers = new Map();
@@ -86,7 +86,7 @@ export class Tiles {
   /** Plays the others' sound, or keeps every media element silent. @param {boolean} on */
   setAudible(on) {
     this.audible = on;
-    for (const entry of this.tiles.values()) entry.video.muted = !on;
+    for (const entry of this.tiles.values()) entry.audio.muted = !on;
   }
 
   /** @param {string} note shown after "You", or "" */
@@ -148,16 +148,23 @@ export class Tiles {
     for (const id of shown) {
       let entry = this.tiles.get(id);
       if (!entry) {
+        // Sound and picture in elements of their own: an element given both does not play
+        // the sound until a video frame comes, and none ever comes from someone on audio
+        // only, or to someone on audio only.
         const video = /** @type {HTMLVideoElement} */ (
           el("video", { class: "remote", autoplay: "", playsinline: "" })
         );
-        video.muted = !this.audible;
+        video.muted = true;
+        const audio = /** @type {HTMLAudioElement} */ (el("audio", { class: "remote", autoplay: "" }));
+        audio.muted = !this.audible;
         const label = el("figcaption");
-        const tile = el("figure", { class: "tile", "data-participant": id }, [video, label]);
+        const tile = el("figure", { class: "tile", "data-participant": id }, [video, audio, label]);
         this.root.insertBefore(tile, this.mine);
-        entry = { tile, video, label };
+        entry = { tile, video, audio, label };
         this.tiles.set(id, entry);
-        video.srcObject = this.call.streamOf(id);
+        const stream = this.call.streamOf(id);
+        video.srcObject = stream && new MediaStream(stream.getVideoTracks());
+        audio.srcObject = stream && new MediaStream(stream.getAudioTracks());
       }
       const peer = this.peers.get(id);
       text(entry.label, () => caption(peer));

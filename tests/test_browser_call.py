@@ -293,3 +293,56 @@ def test_three_way_call_in_browsers(lab: NetLab, tmp_path: Path, staff_path: Pat
         f"{len(admit_to_frame)} runs: {[round(t * 1000) for t in admit_to_frame]} ms"
     )
     assert len(admit_to_frame) == ADMIT_RUNS
+
+
+# Each remote person's sound: whether an element of the page is playing it, by participant.
+PLAYING = """
+() => Object.fromEntries([...document.querySelectorAll("[data-participant]")].map(tile => [
+  tile.dataset.participant,
+  [...tile.querySelectorAll("audio, video")].some(m => m.srcObject && !m.paused && !m.muted
+    && m.srcObject.getAudioTracks().length > 0),
+]))
+"""
+
+
+def audio_heard(page: Any) -> float:
+    """Audio energy the page played out (Chromium counts it as it plays)."""
+    return sum(r["totalAudioEnergy"] for r in inbound(page) if r["kind"] == "audio")
+
+
+def test_someone_on_audio_only_from_the_start_hears_and_is_heard(
+    lab: NetLab, tmp_path: Path, staff_path: Path
+) -> None:
+    """A survivor who chooses audio only sends no video, and the server sends them none: no
+    video frame ever comes on their tile or on theirs in staff's page. Sound must play all
+    the same, both ways."""
+    from playwright.sync_api import sync_playwright
+
+    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
+    server = start_server(hosts["srv"], staff_path)
+    try:
+        with sync_playwright() as p:
+            requests: list[str] = []
+            staff = new_page(p, hosts["staff"], tmp_path, requests)
+            open_page(staff, f"{server.url}/staff", "#sign-in:not([hidden])")
+            staff.fill("#staff-name", STAFF_NAME)
+            staff.fill("#password", STAFF_PASSWORD)
+            staff.click("#sign-in-button")
+            confirm_ready(staff)
+            staff.click("#new-call")
+            link = staff.get_attribute("[data-link=survivor]", "value") or ""
+            staff.click("[data-action=join-call]")
+            staff.wait_for_selector("#call:not([hidden])")
+            survivor = new_page(p, hosts["surv"], tmp_path, requests)
+            open_join_form(survivor, link)
+            survivor.check("input[name=mode][value=audio]")
+            join_and_wait(survivor, None, "Hannah")
+            staff.wait_for_selector("[data-waiting]")
+            staff.click("[data-waiting] [data-action=admit]")
+            survivor.wait_for_selector("#call:not([hidden])")
+            for page in (staff, survivor):
+                wait_for(lambda: audio_heard(page) > 0.01, what="sound played")  # noqa: B023
+                assert all(page.evaluate(PLAYING).values()), page.evaluate(PLAYING)
+            assert frames_decoded(survivor) == 0 and frames_decoded(staff) == 0
+    finally:
+        server.stop()

@@ -40,7 +40,7 @@ SECRET_LINE = "Meet me where we said <b>not bold</b>"
 
 # Every audio and video element of the page is silent.
 ALL_MUTED = "() => [...document.querySelectorAll('video, audio')].every(m => m.muted)"
-REMOTE_MUTED = "() => [...document.querySelectorAll('video.remote')].map(m => m.muted)"
+REMOTE_MUTED = "() => [...document.querySelectorAll('audio.remote')].map(m => m.muted)"
 # The local microphone tracks the page holds: live and enabled.
 MIC_ON = (
     "() => window.__tracks.some(t => t.kind === 'audio' && t.readyState === 'live' && t.enabled)"
