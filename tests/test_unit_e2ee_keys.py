@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from bench.client import LinkFrames
 from bench.e2ee_frame import FrameError, Opener, Sealer
 from bench.e2ee_keys import (
     CallKeys,
@@ -29,6 +30,7 @@ from bench.e2ee_keys import (
     split_fragment,
     to_base64url,
 )
+from bench.sender import Reassembler, vp8_descriptor_size
 from signaling.protocol import PeerInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -335,6 +337,61 @@ def test_the_safety_code_is_ten_digits_over_the_sorted_keys() -> None:
     ordered = b"".join(sorted(keys, key=lambda k: base64.urlsafe_b64encode(k)))
     value = int.from_bytes(hashlib.sha256(ordered).digest()[:8], "big") % 10**10
     assert code.replace(" ", "") == f"{value:010d}"
+
+
+def test_a_python_peer_seals_under_the_key_of_the_moment_and_opens_what_it_holds() -> None:
+    """bench/client.py's LinkFrames, a page's worker: nothing sent before a key, a new key
+    sealed under a second after it came, counted from 0, the one before dropped later."""
+    clock = Clock()
+    staff, survivor = Py("S", "staff", clock=clock), Py("V", "survivor", clock=clock)
+    frames = LinkFrames(survivor.keys, sender=0x0BADCAFE)
+    assert frames.seal("audio", b"\x78a") is None  # no key: nothing leaves
+    call = Call()
+    call.join(staff)
+    call.join(survivor)
+    first = survivor.keys.sealing()
+    assert first is not None
+    sealed = [frames.seal("audio", b"\x78a") for _ in range(2)]
+    assert [s[-10:-6] for s in sealed if s] == [bytes(4), (1).to_bytes(4, "big")]  # counters
+    assert all(s is not None and s[-2] == first[0] for s in sealed)
+    call.join(Py("I", "interpreter", clock=clock))
+    call.leave("I")
+    latest = survivor.keys.sealing()
+    assert latest == first  # the new keys seal a second later
+    clock.now += 1.0
+    latest = survivor.keys.sealing()
+    assert latest is not None and latest != first
+    again = frames.seal("video", b"\x31\x07\x00delta")
+    assert again is not None and again[-2] == latest[0] and again[-10:-6] == bytes(4)
+    frames.update_opener()
+    assert set(frames.opener.call_keys) == {first[0], (first[0] + 1) % 256, latest[0]}
+    assert frames.opener.open("video", again) == b"\x31\x07\x00delta"
+    clock.now += 5.0
+    frames.update_opener()
+    assert frames.opener.call_keys == {latest[0]: latest[1]}
+    assert frames.sealed == 3
+    # Someone who cannot seal joins: everyone sends in the clear.
+    survivor.peer_joined(PeerInfo("C", "C", "interpreter", e2ee=False))
+    assert survivor.keys.state == "clear" and survivor.keys.code == ""
+    assert frames.seal("audio", b"\x78a") == b"\x78a"
+
+
+def test_a_browsers_vp8_packets_reassemble() -> None:
+    """Chromium's VP8 payload descriptors carry a picture id (and more): the Python peer
+    takes each off whole (RFC 7741), and reads the bench's own one-byte ones as before."""
+    assert [vp8_descriptor_size(d) for d in (b"\x10", b"\x90\x80\x81\x02",
+            b"\x90\x80\x05", b"\x80\xe0\x85\x01\x07\x20", b"\x80\x80", b"")] == [
+        1, 4, 3, 6, 0, 0]  # fmt: skip
+    frame = os.urandom(2500)
+    parts = [frame[:1000], frame[1000:2000], frame[2000:]]
+    descriptors = [b"\x90\x80\x81\x02", b"\x80\x80\x81\x02", b"\x80\x80\x81\x02"]
+    frames = Reassembler("video")
+    got = [frames.add(d + part, n == 2, 100 + n) for n, (d, part) in
+           enumerate(zip(descriptors, parts, strict=True))]  # fmt: skip
+    assert got == [None, None, frame]
+    # A packet missing: the frame is left out.
+    got = [frames.add(descriptors[n] + parts[n], n == 2, 200 + 2 * n) for n in range(3)]
+    assert got == [None, None, None]
 
 
 # ---------------------------------------------------------------- against the pages' own code
