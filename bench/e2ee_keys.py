@@ -294,7 +294,10 @@ class CallKeys:
             pub = mac = b""
         expected = hmac.digest(self._auth, hello_bytes(sender, pub), "sha256")
         out: list[Outgoing] = []
-        if len(pub) != 32 or not hmac.compare_digest(mac, expected):
+        proved = len(pub) == 32 and hmac.compare_digest(mac, expected)
+        if not proved and peer.pub is not None:
+            return out  # they proved their link before: this hello is not theirs
+        if not proved:
             peer.mismatch = True
             # Staff's peer makes the call's links: if its proof fails, our link is not this
             # call's.
@@ -305,11 +308,11 @@ class CallKeys:
             return out
         fresh = peer.pub != pub
         if fresh:
-            peer.pub, peer.mismatch = pub, False
             try:
                 peer.pair = self._agree(sender, pub)
             except ValueError:  # a key of low order: no shared secret (WebCrypto throws too)
                 return out
+            peer.pub, peer.mismatch = pub, False
         if peer.role == "staff":
             self.mismatch = False
         if not reply:

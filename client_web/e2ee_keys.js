@@ -287,6 +287,7 @@ export class CallKeys extends EventTarget {
     } catch {
       ok = false;
     }
+    if ((!ok || !pub) && peer.pub) return; // they proved their link before: not theirs
     if (!ok || !pub) {
       peer.mismatch = true;
       // Staff's page makes the call's links: if its proof fails here, our link is not this call's.
@@ -296,9 +297,9 @@ export class CallKeys extends EventTarget {
     }
     const fresh = !peer.pub || toBase64url(peer.pub) !== toBase64url(pub);
     if (fresh) {
+      peer.pair = await this.agree(from, pub); // throws for a key that agrees nothing
       peer.pub = pub;
       peer.mismatch = false;
-      peer.pair = await this.agree(from, pub);
     }
     if (peer.role === "staff") this.mismatch = false;
     if (!message.re) await this.hello(from, true);

@@ -12,8 +12,13 @@ import { el } from "./ui.js";
  * @param {(participant: string) => string} nameOf  a person's name as the page shows it
  */
 export function showE2ee(keys, root, nameOf) {
+  let drawn = "";
   const draw = () => {
     const state = keys.state;
+    // Drawn again only when what it says changes: it is a live region, read out each time.
+    const now = JSON.stringify([state, keys.code, keys.mismatched(), keys.cannotSeal()]);
+    if (now === drawn) return;
+    drawn = now;
     root.dataset.e2ee = state;
     const main = el("p", { "data-e2ee-line": state });
     /** @type {Record<string, () => string>} */

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -321,10 +322,13 @@ def test_junk_is_ignored() -> None:
         assert survivor.receive("S", item) == [], item
     assert survivor.receive("nobody", data(hello)) == []
     assert survivor.status() == before[0]
-    # A bad hello from someone in the call marks them, and is answered so they learn it.
+    # A bad hello from someone in the call not yet proved marks them, and is answered so
+    # they learn it (one from someone proved changes nothing: see the forged-hello test).
+    late = Py("L", "interpreter")
+    staff.peer_joined(info(late))
     bad = data({**hello, "mac": to_base64url(os.urandom(32)), "re": False})
-    assert [decoded(d)["re"] for _, d in staff.receive("V", bad)] == [True]
-    assert staff.keys.mismatched() == ["V"]
+    assert [decoded(d)["re"] for _, d in staff.receive("L", bad)] == [True]
+    assert staff.keys.mismatched() == ["L"]
     assert staff.status()["key"] == before[1]["key"]
 
 
@@ -592,3 +596,35 @@ def test_pages_and_python_peers_agree_every_key(node: Node, staff_in: str) -> No
         assert state["state"] == "bad-link" and state["key"] is None, state
     assert agree()["key"] == fresh["key"]
     assert all(m.status()["mismatched"] == ["X", "Y"] for m in everyone)
+
+
+@pytest.mark.parametrize("language", ["js", "python"])
+def test_a_forged_hello_for_someone_proved_and_a_key_that_agrees_nothing_change_nothing(
+    node: Node, language: str
+) -> None:
+    """The server sends a hello in the name of someone whose link checked, with a bad proof:
+    they stay proved, nothing is said of their link. A hello that checks but carries a
+    public key that agrees no secret (all zeros: a point of low order) is not kept."""
+
+    def member(id_: str, role: str) -> Member:
+        return Js(node, id_, role) if language == "js" else Py(id_, role)
+
+    staff, survivor = member("S", "staff"), member("V", "survivor")
+    call = Call()
+    call.join(staff)
+    call.join(survivor)
+    before = staff.status()
+    forged = {"t": "hello", "pub": to_base64url(os.urandom(32)), "mac": to_base64url(bytes(32))}
+    data = to_base64url(json.dumps(forged).encode())
+    assert staff.receive("V", data) == []  # not even answered
+    assert staff.status() == before and before["mismatched"] == []
+
+    # Someone holding the link sends a key of low order: no pair, so no call key for them.
+    low = Py("L", "interpreter")
+    call.join(low)
+    zeros = bytes(32)
+    mac = hmac.digest(low.keys._auth, b"quietroom hello" + b"L\x00" + zeros, "sha256")
+    bad = {"t": "hello", "pub": to_base64url(zeros), "mac": to_base64url(mac)}
+    key_before = staff.status()["key"]
+    staff.receive("L", to_base64url(json.dumps(bad).encode()))
+    assert staff.status()["key"] == key_before  # no one new: the key did not move for it
