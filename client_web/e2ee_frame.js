@@ -80,7 +80,7 @@ function trailer(counter, sender, epoch) {
 }
 
 /** @param {Uint8Array[]} parts */
-function join(...parts) {
+export function join(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

@@ -4,7 +4,7 @@
 // Everything here lives in page memory; the server only relays the `e2ee` messages.
 
 import { FrameCrypto } from "./e2ee.js";
-import { CALL_KEY_BYTES } from "./e2ee_frame.js";
+import { CALL_KEY_BYTES, join } from "./e2ee_frame.js";
 
 const encoder = new TextEncoder();
 export const SECRET_BYTES = 32;
@@ -55,17 +55,6 @@ export function splitInvite(fragment) {
   return { invite, secret: encoder.encode(text || "-") };
 }
 
-/** @param {...Uint8Array} parts */
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** HKDF-SHA256 of `input`, no salt (zeros), `info`: `bytes` bytes. @param {Uint8Array} input @param {string | Uint8Array} info */
 async function hkdf(input, info, bytes = 32) {
   const base = await crypto.subtle.importKey("raw", input, "HKDF", false, ["deriveBits"]);
@@ -81,7 +70,7 @@ export function nextKey(key) {
 
 /** What a page's hello proves: it holds the link secret, for this participant and key. */
 function helloBytes(/** @type {string} */ participant, /** @type {Uint8Array} */ pub) {
-  return concat(encoder.encode("quietroom hello"), encoder.encode(participant), new Uint8Array(1), pub);
+  return join(encoder.encode("quietroom hello"), encoder.encode(participant), new Uint8Array(1), pub);
 }
 
 /**
@@ -93,7 +82,7 @@ function keyBytes(epoch, made, from, to) {
   const count = new Uint8Array(4);
   new DataView(count.buffer).setUint32(0, made);
   const parts = [encoder.encode("quietroom key"), Uint8Array.of(epoch), count];
-  return concat(...parts, encoder.encode(from), new Uint8Array(1), encoder.encode(to));
+  return join(...parts, encoder.encode(from), new Uint8Array(1), encoder.encode(to));
 }
 
 /**
@@ -103,7 +92,7 @@ function keyBytes(epoch, made, from, to) {
  */
 export async function safetyCode(keys) {
   const sorted = [...keys].sort((a, b) => (toBase64url(a) < toBase64url(b) ? -1 : 1));
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", concat(...sorted)));
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", join(...sorted)));
   let value = 0n;
   for (const byte of hash.slice(0, 8)) value = (value << 8n) | BigInt(byte);
   const digits = (value % 10n ** 10n).toString().padStart(10, "0");
@@ -317,7 +306,7 @@ export class CallKeys extends EventTarget {
       await crypto.subtle.deriveBits({ name: "X25519", public: theirs }, pair.privateKey, 256),
     );
     const [a, b] = [this.me, other].sort();
-    const info = concat(encoder.encode("quietroom pair"), encoder.encode(a), new Uint8Array(1), encoder.encode(b));
+    const info = join(encoder.encode("quietroom pair"), encoder.encode(a), new Uint8Array(1), encoder.encode(b));
     const raw = await hkdf(shared, info);
     return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
   }

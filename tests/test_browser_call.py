@@ -84,6 +84,21 @@ def staff_admits_survivor(
     return staff, survivor
 
 
+def staff_joins_new_call(staff: Any, origin: str) -> str:
+    """Staff sign in on `staff` (a page), make a call with the form's defaults and join it;
+    the survivor's link."""
+    open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
+    staff.fill("#staff-name", STAFF_NAME)
+    staff.fill("#password", STAFF_PASSWORD)
+    staff.click("#sign-in-button")
+    confirm_ready(staff)
+    staff.click("#new-call")
+    link: str = staff.get_attribute("[data-link=survivor]", "value") or ""
+    staff.click("[data-action=join-call]")
+    staff.wait_for_selector("#call:not([hidden])")
+    return link
+
+
 def samples_received(page: Any) -> int:
     return sum(r["totalSamplesReceived"] for r in inbound(page) if r["kind"] == "audio")
 
@@ -324,15 +339,7 @@ def test_someone_on_audio_only_from_the_start_hears_and_is_heard(
         with sync_playwright() as p:
             requests: list[str] = []
             staff = new_page(p, hosts["staff"], tmp_path, requests)
-            open_page(staff, f"{server.url}/staff", "#sign-in:not([hidden])")
-            staff.fill("#staff-name", STAFF_NAME)
-            staff.fill("#password", STAFF_PASSWORD)
-            staff.click("#sign-in-button")
-            confirm_ready(staff)
-            staff.click("#new-call")
-            link = staff.get_attribute("[data-link=survivor]", "value") or ""
-            staff.click("[data-action=join-call]")
-            staff.wait_for_selector("#call:not([hidden])")
+            link = staff_joins_new_call(staff, server.url)
             survivor = new_page(p, hosts["surv"], tmp_path, requests)
             open_join_form(survivor, link)
             survivor.check("input[name=mode][value=audio]")

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM_FLAGS, confirm_ready, open_page, start_server
-from conftest import STAFF_NAME, STAFF_PASSWORD
+from browser import CHROMIUM_FLAGS, start_server
 from netlab import NetLab, require_netns
 from screens import (
     LAPTOP,
@@ -33,7 +32,7 @@ from screens import (
     staff_in_new_call,
 )
 from test_browser_a11y import Results, available, check
-from test_browser_call import receiving_from, wait_for
+from test_browser_call import receiving_from, staff_joins_new_call, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -124,15 +123,7 @@ def test_when_the_organization_requires_end_to_end_only_browsers_that_can_join(
                     return launched.new_context(ignore_https_errors=True, viewport=PHONE)
 
                 staff = context(browser("staff")).new_page()
-                open_page(staff, f"{server.url}/staff", shown("sign-in"))
-                staff.fill("#staff-name", STAFF_NAME)
-                staff.fill("#password", STAFF_PASSWORD)
-                staff.click("#sign-in-button")
-                confirm_ready(staff)
-                staff.click("#new-call")
-                link = staff.get_attribute("[data-link=survivor]", "value") or ""
-                staff.click("[data-action=join-call]")
-                staff.wait_for_selector(shown("call"))
+                link = staff_joins_new_call(staff, server.url)
 
                 survivors = browser("surv")
                 # A browser that cannot: told, and not offered to join.

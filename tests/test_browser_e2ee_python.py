@@ -30,10 +30,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from browser import REPO, ServerProcess, confirm_ready, open_page, start_server
+from browser import REPO, ServerProcess, start_server
 from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import Host, NetLab, require_netns
-from test_browser_call import frames_decoded, join_and_wait, new_page, wait_for
+from test_browser_call import (
+    frames_decoded,
+    join_and_wait,
+    new_page,
+    staff_joins_new_call,
+    wait_for,
+)
 from test_browser_e2ee_call import e2ee_state
 
 from bench.client import Participant, StaffApi
@@ -173,16 +179,8 @@ def lab() -> Iterator[NetLab]:
 def staff_page_in_call(p: Any, host: Host, tmp: Path, origin: str) -> tuple[Any, str]:
     """Staff sign in in Chromium, make a call and join it: the page, and the survivor's link."""
     staff = new_page(p, host, tmp, [])
-    open_page(staff, f"{origin}/staff", "#sign-in:not([hidden])")
-    staff.fill("#staff-name", STAFF_NAME)
-    staff.fill("#password", STAFF_PASSWORD)
-    staff.click("#sign-in-button")
-    confirm_ready(staff)
-    staff.click("#new-call")
-    link = staff.get_attribute("[data-link=survivor]", "value") or ""
+    link = staff_joins_new_call(staff, origin)
     assert len(link.rsplit(".", 1)[1]) == 43, link  # the link secret, in the fragment
-    staff.click("[data-action=join-call]")
-    staff.wait_for_selector("#call:not([hidden])")
     return staff, link
 
 
