@@ -43,6 +43,7 @@ class SipError(Exception):
         self.status = status
         self.reason = reason
         self.answerable = answerable
+        self.request: SipRequest | None = None  # what was read of it, to answer along
 
 
 @dataclass
@@ -143,7 +144,11 @@ def parse_request(datagram: bytes) -> SipRequest:
     answerable = bool(request.one("via") and request.branch)
     if not answerable:
         raise SipError(400, "Missing Via", answerable=False)
-    check(request)
+    try:
+        check(request)
+    except SipError as error:
+        error.request = request
+        raise
     return request
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs it:
-# system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables, npm) when
-# missing, the project and its test dependencies in .venv, axe-core (npm, pinned by
+# system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables, npm,
+# sipp) when missing, the project and its test dependencies in .venv, axe-core (npm, pinned by
 # tests/package-lock.json) in tests/node_modules, then lint, type checks and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ command -v janus >/dev/null 2>&1 || missing+=(janus)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"
