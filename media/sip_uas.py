@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from media.sip_digest import DigestGuard
 from media.sip_message import SipError, SipRequest, answer, parse_request
 
 T1 = 0.5  # RFC 3261's round-trip estimate, seconds
@@ -39,6 +40,7 @@ class Trunk:
     invites_per_minute: int = 30  # from one source address
     max_calls: int = 20
     t1: float = T1  # shorter in tests
+    guard: DigestGuard | None = None  # the trunk's credentials, if the admin set them
 
     def allows(self, host: str) -> bool:
         try:
@@ -209,6 +211,13 @@ class SipServer(asyncio.DatagramProtocol):
             status, reason = (488, "Not Acceptable Here") if dialog else (481, "No Such Call")
             self.send(answer(request, status, reason, source=source), source)
             return
+        # Credentials first (when set): a challenge answered is one call, not two knocks.
+        if self.trunk.guard is not None:
+            refused = self.trunk.guard.check(request, source[0])
+            if refused is not None:
+                status, reason, headers = refused
+                self.send(answer(request, status, reason, source=source, headers=headers), source)
+                return
         now = self.clock()
         knocks = [t for t in self.knocks.get(source[0], []) if now - t < 60.0]
         if len(knocks) >= self.trunk.invites_per_minute:
