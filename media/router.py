@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import monotonic
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import (
@@ -24,7 +24,6 @@ from media import bandwidth, fallback, quality, rtpraw, twcc
 from media.packet_cache import PacketCache
 from media.rewriter import StreamRewriter
 from media.stream_stats import ReceivedStats, SentStats
-from media.wire import Wire
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class Inlet:
     """Media arriving from one participant, one kind."""
 
     kind: str
-    receiver: RTCRtpReceiver
+    receiver: RTCRtpReceiver | None  # None: a phone leg, which takes no keyframe requests
     codec_by_pt: dict[int, str]
     report_ssrc: int  # the SSRC our receiver reports come from
     ssrc: int | None = None
@@ -62,12 +61,18 @@ class Inlet:
 
     async def request_keyframe(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self.kind != "video" or self.ssrc is None:
+        if self.kind != "video" or self.ssrc is None or self.receiver is None:
             return
         if not force and now - self.last_keyframe_request < KEYFRAME_INTERVAL:
             return
         self.last_keyframe_request = now
         await self.receiver._send_rtcp_pli(self.ssrc)
+
+
+class RtpSink(Protocol):
+    """Where an outlet's packets go: a connection's SRTP (media/wire.py), or a phone leg."""
+
+    def send_rtp(self, raw: bytes, /) -> None: ...
 
 
 @dataclass
@@ -84,7 +89,7 @@ class Outlet:
     mid: str
     ssrc: int
     payload_type: int
-    wire: Wire
+    wire: RtpSink
     rewriter: StreamRewriter = field(init=False)
     stats: SentStats = field(init=False)
     cache: PacketCache | None = field(init=False)
@@ -225,12 +230,18 @@ class Router:
         self.resent = 0
 
     def add(
-        self, pid: str, inlets: dict[str, Inlet], slots: list[Slot], twcc_id: int | None = None
+        self,
+        pid: str,
+        inlets: dict[str, Inlet],
+        slots: list[Slot],
+        twcc_id: int | None = None,
+        wants_video: bool = True,
     ) -> None:
         """Add a member: it sees everyone already here, and they see it. With `twcc_id` (the
         header extension id it negotiated for transport-cc), what is sent to it is numbered
-        and the server estimates its downlink from its feedback."""
-        member = Member(inlets, slots)
+        and the server estimates its downlink from its feedback. Without `wants_video`, no
+        video is ever forwarded to it (a phone leg)."""
+        member = Member(inlets, slots, wants_video=wants_video)
         if twcc_id is not None:
             log = twcc.SendLog(twcc_id)
             member.measured = bandwidth.Measured(log)

@@ -1,0 +1,100 @@
+"""A phone leg in a call's router: the phone's voice goes to everyone as Opus, and everyone
+else's sound, mixed, goes to the phone (docs/phone.md, "Where each part runs").
+
+The leg is a member of the router like any other. Its one inlet is audio: the phone's
+sound, decoded and encoded as Opus in packets of the leg's own SSRC. Each of its outlets
+is audio from one other person; instead of a connection's SRTP, its packets come to the
+leg, which decodes them. Every 20 ms (`tick`) it mixes the latest frame of each and sends
+the mix to the phone in the codec the phone agreed. It never takes video.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+
+from media import rtpraw
+from media.phone_audio import Decoding, Encoding, Pcm, mix
+from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
+
+OPUS_PT = 111  # the payload type of the leg's own Opus, as the router reads it
+QUEUED = 3  # frames kept per person (60 ms): any more, the oldest goes
+PHONE_STEP = {"pcmu/8000": 160, "pcma/8000": 160, "opus/48000": 960}  # RTP clock per 20 ms
+
+
+class Heard:
+    """One other person's sound as the leg receives it: the 'wire' of one outlet."""
+
+    def __init__(self) -> None:
+        self.decoding = Decoding("opus/48000")
+        self.frames: deque[Pcm] = deque(maxlen=QUEUED)
+
+    def send_rtp(self, raw: bytes) -> None:
+        packet = rtpraw.parse(raw)
+        if packet is None or not packet.payload:
+            return
+        self.frames.extend(self.decoding.decode(packet.payload, packet.timestamp))
+
+
+class Unsent:
+    """The leg's video outlets: nothing is ever sent there."""
+
+    def send_rtp(self, raw: bytes) -> None:
+        return None
+
+
+class PhoneLeg:
+    def __init__(
+        self,
+        router: Router,
+        pid: str,
+        codec: str,
+        payload_type: int,
+        to_phone: Callable[[bytes], None],
+        others: int,
+    ) -> None:
+        self.router, self.pid = router, pid
+        self.phone_in, self.phone_out = Decoding(codec), Encoding(codec)
+        self.to_browsers = Encoding("opus/48000")
+        self.to_phone = to_phone
+        self.payload_type, self.step = payload_type, PHONE_STEP[codec]
+        self.ssrc, self.phone_ssrc = random.getrandbits(32), random.getrandbits(32)
+        self.sequence = self.phone_sequence = random.getrandbits(16)
+        self.timestamp = self.phone_timestamp = random.getrandbits(32)
+        self.heard: list[Heard] = []
+        slots = []
+        for n in range(others):
+            heard = Heard()
+            self.heard.append(heard)
+            audio = Outlet("audio", f"pa{n}", random.getrandbits(32), OPUS_PT, heard)
+            video = Outlet("video", f"pv{n}", random.getrandbits(32), 96, Unsent())
+            slots.append(Slot(audio=audio, video=video))
+        inlet = Inlet("audio", None, {OPUS_PT: FORWARDED_CODECS["audio"]}, random.getrandbits(32))
+        router.add(pid, {"audio": inlet}, slots, wants_video=False)
+
+    def from_phone(self, raw: bytes) -> None:
+        """An RTP packet from the phone: its sound, to everyone in the call as Opus."""
+        packet = rtpraw.parse(raw)
+        if packet is None or packet.payload_type != self.payload_type or not packet.payload:
+            return
+        for pcm in self.phone_in.decode(packet.payload, packet.timestamp):
+            for payload in self.to_browsers.encode(pcm):
+                self.sequence = (self.sequence + 1) & 0xFFFF
+                self.timestamp = (self.timestamp + 960) & 0xFFFFFFFF
+                header = rtpraw.FIXED.pack(0x80, OPUS_PT, self.sequence, self.timestamp, self.ssrc)
+                self.router.forward(self.pid, header + payload)
+
+    def tick(self) -> None:
+        """20 ms have passed: the others' sound, mixed, to the phone."""
+        frames = [heard.frames.popleft() for heard in self.heard if heard.frames]
+        for payload in self.phone_out.encode(mix(frames)):
+            self.phone_sequence = (self.phone_sequence + 1) & 0xFFFF
+            self.phone_timestamp = (self.phone_timestamp + self.step) & 0xFFFFFFFF
+            header = rtpraw.FIXED.pack(
+                0x80, self.payload_type, self.phone_sequence, self.phone_timestamp, self.phone_ssrc
+            )
+            self.to_phone(header + payload)
+
+    def close(self) -> None:
+        self.router.remove(self.pid)

@@ -1,0 +1,96 @@
+"""A phone leg in a real call router (media/phone_leg.py): the phone hears everyone else,
+mixed, in its own codec; everyone hears the phone, as Opus; no video ever goes to it."""
+
+from __future__ import annotations
+
+import array
+from typing import Any
+
+import numpy as np
+
+from media import rtpraw
+from media.phone_audio import FRAME, RATE, Decoding, Encoding
+from media.phone_leg import PhoneLeg
+from media.router import Inlet, Outlet, Router, Slot
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+
+    def send_rtp(self, raw: bytes) -> None:
+        self.packets.append(raw)
+
+
+def tone(hz: float, n: int) -> array.array:  # type: ignore[type-arg]
+    t = np.arange(n * FRAME, (n + 1) * FRAME) / RATE
+    return array.array("h", (6000 * np.sin(2 * np.pi * hz * t)).astype(np.int16).tobytes())
+
+
+def browser(router: Router, pid: str, slots: int) -> list[Capture]:
+    """A person in the call sending Opus, with `slots` audio outlets captured."""
+    captures = [Capture() for _ in range(slots)]
+    outlets = [
+        Slot(audio=Outlet("audio", f"{pid}a{n}", 1000 + n, 111, captures[n]),
+             video=Outlet("video", f"{pid}v{n}", 2000 + n, 96, Capture()))
+        for n in range(slots)
+    ]  # fmt: skip
+    router.add(pid, {"audio": Inlet("audio", None, {111: "audio/opus"}, 7)}, outlets)
+    return captures
+
+
+def spectrum_peaks(samples: np.ndarray, *hz: float) -> list[float]:
+    """Each frequency's share of the strongest bin."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    bins = np.fft.rfftfreq(len(samples), 1 / RATE)
+    return [float(spectrum[np.argmin(abs(bins - f))] / spectrum.max()) for f in hz]
+
+
+def decoded(codec: str, packets: list[bytes]) -> np.ndarray:
+    decoding = Decoding(codec)
+    frames = []
+    for raw in packets:
+        packet = rtpraw.parse(raw)
+        assert packet is not None
+        frames += decoding.decode(packet.payload, packet.timestamp)
+    return np.concatenate([np.frombuffer(f.tobytes(), np.int16) for f in frames]).astype(float)
+
+
+def test_the_phone_hears_everyone_else_and_everyone_hears_the_phone() -> None:
+    router = Router(lambda viewer, table: None)
+    heard_by: dict[str, Any] = {"A": browser(router, "A", 2), "B": browser(router, "B", 2)}
+    to_phone: list[bytes] = []
+    leg = PhoneLeg(router, "phone", "pcmu/8000", 0, to_phone.append, others=2)
+    assert router.members["phone"].wants_video is False
+    encoders = {"A": Encoding("opus/48000"), "B": Encoding("opus/48000")}
+    pitch = {"A": 440, "B": 1000}
+    phone_side = Encoding("pcmu/8000")
+    seq = 0
+    for n in range(50):  # one second
+        for pid, encoder in encoders.items():
+            for payload in encoder.encode(tone(pitch[pid], n)):
+                seq += 1
+                header = rtpraw.FIXED.pack(0x80, 111, seq, n * 960, hash(pid) & 0xFFFFFFFF)
+                router.forward(pid, header + payload)
+        for payload in phone_side.encode(tone(700, n)):
+            leg.from_phone(rtpraw.FIXED.pack(0x80, 0, n, n * 160, 42) + payload)
+        leg.tick()
+
+    # The phone: G.711 u-law, payload type 0, one packet each 20 ms, with both others in it.
+    assert {rtpraw.parse(p).payload_type for p in to_phone} == {0}  # type: ignore[union-attr]
+    assert len(to_phone) >= 48
+    phone_heard = decoded("pcmu/8000", to_phone)[RATE // 4 :]
+    assert min(spectrum_peaks(phone_heard, 440, 1000)) > 0.3
+    assert spectrum_peaks(phone_heard, 700)[0] < 0.05  # not its own voice back
+
+    # Each browser: the phone's voice as Opus in one of its slots, the other browser in another.
+    for pid, captures in heard_by.items():
+        streams = [decoded("opus/48000", c.packets)[RATE // 4 :] for c in captures if c.packets]
+        assert len(streams) == 2
+        pitches = sorted(float(np.fft.rfftfreq(len(s), 1 / RATE)[np.argmax(np.abs(np.fft.rfft(s)))])
+                         for s in streams)  # fmt: skip
+        other = pitch["B" if pid == "A" else "A"]
+        assert abs(pitches[0] - min(700, other)) < 15 and abs(pitches[1] - max(700, other)) < 15
+
+    leg.close()
+    assert "phone" not in router.members
