@@ -12,6 +12,7 @@ which every key of the call is protected, must appear in none of it, nor in the 
   says its link does not match; staff's page names it; the others go on.
 - Staff reload their page and join again: the same links, everyone end to end again under
   a new safety code.
+- An older Chromium, whose only way is createEncodedStreams, and a current one: end to end.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ import pytest
 from browser import RECORD_PEER_CONNECTIONS, REPO, ServerProcess, inbound, start_server
 from firefox import FirefoxPage, require_firefox
 from netlab import Host, NetLab, require_netns
-from test_browser_call import join_and_wait, new_page, receiving_from, wait_for
+from test_browser_call import (
+    join_and_wait,
+    new_page,
+    receiving_from,
+    staff_joins_new_call,
+    wait_for,
+)
 from test_browser_recovery import three_way_call
 
 pytestmark = pytest.mark.browser
@@ -193,3 +200,37 @@ def test_three_way_call_end_to_end_in_chromium_and_firefox(
         assert secret not in sent
         assert secret not in log
     assert not any("#" in e.get("request", "") for e in entries)
+
+
+# An older Chromium: encoded frames only through createEncodedStreams.
+STREAMS_ONLY = "delete window.RTCRtpScriptTransform;"
+
+
+def test_an_older_chromium_with_encoded_streams_only_is_end_to_end_too(
+    lab: NetLab, tmp_path: Path, staff_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    hosts = {name: lab.add_host(name) for name in ("srv", "staff", "surv")}
+    server = start_server(hosts["srv"], staff_path)
+    try:
+        with sync_playwright() as p:
+            staff = new_page(p, hosts["staff"], tmp_path, [])
+            link = staff_joins_new_call(staff, server.url)
+            survivor = new_page(p, hosts["surv"], tmp_path, [])
+            survivor.context.add_init_script(STREAMS_ONLY)
+            join_and_wait(survivor, link, "Hannah")
+            assert survivor.evaluate("typeof RTCRtpScriptTransform") == "undefined"
+            staff.wait_for_selector("[data-waiting]")
+            staff.click("[data-waiting] [data-action=admit]")
+            for page in (staff, survivor):
+                wait_for(lambda: receiving_from(page, 1), what="media both ways")  # noqa: B023
+            wait_for(
+                lambda: all(int(e2ee_state(pg)["opened"]) > 50 for pg in (staff, survivor)),
+                what="frames opened on both sides",
+            )
+            states = [e2ee_state(page) for page in (staff, survivor)]
+            assert all(s["state"] == "on" and s["failed"] == "0" for s in states), states
+            assert states[0]["code"] == states[1]["code"]
+    finally:
+        server.stop()
