@@ -10,6 +10,7 @@ the mix to the phone in the codec the phone agreed. It never takes video.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 
 OPUS_PT = 111  # the payload type of the leg's own Opus, as the router reads it
 QUEUED = 3  # frames kept per person (60 ms): any more, the oldest goes
+TICK = 0.020  # seconds between mixes sent to the phone
 PHONE_STEP = {"pcmu/8000": 160, "pcma/8000": 160, "opus/48000": 960}  # RTP clock per 20 ms
 
 
@@ -98,3 +100,58 @@ class PhoneLeg:
 
     def close(self) -> None:
         self.router.remove(self.pid)
+
+
+class LegSocket(asyncio.DatagramProtocol):
+    """A phone leg's local UDP socket in the media worker: the signaling process relays the
+    phone's RTP to it and takes what it sends back (docs/phone.md). Sends go to whoever
+    sent last, and every 20 ms the leg's mix goes out, on a clock that keeps its own time
+    (a late tick is made up, never drifts)."""
+
+    def __init__(self, make_leg: Callable[[Callable[[bytes], None]], PhoneLeg]) -> None:
+        self.leg = make_leg(self.send)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.peer: tuple[str, int] | None = None
+        self.clock: asyncio.TimerHandle | None = None
+        self.next_tick = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        loop = asyncio.get_running_loop()
+        self.next_tick = loop.time() + TICK
+        self.clock = loop.call_at(self.next_tick, self.tick)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.peer = (addr[0], addr[1])
+        self.leg.from_phone(data)
+
+    def send(self, raw: bytes) -> None:
+        if self.transport is not None and self.peer is not None:
+            self.transport.sendto(raw, self.peer)
+
+    def tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.next_tick <= now:  # one mix per 20 ms that passed
+            self.leg.tick()
+            self.next_tick += TICK
+        self.clock = loop.call_at(self.next_tick, self.tick)
+
+    def close(self) -> None:
+        if self.clock is not None:
+            self.clock.cancel()
+        if self.transport is not None:
+            self.transport.close()
+        self.leg.close()
+
+
+async def open_leg_socket(
+    make_leg: Callable[[Callable[[bytes], None]], PhoneLeg],
+) -> tuple[LegSocket, int]:
+    """A leg on a new socket of 127.0.0.1 (any free port); the socket and its port."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: LegSocket(make_leg), local_addr=("127.0.0.1", 0)
+    )
+    port: int = transport.get_extra_info("sockname")[1]
+    return protocol, port

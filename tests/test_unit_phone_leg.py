@@ -94,3 +94,55 @@ def test_the_phone_hears_everyone_else_and_everyone_hears_the_phone() -> None:
 
     leg.close()
     assert "phone" not in router.members
+
+
+async def test_the_legs_socket_takes_the_phone_and_sends_the_mix_every_20_ms() -> None:
+    """On its own UDP socket, as in the media worker: what is relayed to it reaches the call,
+    and the mix goes back to whoever relayed, fifty packets a second, silence included."""
+    import asyncio
+    import time
+
+    from media.phone_leg import open_leg_socket
+
+    router = Router(lambda viewer, table: None)
+    heard = browser(router, "A", 1)
+    sock, port = await open_leg_socket(
+        lambda send: PhoneLeg(router, "phone", "pcma/8000", 8, send, others=1)
+    )
+
+    class Relay(asyncio.DatagramProtocol):
+        def __init__(self) -> None:
+            self.got: list[tuple[float, bytes]] = []
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            self.got.append((time.monotonic(), data))
+
+    loop = asyncio.get_running_loop()
+    relay = Relay()
+    transport, _ = await loop.create_datagram_endpoint(lambda: relay, local_addr=("127.0.0.1", 0))
+    try:
+        phone_side = Encoding("pcma/8000")
+        for n in range(50):
+            for payload in phone_side.encode(tone(700, n)):
+                transport.sendto(rtpraw.FIXED.pack(0x80, 8, n, n * 160, 9) + payload,
+                                 ("127.0.0.1", port))  # fmt: skip
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+    finally:
+        sock.close()
+        transport.close()
+    assert "phone" not in router.members
+    # The call heard the phone.
+    voice = decoded("opus/48000", heard[0].packets)[RATE // 4 :]
+    assert (
+        abs(
+            float(np.fft.rfftfreq(len(voice), 1 / RATE)[np.argmax(np.abs(np.fft.rfft(voice)))])
+            - 700
+        )
+        < 15
+    )
+    # The relay got A-law back at 50 a second (silence: nobody else spoke).
+    times = [t for t, _ in relay.got]
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 40 < rate < 60, rate
+    assert {rtpraw.parse(raw).payload_type for _, raw in relay.got} == {8}  # type: ignore[union-attr]
