@@ -60,7 +60,8 @@ def test_a_browser_that_cannot_is_told_and_the_call_goes_on_not_end_to_end(
     SCREENSHOTS.mkdir(exist_ok=True)
     with lab_with_server(tmp_path, staff_path) as lab:
         staff, links = staff_in_new_call(lab)
-        assert staff.evaluate(STATE) == "on"  # alone in a call of their own, end to end
+        # Alone in a call of their own, end to end once the page has made its key.
+        wait_for(lambda: staff.evaluate(STATE) == "on", what="staff's page end to end")
         survivor = without_transforms(lab.context(lab.survivor_browser, PHONE))
         consent_to(survivor, links["survivor"])
         assert survivor.evaluate("typeof RTCRtpScriptTransform") == "undefined"
