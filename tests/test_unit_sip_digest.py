@@ -8,7 +8,7 @@ import ipaddress
 import re
 
 import pytest
-from test_unit_sip_uas import SDP, Answerer, Phone, Scene, request, start, status
+from test_unit_sip_uas import SDP, open_scene, request, status
 
 from media.sip_digest import DigestGuard
 from media.sip_message import parse_request
@@ -103,18 +103,10 @@ def test_wrong_answers_old_nonces_and_too_many_tries() -> None:
 
 
 async def test_the_uas_challenges_then_takes_the_call() -> None:
-    import asyncio
-
     trunk = Trunk([ipaddress.ip_network("127.0.0.0/8")], t1=0.02,
                   guard=DigestGuard("trunk", "s3cret"))  # fmt: skip
-    answerer = Answerer()
-    server, transport = await start(trunk, answerer)
-    phone = Phone()
-    phone_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: phone, local_addr=("127.0.0.1", 0)
-    )
-    scene = Scene(server, answerer, phone, transport.get_extra_info("sockname")[1])
-    try:
+    async with open_scene(trunk) as scene:
+        phone, answerer = scene.phone, scene.answerer
         scene.send(request("INVITE", body=SDP))
         challenged = await phone.next()
         assert status(challenged) == 401 and not answerer.offered_calls
@@ -122,6 +114,3 @@ async def test_the_uas_challenges_then_takes_the_call() -> None:
         scene.send(with_auth(authorization(header.split(": ", 1)[1], "trunk", "s3cret")))
         assert status(await phone.next()) == 100
         assert status(await phone.next()) == 200 and len(answerer.offered_calls) == 1
-    finally:
-        phone_transport.close()
-        transport.close()

@@ -6,6 +6,7 @@ timers run in the test's time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import secrets
@@ -87,20 +88,27 @@ async def start(trunk: Trunk, answerer: Answerer) -> tuple[SipServer, asyncio.Ba
     return server, transport
 
 
+@contextlib.asynccontextmanager
+async def open_scene(trunk: Trunk) -> AsyncIterator[Scene]:
+    """The UAS for `trunk` on a loopback socket, and a phone socket beside it."""
+    answerer = Answerer()
+    server, transport = await start(trunk, answerer)
+    phone = Phone()
+    phone_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: phone, local_addr=("127.0.0.1", 0)
+    )
+    try:
+        yield Scene(server, answerer, phone, transport.get_extra_info("sockname")[1])
+    finally:
+        phone_transport.close()
+        transport.close()
+
+
 @pytest.fixture
 async def scene() -> AsyncIterator[Scene]:
     trunk = Trunk([ipaddress.ip_network("127.0.0.0/8")], invites_per_minute=3, max_calls=2, t1=T1)
-    answerer = Answerer()
-    server, transport = await start(trunk, answerer)
-    loop = asyncio.get_running_loop()
-    phone = Phone()
-    phone_transport, _ = await loop.create_datagram_endpoint(
-        lambda: phone, local_addr=("127.0.0.1", 0)
-    )
-    port = transport.get_extra_info("sockname")[1]
-    yield Scene(server, answerer, phone, port)
-    phone_transport.close()
-    transport.close()
+    async with open_scene(trunk) as opened:
+        yield opened
 
 
 def request(
@@ -247,21 +255,10 @@ async def test_a_source_not_listed_gets_403_a_few_times_a_second(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     trunk = Trunk([ipaddress.ip_network("192.0.2.0/24")], t1=T1)
-    answerer = Answerer()
-    server, transport = await start(trunk, answerer)
-    loop = asyncio.get_running_loop()
-    phone = Phone()
-    phone_transport, _ = await loop.create_datagram_endpoint(
-        lambda: phone, local_addr=("127.0.0.1", 0)
-    )
-    scene = Scene(server, answerer, phone, transport.get_extra_info("sockname")[1])
-    try:
+    async with open_scene(trunk) as scene:
         for _ in range(12):
             scene.send(request("INVITE", body=SDP))
-        got = await phone.quiet(0.3)
+        got = await scene.phone.quiet(0.3)
         assert [status(g) for g in got] == [403] * 5
-        assert not answerer.offered_calls
+        assert not scene.answerer.offered_calls
         assert not [r for r in caplog.records if r.name.startswith("media")]  # nothing logged
-    finally:
-        phone_transport.close()
-        transport.close()
