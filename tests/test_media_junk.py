@@ -22,6 +22,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,12 @@ from bench.client import Participant
 
 HERE = Path(__file__).resolve().parent
 PER_KIND = 350  # datagrams of each of the 6 kinds, at each port
+JUNK_SECONDS = 2.4  # about as long as the junk and the checks after it take
 IN_FLIGHT = 0.3  # seconds: far more than a packet takes through the server here
-MAX_LOSS = 0.005  # "a trace": half a percent of the packets sent while the junk arrives
+# "A trace": what the junk costs the call is at most half a percent of the packets sent while
+# it arrives, above what the same call loses in as long a stretch without junk (up to 0.2 %
+# here: a loaded machine's own loss, which a bar on 900 packets alone mistook for the junk's).
+MAX_LOSS = 0.005
 
 
 @dataclass
@@ -124,6 +129,13 @@ async def totals(people: list[Participant]) -> tuple[int, int]:
     return sum(sent), sum(sum(p.packets.values()) for p in people)
 
 
+def loss_between(
+    sent_before: int, received_before: int, sent_after: int, received_after: int
+) -> float:
+    sent, received = sent_after - sent_before, received_after - received_before
+    return max(0.0, 1 - received / sent)
+
+
 def flow(people: list[Participant]) -> dict[tuple[int, str], int]:
     a, b = people
     return {
@@ -161,6 +173,14 @@ async def test_junk_at_every_media_port_harms_no_call(
         assert len(ports) == 1, ports  # the media process's one port, shared by both
 
         await asyncio.sleep(1.0)  # past the start: loss is measured in the steady call
+        quiet_started = time.monotonic()
+        sent_before, received_before = await totals(people)
+        await asyncio.sleep(JUNK_SECONDS)
+        sent_after, received_after = await totals(people)
+        quiet = loss_between(sent_before, received_before, sent_after, received_after)
+        quiet_seconds = time.monotonic() - quiet_started
+
+        junk_started = time.monotonic()
         before_flow = flow(people)
         sent_before, received_before = await totals(people)
         sender = await asyncio.create_subprocess_exec(
@@ -173,25 +193,27 @@ async def test_junk_at_every_media_port_harms_no_call(
         assert sender.returncode == 0, err.decode()
         await asyncio.sleep(1.0)  # the last packets sent arrive
         sent_after, received_after = await totals(people)
+        junk_seconds = time.monotonic() - junk_started
         report = json.loads(out)
         datagrams = sum(report["sent"].values())
         assert datagrams == PER_KIND * 6 * len(ports)
 
-        sent, received = sent_after - sent_before, received_after - received_before
-        loss = max(0.0, 1 - received / sent)
+        sent = sent_after - sent_before
+        loss = loss_between(sent_before, received_before, sent_after, received_after)
         summary = (
             f"\njunk ({'media worker' if workers else 'media in process'}): {datagrams} "
             f"datagrams at {len(ports)} media ports "
             f"({', '.join(f'{k} {v}' for k, v in report['sent'].items())}); "
             f"{sum(report['replies'].values())} answers came back, and "
             f"{report['checks']} to {len(usernames)} valid checks sent after; "
-            f"the call sent {sent} packets meanwhile and lost {loss:.3%}"
+            f"the call sent {sent} packets meanwhile and lost {loss:.3%} in {junk_seconds:.1f} s "
+            f"(without junk, {quiet:.3%} in {quiet_seconds:.1f} s)"
         )
         # Nothing of the junk is a valid check: it is dropped unanswered. Valid checks from
         # the same address, after it, are answered: the junk reached the call's own socket.
         assert sum(report["replies"].values()) == 0, report
         assert report["checks"] == len(usernames) * len(ports), report
-        assert loss <= MAX_LOSS, (sent, received)
+        assert loss <= quiet + MAX_LOSS, (sent, loss, quiet)
         # The call goes on both ways, on the connections it had.
         after_flow = flow(people)
         assert all(after_flow[k] > before_flow[k] + 100 for k in before_flow), after_flow
