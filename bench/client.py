@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -109,6 +109,7 @@ class StaffApi:
 
 
 TRANSPORT_CC_ID = 4  # aiortc's offers use 1 to 3
+HEARD = 500  # audio payloads kept per mid when `heard` is on (10 s)
 FEEDBACK_SECONDS = 0.1  # how often a browser sends transport-cc feedback, about
 
 
@@ -203,6 +204,9 @@ class Participant:
     _frames: dict[str, Reassembler] = field(default_factory=dict)  # by mid
     _inline: bool = False
     follow_restarts: bool = True  # answer media-restart with a new connection, as pages do
+    # Audio payloads received, the latest by mid, for tests that listen to what came
+    # (a phone's voice); None: not kept.
+    heard: dict[str, deque[bytes]] | None = None
     _media_args: tuple[int, bool, tuple[IceServer, ...], bool] | None = None
     _restarts: list[asyncio.Future[None]] = field(default_factory=list)
     _reader: asyncio.Task[None] | None = None
@@ -474,6 +478,8 @@ class Participant:
 
     def _count(self, mid: str, payload: bytes) -> None:
         if payload:
+            if self.heard is not None and self.kinds.get(mid) == "audio":
+                self.heard.setdefault(mid, deque(maxlen=HEARD)).append(payload)
             self.packets[mid] += 1
             self.octets[mid] += len(payload)
             self.first_packet_at.setdefault(mid, time.monotonic())

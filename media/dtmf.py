@@ -43,7 +43,7 @@ SHARE = 0.6  # the two tones hold at least this much of the frame's energy
 HOLD_FRAMES = 2  # 40 ms present before a digit counts
 
 
-def tone_power(samples: list[float], hz: int) -> float:
+def tone_power(samples: Sequence[float], hz: int) -> float:
     """Goertzel: the power of `hz` in `samples` (8 kHz), scaled like the mean square."""
     coeff = 2 * math.cos(2 * math.pi * hz / NARROW)
     s1 = s2 = 0.0
@@ -67,7 +67,11 @@ class InBand:
 
     def take(self, pcm: Sequence[int]) -> str:
         narrow = [sum(pcm[i : i + STEP]) / STEP for i in range(0, len(pcm) - STEP + 1, STEP)]
-        digit = self.digit_in(narrow)
+        return self.take_narrow(narrow)
+
+    def take_narrow(self, samples: Sequence[float]) -> str:
+        """The same for 20 ms at 8 kHz (G.711 decoded as it came)."""
+        digit = self.digit_in(samples)
         if digit != self.current:
             self.current, self.frames, self.taken = digit, 0, False
         self.frames += 1
@@ -77,7 +81,7 @@ class InBand:
         return ""
 
     @staticmethod
-    def digit_in(samples: list[float]) -> str:
+    def digit_in(samples: Sequence[float]) -> str:
         if not samples:
             return ""
         energy = sum(x * x for x in samples) / len(samples)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from media import fallback
 from media.errors import MediaError
 from media.feedback_queue import FeedbackQueue
 from media.peer import ServerPeer
+from media.phone_leg import LegSocket, PhoneLeg, open_leg_socket
 from media.port import MediaPorts
 from media.port_plan import PortPlan
 from media.quality import Quality
@@ -35,6 +37,7 @@ class MediaHub:
         self.thresholds = thresholds or fallback.Thresholds()
         self.routers: dict[str, Router] = {}
         self.peers: dict[str, ServerPeer] = {}
+        self.legs: dict[str, LegSocket] = {}  # phone legs, by their participant id
         self._call_of: dict[str, str] = {}
         self._watch: asyncio.Task[None] | None = None
         self._probe: asyncio.Task[None] | None = None
@@ -74,10 +77,7 @@ class MediaHub:
             peer = None
         if peer is None:
             await self.open()
-            router = self.routers.get(call_id)
-            if router is None:
-                router = Router(self.on_streams, echo=echo, thresholds=self.thresholds)
-                self.routers[call_id] = router
+            router = self._router(call_id, echo)
             peer = ServerPeer(pid, router, max_slots, self.ports, feedback=self.feedback)
             self.peers[pid] = peer
             self._call_of[pid] = call_id
@@ -85,6 +85,31 @@ class MediaHub:
             if self._watch is None or self._watch.done():
                 self._watch = asyncio.create_task(self._watch_links())
         return await peer.answer(sdp)
+
+    def _router(self, call_id: str, echo: bool = False) -> Router:
+        router = self.routers.get(call_id)
+        if router is None:
+            router = Router(self.on_streams, echo=echo, thresholds=self.thresholds)
+            self.routers[call_id] = router
+        return router
+
+    async def open_phone(
+        self, call_id: str, pid: str, max_slots: int, codec: str, payload_type: int
+    ) -> int:
+        """A phone leg in the call's router (docs/phone.md), on a socket of 127.0.0.1 that
+        the signaling process relays the phone's RTP to and from: that socket's port."""
+        if pid in self.legs or pid in self.peers:
+            raise MediaError("phone-taken", "this participant has media already")
+        router = self._router(call_id)
+
+        def make_leg(send: Callable[[bytes], None]) -> PhoneLeg:
+            return PhoneLeg(router, pid, codec, payload_type, send, max_slots)
+
+        leg, port = await open_leg_socket(make_leg)
+        self.legs[pid] = leg
+        self._call_of[pid] = call_id
+        logger.debug("phone leg opened (%d in all)", len(self.legs))
+        return port
 
     async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
         peer = self.peers.get(pid)
@@ -111,10 +136,14 @@ class MediaHub:
 
     async def drop(self, pid: str) -> None:
         peer = self.peers.pop(pid, None)
+        leg = self.legs.pop(pid, None)
         call_id = self._call_of.pop(pid, None)
         if peer is not None:
             await peer.close()
             logger.debug("peer connection closed (%d in all)", len(self.peers))
+        if leg is not None:
+            leg.close()
+            logger.debug("phone leg closed (%d in all)", len(self.legs))
         if call_id is not None and not any(c == call_id for c in self._call_of.values()):
             self._let_go(call_id)
 
@@ -127,7 +156,7 @@ class MediaHub:
         for task in (self._watch, self._probe):
             if task is not None:
                 task.cancel()
-        await asyncio.gather(*(self.drop(p) for p in list(self.peers)))
+        await asyncio.gather(*(self.drop(p) for p in [*self.peers, *self.legs]))
         self.feedback.close()
         self.ports.close()
 

@@ -21,6 +21,7 @@ from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 
 OPUS_PT = 111  # the payload type of the leg's own Opus, as the router reads it
 QUEUED = 3  # frames kept per person (60 ms): any more, the oldest goes
+REORDER_DEPTH = 2  # packets of the phone's held back at most while one before them is late
 TICK = 0.020  # seconds between mixes sent to the phone
 PHONE_STEP = {"pcmu/8000": 160, "pcma/8000": 160, "opus/48000": 960}  # RTP clock per 20 ms
 
@@ -37,6 +38,38 @@ class Heard:
         if packet is None or not packet.payload:
             return
         self.frames.extend(self.decoding.decode(packet.payload, packet.timestamp))
+
+
+class Reorder:
+    """The phone's packets in sequence order: one that comes early waits for those before it,
+    for at most `depth` packets more (a packet lost is then skipped). In-order packets pass
+    at once, so a clean trunk adds no delay; the browsers' own jitter buffers smooth timing."""
+
+    def __init__(self, depth: int = REORDER_DEPTH) -> None:
+        self.depth = depth
+        self.expected: int | None = None
+        self.held: dict[int, rtpraw.Header] = {}
+
+    def put(self, packet: rtpraw.Header) -> list[rtpraw.Header]:
+        sequence = packet.sequence
+        expected = sequence if self.expected is None else self.expected
+        behind = (expected - sequence) & 0xFFFF
+        if 0 < behind < 0x8000:  # older than what was let through: late, or sent twice
+            if behind <= 0x1000:
+                return []
+            expected, self.held = sequence, {}  # far behind: the phone began a new stream
+        self.held[sequence] = packet
+        out: list[rtpraw.Header] = []
+        while True:
+            while expected in self.held:
+                out.append(self.held.pop(expected))
+                expected = (expected + 1) & 0xFFFF
+            if len(self.held) <= self.depth:
+                self.expected = expected
+                return out
+            # Waited long enough: the missing one is lost; go on from the next held.
+            start = expected
+            expected = min(self.held, key=lambda s: (s - start) & 0xFFFF)
 
 
 class Unsent:
@@ -58,6 +91,7 @@ class PhoneLeg:
     ) -> None:
         self.router, self.pid = router, pid
         self.phone_in, self.phone_out = Decoding(codec), Encoding(codec)
+        self.reorder = Reorder()
         self.to_browsers = Encoding("opus/48000")
         self.to_phone = to_phone
         self.payload_type, self.step = payload_type, PHONE_STEP[codec]
@@ -80,12 +114,15 @@ class PhoneLeg:
         packet = rtpraw.parse(raw)
         if packet is None or packet.payload_type != self.payload_type or not packet.payload:
             return
-        for pcm in self.phone_in.decode(packet.payload, packet.timestamp):
-            for payload in self.to_browsers.encode(pcm):
-                self.sequence = (self.sequence + 1) & 0xFFFF
-                self.timestamp = (self.timestamp + 960) & 0xFFFFFFFF
-                header = rtpraw.FIXED.pack(0x80, OPUS_PT, self.sequence, self.timestamp, self.ssrc)
-                self.router.forward(self.pid, header + payload)
+        for ordered in self.reorder.put(packet):
+            for pcm in self.phone_in.decode(ordered.payload, ordered.timestamp):
+                for payload in self.to_browsers.encode(pcm):
+                    self.sequence = (self.sequence + 1) & 0xFFFF
+                    self.timestamp = (self.timestamp + 960) & 0xFFFFFFFF
+                    header = rtpraw.FIXED.pack(
+                        0x80, OPUS_PT, self.sequence, self.timestamp, self.ssrc
+                    )
+                    self.router.forward(self.pid, header + payload)
 
     def tick(self) -> None:
         """20 ms have passed: the others' sound, mixed, to the phone."""

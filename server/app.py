@@ -13,6 +13,7 @@ from aiohttp import web
 
 from server import api
 from server.config import Config
+from server.dial_in import start_dial_in
 from server.headers import private_headers
 from server.origin import own_pages_only
 from server.state import STATE, State
@@ -116,6 +117,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     else:
         await state.hub.open()
     await state.check_staff_file()  # what the staff file looks like at start
+    state.dial_in = await start_dial_in(state)
     metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))
     yield
@@ -125,6 +127,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await state.apply(state.store.end_all(RESTARTING))  # any call that came in since
+    if state.dial_in is not None:
+        state.dial_in.close()
     await state.hub.close()
     logger.info("server stopped")
 

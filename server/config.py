@@ -203,6 +203,33 @@ def parse_secret(text: str) -> str:
     return text
 
 
+def parse_trunk_password(text: str) -> str:
+    if not 8 <= len(text) <= 256 or not text.isprintable() or " " in text:
+        raise ValueError("must be 8 to 256 printable characters without spaces")
+    return text
+
+
+def parse_sip_user(text: str) -> str:
+    if text and not re.fullmatch(r"[A-Za-z0-9._~+-]{1,64}", text):
+        raise ValueError("expected letters, digits and . _ ~ + - (at most 64)")
+    return text
+
+
+def parse_number(text: str) -> str:
+    """The dial-in number as people should read it: digits, with + ( ) - . and spaces."""
+    text = " ".join(text.split())
+    if text and not re.fullmatch(r"\+?[0-9][0-9 ().-]{2,30}", text):
+        raise ValueError("expected a phone number such as +1 555 010 0199")
+    return text
+
+
+def parse_address(text: str) -> str:
+    text = text.strip()
+    if text:
+        ipaddress.ip_address(text)
+    return text
+
+
 def default_staff_file() -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return str(Path(base) / "quietroom" / "staff.json")
@@ -361,6 +388,40 @@ OPTIONS: list[Option] = [
         "open signaling sockets allowed from one address (several people may share one)",
     ),
     Option(
+        "sip_listen",
+        "",
+        parse_bind,
+        "HOST:PORT (UDP) where phones come in from the organization's SIP trunk or phone "
+        "system (empty: no phones); see docs/phone.md",
+    ),
+    Option(
+        "sip_trunk",
+        [],
+        parse_networks,
+        "comma-separated addresses or networks of the trunk, the only ones whose SIP and "
+        "calls are taken",
+    ),
+    Option(
+        "sip_address",
+        "",
+        parse_address,
+        "the address the trunk sends a phone's sound to, in our SDP (empty: the host of "
+        "--sip-listen)",
+    ),
+    Option("sip_user", "", parse_sip_user, "the user the trunk must authenticate as (digest)"),
+    Option(
+        "sip_password",
+        "",
+        parse_trunk_password,
+        "the trunk's digest password, with --sip-user; prefer the environment variable",
+    ),
+    Option(
+        "dial_in_number",
+        "",
+        parse_number,
+        "the number people call to join by phone, as pages show it (e.g. +1 555 010 0199)",
+    ),
+    Option(
         "media_workers",
         "auto",
         parse_workers,
@@ -393,6 +454,7 @@ ORG_FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "call_expiry": ("call_expiry", text_or_number(parse_duration)),
     "max_participants": ("max_participants", whole_number(parse_participants)),
     "require_end_to_end": ("require_e2ee", boolean),
+    "dial_in_number": ("dial_in_number", text(parse_number)),
     "consent": ("consent_file", texts_by_language),
     "handout": ("handout_file", texts_by_language),
     "drop_plan": ("default_plan", plan),
@@ -411,6 +473,7 @@ RELOADABLE = (
     "default_plan",
     "hours",
     "require_e2ee",
+    "dial_in_number",
 )
 
 
@@ -445,6 +508,12 @@ class Config:
     chat_limit: ChatLimit
     require_e2ee: bool
     sockets_per_address: int
+    sip_listen: str
+    sip_trunk: list[str]
+    sip_address: str
+    sip_user: str
+    sip_password: str
+    dial_in_number: str
     media_workers: int
     media_port: int
     media_tcp_port: int | None
@@ -494,6 +563,23 @@ def org_file_values(args: argparse.Namespace, environ: Mapping[str, str]) -> dic
         raise ConfigError(str(exc)) from None
 
 
+def check_sip(values: dict[str, Any]) -> None:
+    """Phones need the trunk's addresses, the number to show and an address for their sound."""
+    if not values["sip_listen"]:
+        return
+    if not values["sip_trunk"]:
+        raise ConfigError("--sip-listen needs --sip-trunk: the addresses calls may come from")
+    if not values["dial_in_number"]:
+        raise ConfigError("--sip-listen needs --dial-in-number: the number people call")
+    if bool(values["sip_user"]) != bool(values["sip_password"]):
+        raise ConfigError("--sip-user and --sip-password (QUIETROOM_SIP_PASSWORD) go together")
+    host = values["sip_listen"].rpartition(":")[0].strip("[]")
+    if not values["sip_address"] and ipaddress.ip_address(host).is_unspecified:
+        raise ConfigError(
+            "--sip-listen on every address needs --sip-address: the one the trunk reaches"
+        )
+
+
 def from_namespace(
     args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any
 ) -> Config:
@@ -515,7 +601,8 @@ def from_namespace(
             try:
                 value = option.parse(raw)
             except ValueError as exc:
-                shown = "the value" if option.parse is parse_secret else repr(raw)
+                hidden = option.parse in (parse_secret, parse_trunk_password)
+                shown = "the value" if hidden else repr(raw)
                 raise ConfigError(f"{source}: {shown} is not valid: {exc}") from None
         values[option.name] = value
     values.update(overrides)
@@ -523,6 +610,7 @@ def from_namespace(
         raise ConfigError("--tls-cert and --tls-key must be given together")
     if bool(values["turn_urls"]) != bool(values["turn_secret"]):
         raise ConfigError("--turn-urls and --turn-secret (QUIETROOM_TURN_SECRET) go together")
+    check_sip(values)
     if values["video_back_above"] <= values["audio_only_below"]:
         raise ConfigError("--video-back-above must be higher than --audio-only-below")
     last = max(values["media_workers"], 1) - 1  # worker N takes the port + N

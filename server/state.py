@@ -22,7 +22,7 @@ from server.metrics import Metrics
 from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
-from signaling.events import CallGone, Departed, Event, Returned, Send, VideoWanted
+from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
 from signaling.protocol import UNKNOWN, Joined, MediaRestart, Message, QualityInfo, Streams
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
@@ -30,6 +30,7 @@ from signaling.store import CallRules, CallStore
 
 if TYPE_CHECKING:  # with media workers, this process never loads aiortc
     from media.hub import MediaHub
+    from server.dial_in import DialIn
 
 
 class Socket(Protocol):
@@ -63,6 +64,7 @@ class State:
     staff_mark: tuple[int, int] | None = None  # the staff file's mtime and size, last seen
     staff_seen: staff_file.Accounts | None = None  # the accounts as last read
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    dial_in: DialIn | None = None  # phones from the SIP trunk, when set (docs/phone.md)
 
     @property
     def staff_file(self) -> Path:
@@ -217,7 +219,12 @@ class State:
                 socket = self.sockets.pop(event.participant, None)
                 if socket is not None:
                     socket.departed()
+                if self.dial_in is not None:
+                    self.dial_in.departed(event.participant)
                 await self.hub.drop(event.participant)
+            elif isinstance(event, Entered):
+                if self.dial_in is not None:
+                    await self.dial_in.entered(event.participant)
             elif isinstance(event, VideoWanted):
                 await self.hub.set_video(event.participant, event.on)
             elif isinstance(event, Returned):
@@ -262,6 +269,7 @@ def call_rules(config: Config) -> CallRules:
         knocks_per_minute=config.lobby_knocks,
         chat_limit=config.chat_limit,
         require_e2ee=config.require_e2ee,
+        dial_in_number=config.dial_in_number if config.sip_listen else "",
     )
 
 

@@ -2,7 +2,7 @@
 
 The signaling process keeps the calls and the sockets; a worker holds the peer connections
 and routers of the calls pinned to it. They talk over the worker's stdin/stdout, one JSON
-object a line: requests with an id (offer, candidate, video, drop, drop-call) and their
+object a line: requests with an id (offer, candidate, phone, video, drop, drop-call) and their
 replies, `streams`, `presence` and `weak` events from the worker's routers, and `load` (the
 worker's share of a core, with its counts: packets and bytes forwarded, asyncio tasks) every
 second.
@@ -269,6 +269,18 @@ class WorkerPool:
         )
         return str(reply["answer"])
 
+    async def open_phone(
+        self, call_id: str, pid: str, max_slots: int, codec: str, payload_type: int
+    ) -> int:
+        """A phone leg in the call's worker: the port of its socket on 127.0.0.1."""
+        self._call_of[pid] = call_id
+        worker = self._worker(call_id)
+        await worker.ready()
+        reply = await worker.request(
+            "phone", call=call_id, pid=pid, slots=max_slots, codec=codec, pt=payload_type
+        )
+        return int(reply["port"])
+
     async def candidate(self, pid: str, candidate: str, sdp_mid: str, index: int) -> None:
         call_id = self._call_of.get(pid)
         if call_id is None:
@@ -368,6 +380,14 @@ async def serve_requests(thresholds: Thresholds, plan: PortPlan) -> None:
                     message["slots"],
                     message["sdp"],
                     message["echo"],
+                )
+            elif op == "phone":
+                reply["port"] = await hub.open_phone(
+                    message["call"],
+                    message["pid"],
+                    message["slots"],
+                    message["codec"],
+                    message["pt"],
                 )
             elif op == "candidate":
                 await hub.candidate(

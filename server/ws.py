@@ -33,6 +33,7 @@ from signaling.protocol import (
     Message,
     Mute,
     Offer,
+    PhoneAllow,
     Plan,
     Preview,
     ProtocolError,
@@ -103,6 +104,7 @@ class Connection:
             CheckInAnswer: self.on_check_in_answer,
             Leave: self.on_leave,
             End: self.on_end,
+            PhoneAllow: self.on_phone,
         }
 
     # -------------------------------------------------------------- Socket protocol
@@ -317,6 +319,10 @@ class Connection:
 
     async def on_end(self, message: End) -> None:
         await self.state.apply(self.my_call().end(self.me(), "ended by staff"))
+
+    async def on_phone(self, message: PhoneAllow) -> None:
+        call = self.my_call()
+        await self.state.apply(self.state.store.allow_phone(call, self.me(), message.on))
 
 
 def readiness(request: web.Request) -> Callable[[], bool]:

@@ -30,6 +30,7 @@ from signaling.protocol import (
     PeerLeft,
     PeerMode,
     PeerMuted,
+    PhoneVoice,
     ProtocolError,
     Quality,
     QualityInfo,
@@ -86,6 +87,10 @@ class Call:
     # The organization requires end to end (`require_e2ee`): the store sets it from its
     # rules at each join, so that `joined` says it as it stands after a reload.
     e2ee_required: bool = False
+    phone_allowed: bool = False  # staff allowed phone audio: the others are given codes
+    dial_in: bool = False  # the server takes phones (the store sets it, as for e2ee_required)
+    # Who was given a code: their role and name, for their phone if their page has gone.
+    phone_people: dict[str, tuple[Role, str]] = field(default_factory=dict)
 
     def opens_at(self, hours: Hours, now: float) -> float | None:
         """None when its links are open now; otherwise when they open (inf: not again)."""
@@ -217,7 +222,8 @@ class Call:
         if p is None:
             return []
         if p.place is Place.LOBBY:
-            return [*self._to_staff(LobbyLeft(p.id, quick)), Departed(self.id, p.id)]
+            left = [*self._to_staff(LobbyLeft(p.id, quick)), Departed(self.id, p.id)]
+            return left + self._phone_follows(p, dropped)
         if self.echo:
             self.ended = True
             return [Departed(self.id, p.id), CallGone(self.id)]
@@ -225,7 +231,26 @@ class Call:
             *self._to_others(p.id, PeerLeft(p.id, dropped, quick)),
             Departed(self.id, p.id),
             *self._video_requests(),
+            *self._phone_follows(p, dropped),
         ]
+
+    def _phone_follows(self, p: Participant, dropped: bool) -> list[Event]:
+        """What someone leaving means for a phone: a phone that hangs up gives its person's
+        page its sound back; a person who leaves (not dropped) takes their phone with them,
+        while a dropped page leaves its phone in the call, on its own."""
+        if p.phone:
+            owner = self.participants.get(p.phone_of)
+            if owner is None:
+                return []
+            owner.phone_leg = ""
+            return [Send(owner.id, PhoneVoice(False, p.id))] if owner.place is Place.CALL else []
+        leg = self.participants.get(p.phone_leg)
+        if leg is None:
+            return []
+        if dropped:
+            leg.phone_of = ""
+            return []
+        return self.leave(leg.id)
 
     def drop(self, participant_id: str, now: float) -> list[Event]:
         """Their connection went away without `leave`.
@@ -254,6 +279,7 @@ class Call:
             Returned(self.id, p.id),
             *self._to_others(p.id, PeerBack(p.id)),
             *self.weak_link(p.id, False),  # a new connection is judged afresh
+            *self._voice_of(p),
         ]
 
     def media_presence(self, participant_id: str, away: bool) -> list[Event]:
@@ -394,6 +420,66 @@ class Call:
     def require_member(self, participant_id: str) -> Participant:
         return self._member(participant_id)
 
+    # ------------------------------------------------------------ phones
+
+    def code_holders(self) -> list[Participant]:
+        """Who holds a code while phone audio is allowed: everyone here but staff and the
+        phones, whose phone is not here already."""
+        return [
+            p
+            for p in self.participants.values()
+            if p.role is not Role.STAFF and not p.phone and not p.phone_leg
+        ]
+
+    def allow_phone(self, by: str, on: bool) -> list[Participant]:
+        """Staff allow phone audio (or no longer): who is to be given a code (or told theirs
+        is gone). Phones already here stay."""
+        self._require_staff(by)
+        if self.phone_allowed == on:
+            return []
+        self.phone_allowed = on
+        return self.code_holders()
+
+    def phone_arrives(self, leg_id: str, holder_id: str, now: float) -> list[Event]:
+        """A phone entered the code of `holder_id`: it is their voice. It joins the call at
+        once if their page is in it; otherwise it waits in the lobby like anyone (shown as
+        theirs while their page is here, or as a phone caller with no name)."""
+        owner = self.participants.get(holder_id)
+        if owner is not None and owner.phone_leg:
+            raise ProtocolError("phone-taken", "a phone is already this person's voice")
+        role, name = self.phone_people.get(holder_id, (Role.SURVIVOR, ""))
+        leg = Participant(
+            leg_id,
+            role,
+            name if owner is not None else "",
+            Place.LOBBY,
+            video=False,
+            mode="audio",
+            phone=True,
+            phone_of=holder_id if owner is not None else "",
+        )
+        if owner is not None and owner.place is Place.CALL:
+            self._check_room()
+            leg.place = Place.CALL
+            self.participants[leg.id] = leg
+            owner.phone_leg = leg.id
+            return self._enter(leg)
+        events = self.add_to_lobby(leg, now)
+        if owner is not None:
+            owner.phone_leg = leg.id
+        return [e for e in events if not (isinstance(e, Send) and e.to == leg.id)]
+
+    def _voice_of(self, p: Participant) -> list[Event]:
+        """Someone entering the call whose phone is in it, or a phone whose person is: that
+        person's page is told the phone carries their voice."""
+        owner = self.participants.get(p.phone_of) if p.phone else p
+        if owner is None:
+            return []
+        leg = self.participants.get(owner.phone_leg)
+        if leg is None or owner.place is not Place.CALL or leg.place is not Place.CALL:
+            return []
+        return [Send(owner.id, PhoneVoice(True, leg.id))]
+
     # ------------------------------------------------------------ helpers
 
     def _enter(self, p: Participant) -> list[Event]:
@@ -405,6 +491,7 @@ class Call:
             *self._to_others(p.id, PeerJoined(p.info())),
             Entered(self.id, p.id),
             *chosen,
+            *self._voice_of(p),
         ]
 
     def _joined(self, p: Participant, resumed: bool) -> Joined:
@@ -422,6 +509,8 @@ class Call:
             practice=self.practice,
             e2ee=p.e2ee,
             e2ee_required=self.e2ee_required,
+            dial_in=self.dial_in and p.role is Role.STAFF,
+            phone=self.phone_allowed,
         )
 
     def _check_room(self) -> None:

@@ -36,6 +36,9 @@ class Participant:
     weak_link: bool = False  # their link is too weak for video: the server paused it
     sending_video: bool = True  # last told: send video (or stop: nobody can receive it)
     e2ee: bool = False  # their page said at `join` it seals its media end to end
+    phone: bool = False  # a phone that dialed in with a code: a voice without a page
+    phone_of: str = ""  # a phone's person, while their page is in the call or its lobby
+    phone_leg: str = ""  # a person's phone, while it is in the call or its lobby
 
     @property
     def audio_only(self) -> bool:
@@ -62,8 +65,12 @@ class Participant:
             mode=self.mode,
             cant_talk=self.cant_talk,
             e2ee=self.e2ee,
+            phone=self.phone,
+            phone_of=self.phone_of,
         )
 
     def lobby_notice(self) -> LobbyWaiting:
         """What staff see of them while they wait: the name they typed and their way to talk."""
-        return LobbyWaiting(self.id, self.name, self.role.value, self.mode, self.e2ee)
+        return LobbyWaiting(
+            self.id, self.name, self.role.value, self.mode, self.e2ee, phone=self.phone
+        )

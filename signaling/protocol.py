@@ -206,6 +206,16 @@ class End(Message):
     type: ClassVar[str] = "end"
 
 
+@dataclass(frozen=True)
+class PhoneAllow(Message):
+    """Staff allow phone audio in the call (on), or no longer (off): everyone else is given
+    a code to dial in with (`phone-code`), or told theirs is gone. Phones already in the
+    call stay."""
+
+    type: ClassVar[str] = "phone"
+    on: bool
+
+
 # ---------------------------------------------------------------- server -> client
 
 
@@ -221,6 +231,8 @@ class PeerInfo:
     mode: str = "video"  # how they chose to talk
     cant_talk: bool = False  # they said "I can't talk now"
     e2ee: bool = False  # their page seals its media end to end (as it said at `join`)
+    phone: bool = False  # a phone that dialed in: a voice, with no page and no video
+    phone_of: str = ""  # whose voice the phone is, while that person's page is here
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,8 @@ class Joined(Message):
     practice: bool = False  # a practice call, to rehearse: nobody is a real survivor
     e2ee: bool = False  # your own `e2ee` as the server recorded it from your `join`
     e2ee_required: bool = False  # the organization requires end to end (`require_e2ee`)
+    dial_in: bool = False  # staff: the server takes phones, so phone audio can be allowed
+    phone: bool = False  # phone audio is allowed in this call now
 
 
 @dataclass(frozen=True)
@@ -318,6 +332,7 @@ class LobbyWaiting(Message):
     role: str
     mode: str = "video"  # the way to talk they chose
     e2ee: bool = False  # their page seals end to end: if not, admitting them ends it for all
+    phone: bool = False  # a phone that dialed in (its `name` is its person's, or empty)
 
 
 @dataclass(frozen=True)
@@ -335,6 +350,27 @@ class Answer(Message):
 
     type: ClassVar[str] = "answer"
     sdp: str
+
+
+@dataclass(frozen=True)
+class PhoneCode(Message):
+    """To someone other than staff: phone audio is allowed; call `number` and enter `digits`,
+    their code (used once: a new one comes when that phone hangs up). Empty digits: not
+    allowed (any more)."""
+
+    type: ClassVar[str] = "phone-code"
+    number: str = ""
+    digits: str = ""
+
+
+@dataclass(frozen=True)
+class PhoneVoice(Message):
+    """To the person whose code a phone used: that phone carries your voice now (on), so
+    your page sends and plays no sound; or it hung up (off), so your page's sound is back."""
+
+    type: ClassVar[str] = "phone-voice"
+    on: bool
+    phone: str = ""  # the phone's participant id
 
 
 @dataclass(frozen=True)
@@ -539,6 +575,7 @@ CLIENT_MESSAGES: dict[str, type[Message]] = {
         CheckInAnswer,
         Leave,
         End,
+        PhoneAllow,
     )
 }
 SERVER_MESSAGES: dict[str, type[Message]] = {
@@ -571,6 +608,8 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         Streams,
         Ended,
         Error,
+        PhoneCode,
+        PhoneVoice,
     )
 }
 
@@ -598,6 +637,10 @@ TEXT_LIMITS: dict[str, int] = {
     "opens_at": 32,
     "level": 8,
     "at": 32,
+    "number": 32,
+    "digits": 8,
+    "phone": MAX_ID_CHARS,
+    "phone_of": MAX_ID_CHARS,
 }
 # Fields whose text must be one of a few values.
 CHOICES: dict[str, tuple[str, ...]] = {"mode": MODES, "answer": CHECK_IN_ANSWERS}

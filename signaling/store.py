@@ -7,10 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from signaling.call import Call, ChatLimit, iso_time
-from signaling.events import CallGone, Departed, Event
+from signaling.events import CallGone, Departed, Event, Send
 from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
-from signaling.protocol import MAX_NAME_CHARS, DisruptionPlan, OutsideHours, ProtocolError
+from signaling.phone_codes import Holder, PhoneCodes
+from signaling.protocol import (
+    MAX_NAME_CHARS,
+    DisruptionPlan,
+    OutsideHours,
+    PhoneCode,
+    ProtocolError,
+)
 
 TokenFactory = Callable[[int], str]
 
@@ -34,6 +41,7 @@ class CallRules:
     knocks_per_minute: int = 20  # lobby arrivals one call takes a minute (0: no limit)
     chat_limit: ChatLimit = field(default_factory=ChatLimit)  # chat lines per person
     require_e2ee: bool = False  # refuse joins whose page cannot seal its media end to end
+    dial_in_number: str = ""  # the number phones call (docs/phone.md); empty: no phones
 
 
 def clean_name(name: str) -> str:
@@ -50,6 +58,7 @@ class CallStore:
         self._invites: dict[str, str] = {}  # invite token -> call id
         self._where: dict[str, str] = {}  # participant id -> call id
         self._resume: dict[str, str] = {}  # resume secret -> participant id
+        self.phone_codes = PhoneCodes()  # codes that let a phone join as someone's voice
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -117,6 +126,7 @@ class CallStore:
             self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL, e2ee=e2ee
         )
         self._new_resume(person)
+        call.dial_in = bool(self.rules.dial_in_number)
         events = call.add_staff(person)
         self._where[person.id] = call.id
         return person, events
@@ -144,7 +154,7 @@ class CallStore:
         self._new_resume(person)
         events = call.add_to_lobby(person, now, self.rules.knocks_per_minute)
         self._where[person.id] = call.id
-        return person, events
+        return person, events + self._codes_for(call, [person])
 
     def plan_for_invite(self, token: str, now: float) -> DisruptionPlan:
         """What the call of a valid invite does if it drops, shown before joining."""
@@ -193,7 +203,65 @@ class CallStore:
             )
         del self._resume[secret]
         call.e2ee_required = self.rules.require_e2ee  # said as it stands; a comeback is let in
-        return person, call.back(person.id, self._new_resume(person))
+        call.dial_in = bool(self.rules.dial_in_number)
+        events = call.back(person.id, self._new_resume(person))
+        return person, events + self._codes_for(call, [person])
+
+    # ------------------------------------------------------------ phones
+
+    def allow_phone(self, call: Call, by: str, on: bool) -> list[Event]:
+        """Staff allow phone audio in their call (or no longer): the others get their codes,
+        or are told theirs are gone."""
+        if on and not self.rules.dial_in_number:
+            raise ProtocolError("no-dial-in", "this server takes no phone calls")
+        if on and self.rules.require_e2ee:
+            raise ProtocolError(
+                "e2ee-required",
+                "this organization requires end-to-end encryption, which a phone cannot do",
+            )
+        people = call.allow_phone(by, on)
+        if on:
+            return self._codes_for(call, people)
+        self.phone_codes.revoke(call.id)
+        return [Send(p.id, PhoneCode()) for p in people]
+
+    def _codes_for(self, call: Call, people: list[Participant]) -> list[Event]:
+        """Each of `people` who may hold a code is told theirs, while phones are allowed."""
+        if not call.phone_allowed or not self.rules.dial_in_number:
+            return []
+        holders = {p.id for p in call.code_holders()}
+        events: list[Event] = []
+        for p in people:
+            if p.id in holders:
+                call.phone_people[p.id] = (p.role, p.name)
+                digits = self.phone_codes.issue(call.id, p.id)
+                events.append(Send(p.id, PhoneCode(self.rules.dial_in_number, digits)))
+        return events
+
+    def phone_arrives(self, holder: Holder, now: float) -> tuple[str, list[Event]]:
+        """A phone entered a valid code: its participant id, and what that sets going."""
+        call = self._calls.get(holder.call)
+        if call is None or call.ended or call.is_expired(now):
+            raise ProtocolError("no-call", "the call of this code has ended")
+        if self.rules.require_e2ee:
+            raise ProtocolError("e2ee-required", E2EE_REQUIRED)
+        leg_id = self._token(ID_BYTES)
+        events = call.phone_arrives(leg_id, holder.participant, now)
+        self._where[leg_id] = call.id
+        return leg_id, events
+
+    def leave(self, participant_id: str, dropped: bool = False) -> list[Event]:
+        """Someone leaves (a phone hung up): a person whose phone it was gets a new code."""
+        call = self.call_of(participant_id)
+        if call is None:
+            return []
+        person = call.participants.get(participant_id)
+        owner = call.participants.get(person.phone_of) if person is not None else None
+        events = call.leave(participant_id, dropped)
+        if owner is not None:
+            events += self._codes_for(call, [owner])
+        self.forget(events)
+        return events
 
     def away_too_long(self, now: float, grace: float) -> list[Event]:
         """Everyone gone longer than `grace` seconds without coming back leaves their call."""
@@ -272,6 +340,7 @@ class CallStore:
             return
         for token in [t for t, c in self._invites.items() if c == call_id]:
             del self._invites[token]
+        self.phone_codes.revoke(call_id)
         for pid in [p for p, c in self._where.items() if c == call_id]:
             del self._where[pid]
             for secret in [s for s, p in self._resume.items() if p == pid]:

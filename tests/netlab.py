@@ -87,6 +87,49 @@ def loopback_port_capped(port: int, kbit: int) -> Any:
 
 
 @dataclass
+class VethLink:
+    """A namespace of a test's own joined to this one by a veth pair, a /30 between them."""
+
+    netns: str
+    server_address: str  # this namespace's end
+    peer_address: str  # the other namespace's end
+    here: str  # this namespace's interface
+
+
+def free_subnet(tag: int) -> str:
+    """A 10.233.X /24 prefix no address here uses yet (other test runs may hold one)."""
+    used = subprocess.run(
+        [IP, "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=TIMEOUT
+    ).stdout
+    for step in range(250):
+        prefix = f"10.233.{(tag + step) % 250 + 1}"
+        if f" {prefix}." not in used:
+            return prefix
+    raise RuntimeError("no free 10.233.X subnet")
+
+
+@contextlib.contextmanager
+def veth_link(name: str) -> Any:
+    """A VethLink, removed afterwards; `name` (a few letters) tells tests' links apart."""
+    require_netns()
+    tag = os.getpid() % 100000
+    netns, here, there = f"qr{name}{tag}", f"q{name}h{tag}", f"q{name}t{tag}"
+    subnet = free_subnet(tag)
+    _ip("netns", "add", netns)
+    try:
+        _ip("-n", netns, "link", "set", "lo", "up")
+        _ip("link", "add", here, "type", "veth", "peer", "name", there, "netns", netns)
+        _ip("addr", "add", f"{subnet}.1/30", "dev", here)
+        _ip("link", "set", here, "up")
+        _ip("-n", netns, "addr", "add", f"{subnet}.2/30", "dev", there)
+        _ip("-n", netns, "link", "set", there, "up")
+        yield VethLink(netns, f"{subnet}.1", f"{subnet}.2", here)
+    finally:
+        _ip("link", "del", here, check=False)  # takes its peer with it
+        _ip("netns", "del", netns, check=False)
+
+
+@dataclass
 class Host:
     """One host of a lab: its own namespace with one interface on the lab bridge."""
 

@@ -19,18 +19,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 from conftest import loopback_config, start_server
-from netlab import require_netns
+from netlab import VethLink, veth_link
 from test_call_aiortc import two_person_call, wait_until
 
 from bench import host_addresses as ice
@@ -46,48 +43,10 @@ IN_FLIGHT = 0.3  # seconds: far more than a packet takes through the server here
 MAX_LOSS = 0.005
 
 
-@dataclass
-class Link:
-    netns: str
-    server_address: str  # this namespace's end
-    peer_address: str  # the junk sender's end
-
-
-def ip(*args: str, check: bool = True) -> None:
-    subprocess.run(["ip", *args], check=check, capture_output=True, timeout=30)
-
-
-def free_subnet(tag: int) -> str:
-    """A 10.233.X /24 prefix no address here uses yet (other test runs may hold one)."""
-    used = subprocess.run(
-        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=30
-    ).stdout
-    for step in range(250):
-        prefix = f"10.233.{(tag + step) % 250 + 1}"
-        if f" {prefix}." not in used:
-            return prefix
-    raise RuntimeError("no free 10.233.X subnet")
-
-
 @pytest.fixture
-def link() -> Iterator[Link]:
-    """A namespace with a veth pair to this one, a /30 of its own; removed afterwards."""
-    require_netns()
-    tag = os.getpid() % 100000
-    netns, here, there = f"qrjunk{tag}", f"qjh{tag}", f"qjt{tag}"
-    subnet = free_subnet(tag)
-    ip("netns", "add", netns)
-    try:
-        ip("-n", netns, "link", "set", "lo", "up")
-        ip("link", "add", here, "type", "veth", "peer", "name", there, "netns", netns)
-        ip("addr", "add", f"{subnet}.1/30", "dev", here)
-        ip("link", "set", here, "up")
-        ip("-n", netns, "addr", "add", f"{subnet}.2/30", "dev", there)
-        ip("-n", netns, "link", "set", there, "up")
-        yield Link(netns, f"{subnet}.1", f"{subnet}.2")
-    finally:
-        ip("link", "del", here, check=False)  # takes its peer with it
-        ip("netns", "del", netns, check=False)
+def link() -> Iterator[VethLink]:
+    with veth_link("junk") as made:
+        yield made
 
 
 class Faults(logging.Handler):
@@ -147,7 +106,7 @@ def flow(people: list[Participant]) -> dict[tuple[int, str], int]:
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["media-in-process", "media-worker"])
 async def test_junk_at_every_media_port_harms_no_call(
-    link: Link,
+    link: VethLink,
     staff_path: Path,
     http: aiohttp.ClientSession,
     capfd: pytest.CaptureFixture[str],

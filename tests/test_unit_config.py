@@ -48,6 +48,12 @@ def test_defaults(config_home: Path) -> None:
         chat_limit=ChatLimit(lines=5, seconds=10.0),
         require_e2ee=False,
         sockets_per_address=64,
+        sip_listen="",
+        sip_trunk=[],
+        sip_address="",
+        sip_user="",
+        sip_password="",
+        dial_in_number="",
         media_workers=os.cpu_count() or 1,
         media_port=40000,
         media_tcp_port=40000,
@@ -92,6 +98,42 @@ def test_media_ports(argv: list[str], udp: int, tcp: int | None) -> None:
 def test_bad_media_ports_say_which(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         load(argv, {})
+
+
+SIP = ["--sip-listen", "127.0.0.1:5060", "--sip-trunk", "10.1.2.0/24", "--dial-in-number"]
+
+
+def test_phones_are_set_together() -> None:
+    config = load([*SIP, " +1  555 (010) 0199 "], {"QUIETROOM_SIP_PASSWORD": "s3cret-pass"}
+                  | {"QUIETROOM_SIP_USER": "trunk-1"})  # fmt: skip
+    assert config.sip_listen == "127.0.0.1:5060"
+    assert config.sip_trunk == ["10.1.2.0/24"]
+    assert config.dial_in_number == "+1 555 (010) 0199"
+    assert (config.sip_user, config.sip_password) == ("trunk-1", "s3cret-pass")
+    everywhere = load(["--sip-listen", "0.0.0.0:5060", "--sip-address", "203.0.113.9",
+                       *SIP[2:], "555 0100"], {})  # fmt: skip
+    assert everywhere.sip_address == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--sip-listen", "127.0.0.1:5060"], {}, "--sip-listen needs --sip-trunk"),
+        (SIP[:4], {}, "--sip-listen needs --dial-in-number"),
+        ([*SIP, "call us"], {}, "--dial-in-number: 'call us' is not valid"),
+        ([*SIP, "+1 555 0100", "--sip-user", "trunk"], {}, "--sip-user and --sip-password"),
+        ([*SIP, "555 0100"], {"QUIETROOM_SIP_PASSWORD": "short"}, "QUIETROOM_SIP_PASSWORD: the"),
+        ([*SIP, "555 0100", "--sip-user", "a b"], {}, "--sip-user"),
+        ([*SIP, "555 0100", "--sip-trunk", "example.org"], {}, "--sip-trunk"),
+        (["--sip-listen", "[::]:5060", *SIP[2:], "555 0100"], {}, "needs --sip-address"),
+        (["--sip-listen", "pbx:5060", *SIP[2:], "555 0100"], {}, "--sip-listen"),
+        ([*SIP, "555 0100", "--sip-address", "pbx.example"], {}, "--sip-address"),
+    ],
+)
+def test_bad_phone_settings_say_which(argv: list[str], env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+        load(argv, env)
+    assert "short" not in str(refused.value)  # a password is never echoed
 
 
 def test_the_last_worker_may_take_the_last_port() -> None:

@@ -53,6 +53,9 @@ from signaling.protocol import (
     PeerLeft,
     PeerMode,
     PeerMuted,
+    PhoneAllow,
+    PhoneCode,
+    PhoneVoice,
     Plan,
     Preview,
     ProtocolError,
@@ -95,6 +98,7 @@ CLIENT_EXAMPLES = [
     Leave(),
     Leave(quick=True),
     End(),
+    PhoneAllow(on=True),
 ]
 
 PEERS = [
@@ -143,6 +147,11 @@ SERVER_EXAMPLES = [
     Streams(),
     Ended("ended by staff", "ended-by-staff"),
     Error("bad-field", "nope"),
+    PhoneCode(number="+1 555 010 0199", digits="04071992"),
+    PhoneCode(),
+    PhoneVoice(on=True, phone="p1"),
+    PeerJoined(PeerInfo("p2", "", "survivor", video=False, mode="audio", phone=True)),
+    LobbyWaiting("p3", "Ana", "interpreter", "audio", phone=True),
 ]
 
 

@@ -1,0 +1,136 @@
+"""Phones dialing in (issue 15; docs/phone.md), with a real SIP phone: sipp in a network
+namespace of the test's own, joined to the server's by a veth pair, calls the server's SIP
+port as the organization's trunk would.
+
+- Staff allow phone audio; the survivor's page is given a code; the phone dials in, enters
+  it (RFC 4733) and speaks (a tone): staff hear it in the survivor's name, the phone hears
+  the call, the survivor's page is told the phone carries its voice; the phone hangs up and
+  the page is given its sound back and a new code.
+- The caller's number is in no log line and in nothing a page is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import RunningServer, loopback_config, start_server
+from netlab import VethLink, veth_link
+from sip_phone import CALLER, Caller, Wiretap, dial
+from test_call_aiortc import admitted_guest, invite_of, staff_in_call
+
+from bench.client import Participant
+from media.phone_audio import Decoding
+from signaling.protocol import PeerJoined, PeerLeft, PhoneAllow, PhoneCode, PhoneVoice
+
+NUMBER = "+1 555 010 0199"
+HEARD = 1000.0  # RMS of a voice heard: the tones sent are about 4000 to 6000
+
+
+@pytest.fixture
+def link() -> Iterator[VethLink]:
+    with veth_link("ph") as made:
+        yield made
+
+
+def free_udp_port(address: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((address, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def level_heard(person: Participant, source: str, frames: int = 100) -> float:
+    """The RMS of the latest audio `person` received from `source`, decoded."""
+    assert person.heard is not None
+    mids = [m for m, p in person.streams.items() if p == source and person.kinds.get(m) == "audio"]
+    payloads = [p for mid in mids for p in list(person.heard.get(mid, []))[-frames:]]
+    decoding = Decoding("opus/48000")
+    frames_out = [pcm for n, p in enumerate(payloads) for pcm in decoding.decode(p, n * 960)]
+    samples = [s for pcm in frames_out for s in pcm]
+    return math.sqrt(sum(s * s for s in samples) / len(samples)) if samples else 0.0
+
+
+async def call_with_phones(
+    http: aiohttp.ClientSession, server: RunningServer
+) -> tuple[Participant, Participant]:
+    """Staff and an admitted survivor, whose audio is kept, with media flowing."""
+    _api, call, staff = await staff_in_call(http, server)
+    survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+    for person in (staff, survivor):
+        person.stamps = False  # their Opus goes to a decoder: nothing after the frame
+        person.heard = {}
+        await person.start_media(max_participants=4)
+    return staff, survivor
+
+
+async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
+    link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.DEBUG)
+    sip_port = free_udp_port(link.server_address)
+    config = loopback_config(
+        staff_path,
+        media_workers=1,
+        sip_listen=f"{link.server_address}:{sip_port}",
+        sip_trunk=[f"{link.peer_address}/32"],
+        dial_in_number=NUMBER,
+    )
+    runner, server = await start_server(config)
+    tap = Wiretap(link.here, link.peer_address)
+    people: list[Participant] = []
+    try:
+        staff, survivor = people[:] = await call_with_phones(http, server)
+        await staff.send(PhoneAllow(on=True))
+        code = await survivor.expect("phone-code")
+        assert isinstance(code, PhoneCode) and code.number == NUMBER and len(code.digits) == 8
+
+        caller = Caller().keys(code.digits).voice(8.0)
+        hold_ms = int(caller.seconds * 1000) + 500
+        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
+        dialing = asyncio.create_task(dial(*phone_at, tmp_path, caller, hold_ms))
+        joined = await staff.expect("peer-joined", timeout=30)
+        assert isinstance(joined, PeerJoined)
+        phone = joined.peer
+        assert phone.phone and phone.phone_of == survivor.participant and phone.name == "Sam"
+        assert not phone.e2ee and phone.mode == "audio"
+        voice = await survivor.expect("phone-voice")
+        assert isinstance(voice, PhoneVoice) and voice.on and voice.phone == phone.participant
+        in_call = time.monotonic()
+
+        await asyncio.sleep(3.0)
+        staff_hears = level_heard(staff, phone.participant)
+        phone_hears = tap.level(since=in_call + 1.0)
+        print(f"\nstaff hear the phone at RMS {staff_hears:.0f}; the phone hears the call at "
+              f"RMS {phone_hears:.0f}")  # fmt: skip
+        assert staff_hears > HEARD
+        assert phone_hears > HEARD
+
+        status, screen = await dialing
+        assert status == 0, screen
+        left = await staff.expect("peer-left", timeout=10)
+        assert isinstance(left, PeerLeft) and left.participant == phone.participant
+        back = await survivor.expect("phone-voice")
+        assert isinstance(back, PhoneVoice) and not back.on
+        again = await survivor.expect("phone-code")
+        assert isinstance(again, PhoneCode) and len(again.digits) == 8
+        assert again.digits != code.digits
+
+        seen = " ".join(m.to_json() for person in people for m in person.seen)
+        logged = " ".join(r.getMessage() for r in caplog.records)
+        for secret in (CALLER, CALLER[1:], code.digits):
+            assert secret not in logged
+        assert CALLER[1:] not in seen
+    finally:
+        tap.close()
+        for person in people:
+            await person.close()
+        await runner.cleanup()
