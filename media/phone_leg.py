@@ -21,6 +21,7 @@ from media.router import FORWARDED_CODECS, Inlet, Outlet, Router, Slot
 
 OPUS_PT = 111  # the payload type of the leg's own Opus, as the router reads it
 QUEUED = 3  # frames kept per person (60 ms): any more, the oldest goes
+JUMP = 0x1000  # sequence numbers further than this either way: a new stream
 REORDER_DEPTH = 2  # packets of the phone's held back at most while one before them is late
 TICK = 0.020  # seconds between mixes sent to the phone
 PHONE_STEP = {"pcmu/8000": 160, "pcma/8000": 160, "opus/48000": 960}  # RTP clock per 20 ms
@@ -53,11 +54,11 @@ class Reorder:
     def put(self, packet: rtpraw.Header) -> list[rtpraw.Header]:
         sequence = packet.sequence
         expected = sequence if self.expected is None else self.expected
-        behind = (expected - sequence) & 0xFFFF
-        if 0 < behind < 0x8000:  # older than what was let through: late, or sent twice
-            if behind <= 0x1000:
-                return []
-            expected, self.held = sequence, {}  # far behind: the phone began a new stream
+        ahead = (sequence - expected) & 0xFFFF
+        if ahead >= 0x10000 - JUMP:  # older than what was let through: late, or sent twice
+            return []
+        if ahead > JUMP:  # far from where it was: the phone began a new stream
+            expected, self.held = sequence, {}
         self.held[sequence] = packet
         out: list[rtpraw.Header] = []
         while True:

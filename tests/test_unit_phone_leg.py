@@ -10,7 +10,7 @@ import numpy as np
 
 from media import rtpraw
 from media.phone_audio import FRAME, RATE, Decoding, Encoding
-from media.phone_leg import PhoneLeg
+from media.phone_leg import PhoneLeg, Reorder
 from media.router import Inlet, Outlet, Router, Slot
 
 
@@ -146,3 +146,34 @@ async def test_the_legs_socket_takes_the_phone_and_sends_the_mix_every_20_ms() -
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert 40 < rate < 60, rate
     assert {rtpraw.parse(raw).payload_type for _, raw in relay.got} == {8}  # type: ignore[union-attr]
+
+
+def packet(sequence: int) -> rtpraw.Header:
+    made = rtpraw.parse(rtpraw.FIXED.pack(0x80, 0, sequence & 0xFFFF, sequence * 160, 1) + b"x")
+    assert made is not None
+    return made
+
+
+def order(reorder: Reorder, sequences: list[int]) -> list[int]:
+    return [p.sequence for s in sequences for p in reorder.put(packet(s))]
+
+
+def test_the_phones_packets_pass_in_order_at_once_and_late_ones_wait_their_turn() -> None:
+    assert order(Reorder(), [10, 11, 12]) == [10, 11, 12]  # nothing held on a clean trunk
+    assert order(Reorder(), [10, 12, 11, 13]) == [10, 11, 12, 13]  # swapped: put right
+    assert order(Reorder(), [10, 11, 11, 10, 12]) == [10, 11, 12]  # sent twice, or too late
+    assert order(Reorder(), [65534, 65535, 0, 1]) == [65534, 65535, 0, 1]  # the wrap
+
+
+def test_a_lost_packet_holds_the_next_ones_back_two_packets_at_most() -> None:
+    reorder = Reorder(depth=2)
+    assert order(reorder, [10, 12, 13]) == [10]  # 11 may still come
+    assert order(reorder, [14]) == [12, 13, 14]  # it did not: on without it
+    assert order(reorder, [11]) == []  # it comes after all: too late, dropped
+    assert order(reorder, [15]) == [15]
+
+
+def test_a_phone_that_starts_its_numbers_again_is_followed() -> None:
+    reorder = Reorder()
+    assert order(reorder, [40000, 40001]) == [40000, 40001]
+    assert order(reorder, [5, 6]) == [5, 6]  # far behind: a new stream, not late packets
