@@ -135,7 +135,11 @@ class PhoneCall(asyncio.DatagramProtocol):
     def __init__(self, desk: DialIn, dialog: Dialog, offer: AudioOffer, attempt: Attempt) -> None:
         self.desk, self.dialog, self.offer, self.attempt = desk, dialog, offer, attempt
         self.sound = Sound(offer.codec)
+        # Sound goes to the offer's address only if it is the trunk's; otherwise to where the
+        # phone's own RTP comes from, once it comes from the offer's host. Either way,
+        # nothing is sent to an address a forged INVITE names.
         self.target = (offer.address, offer.port)
+        self.latched = desk.trunk.allows(offer.address)
         self.stage = "code"
         self.digits = ""
         self.events, self.inband = TelephoneEvents(), InBand()
@@ -166,6 +170,7 @@ class PhoneCall(asyncio.DatagramProtocol):
             self.target = (addr[0], addr[1])  # the same host through a NAT: its port
         if (addr[0], addr[1]) != self.target:
             return  # not the phone: dropped
+        self.latched = True
         if self.stage == "call":
             if self.relay is not None:
                 self.relay.send(data)
@@ -185,7 +190,7 @@ class PhoneCall(asyncio.DatagramProtocol):
             self.digit(digit)
 
     def send(self, data: bytes) -> None:
-        if self.transport is not None:
+        if self.transport is not None and self.latched:
             self.transport.sendto(data, self.target)
 
     # ------------------------------------------------------------ tones and time

@@ -94,6 +94,12 @@ class VethLink:
     server_address: str  # this namespace's end
     peer_address: str  # the other namespace's end
     here: str  # this namespace's interface
+    there: str  # the other namespace's interface
+
+    def add_peer_address(self, address: str) -> None:
+        """One more address for the other namespace, reached from here by a route."""
+        _ip("-n", self.netns, "addr", "add", f"{address}/32", "dev", self.there)
+        _ip("route", "add", f"{address}/32", "dev", self.here)
 
 
 def free_subnet(tag: int) -> str:
@@ -123,7 +129,7 @@ def veth_link(name: str) -> Any:
         _ip("link", "set", here, "up")
         _ip("-n", netns, "addr", "add", f"{subnet}.2/30", "dev", there)
         _ip("-n", netns, "link", "set", there, "up")
-        yield VethLink(netns, f"{subnet}.1", f"{subnet}.2", here)
+        yield VethLink(netns, f"{subnet}.1", f"{subnet}.2", here, there)
     finally:
         _ip("link", "del", here, check=False)  # takes its peer with it
         _ip("netns", "del", netns, check=False)

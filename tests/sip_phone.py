@@ -178,6 +178,33 @@ THEY_HANG_UP = """
 """
 
 
+REFUSED = """
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:dial-in@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "{caller}" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]qr[call_number]
+      To: <sip:dial-in@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=phone 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="{status}"/>
+"""
+
+
 def scenario(path: Path, pcap: Path, ms: int, server_hangs_up: bool = False,
              payload_type: int = PCMA_PT) -> Path:  # fmt: skip
     """A sipp scenario: one call that plays `pcap`, then after `ms` hangs up (or waits as
@@ -198,9 +225,26 @@ async def dial(netns: str, address: str, server: str, port: int, work: Path, cal
     its screen (0: the call went as the scenario says)."""
     pcap = caller.pcap(work / "phone.pcap")
     xml = scenario(work / "phone.xml", pcap, ms, server_hangs_up, caller.payload_type)
+    return await run_sipp(netns, address, server, port, work, xml)
+
+
+async def dial_refused(netns: str, address: str, server: str, port: int, work: Path,
+                       status: int) -> tuple[int, str]:  # fmt: skip
+    """sipp places one call that must be refused with `status` (0: it was)."""
+    xml = work / "refused.xml"
+    xml.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="refused">'
+        + REFUSED.format(caller=CALLER, status=status)
+        + "</scenario>\n"
+    )
+    return await run_sipp(netns, address, server, port, work, xml)
+
+
+async def run_sipp(netns: str, address: str, server: str, port: int, work: Path,
+                   xml: Path) -> tuple[int, str]:  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         "ip", "netns", "exec", netns, require_sipp(), f"{server}:{port}", "-sf", str(xml),
-        "-i", address, "-p", "5062", "-m", "1", "-nostdin", "-timeout", "120s",
+        "-i", address, "-p", "5062", "-m", "1", "-nostdin", "-timeout", "90s",
         "-trace_screen", "-trace_err",
         cwd=work, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -12,9 +12,11 @@ port as the organization's trunk would.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +25,23 @@ import aiohttp
 import pytest
 from conftest import RunningServer, loopback_config, start_server
 from netlab import VethLink, veth_link
-from sip_phone import CALLER, Caller, Wiretap, dial
-from test_call_aiortc import admitted_guest, invite_of, staff_in_call
+from sip_phone import CALLER, Caller, Wiretap, dial, dial_refused
+from test_call_aiortc import admitted_guest, invite_of, media_counts, more_media, staff_in_call
 
 from bench.client import Participant
 from media.phone_audio import Decoding
-from signaling.protocol import PeerJoined, PeerLeft, PhoneAllow, PhoneCode, PhoneVoice
+from server.config import Config
+from signaling.protocol import (
+    Joined,
+    PeerJoined,
+    PeerLeft,
+    PhoneAllow,
+    PhoneCode,
+    PhoneVoice,
+    Resume,
+)
 
+HERE = Path(__file__).resolve().parent
 NUMBER = "+1 555 010 0199"
 HEARD = 1000.0  # RMS of a voice heard: the tones sent are about 4000 to 6000
 
@@ -45,6 +57,16 @@ def free_udp_port(address: str) -> int:
         s.bind((address, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def phone_config(staff_path: Path, link: VethLink, sip_port: int) -> Config:
+    return loopback_config(
+        staff_path,
+        media_workers=1,
+        sip_listen=f"{link.server_address}:{sip_port}",
+        sip_trunk=[f"{link.peer_address}/32"],
+        dial_in_number=NUMBER,
+    )
 
 
 def level_heard(person: Participant, source: str, frames: int = 100) -> float:
@@ -77,14 +99,7 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
 ) -> None:  # fmt: skip
     caplog.set_level(logging.DEBUG)
     sip_port = free_udp_port(link.server_address)
-    config = loopback_config(
-        staff_path,
-        media_workers=1,
-        sip_listen=f"{link.server_address}:{sip_port}",
-        sip_trunk=[f"{link.peer_address}/32"],
-        dial_in_number=NUMBER,
-    )
-    runner, server = await start_server(config)
+    runner, server = await start_server(phone_config(staff_path, link, sip_port))
     tap = Wiretap(link.here, link.peer_address)
     people: list[Participant] = []
     try:
@@ -129,6 +144,130 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
         for secret in (CALLER, CALLER[1:], code.digits):
             assert secret not in logged
         assert CALLER[1:] not in seen
+    finally:
+        tap.close()
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+
+
+async def test_wrong_codes_strangers_floods_and_bad_requests_get_clear_answers_beside_a_call(
+    link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.DEBUG)
+    sip_port = free_udp_port(link.server_address)
+    runner, server = await start_server(phone_config(staff_path, link, sip_port))
+    tap = Wiretap(link.here, link.peer_address)
+    people: list[Participant] = []
+    try:
+        staff, survivor = people[:] = await call_with_phones(http, server)
+        await staff.send(PhoneAllow(on=True))
+        code = await survivor.expect("phone-code")
+        assert isinstance(code, PhoneCode)
+        await asyncio.sleep(1.0)
+        media = media_counts(people)
+
+        # Three wrong codes: a tone answers each, and after the third we hang up.
+        wrong = "".join(str((int(d) + 1) % 10) for d in code.digits)
+        caller = Caller().silence(1.0)
+        for _ in range(3):
+            caller.keys(wrong).silence(1.5)
+        started = time.monotonic()
+        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
+        status, screen = await dial(*phone_at, tmp_path, caller, 30_000, server_hangs_up=True)
+        assert status == 0, screen  # our BYE came, and sipp answered it
+        took = time.monotonic() - started
+        heard = tap.level(since=started)
+        print(f"\nthree wrong codes: hung up after {took:.1f} s; the tones at RMS {heard:.0f}")
+        assert heard > HEARD and took < caller.seconds + 5.0
+
+        # A stranger: an address the trunk does not list gets 403.
+        stranger = link.peer_address.rsplit(".", 1)[0] + ".6"
+        link.add_peer_address(stranger)
+        status, screen = await dial_refused(link.netns, stranger, link.server_address,
+                                            sip_port, tmp_path, 403)  # fmt: skip
+        assert status == 0, screen
+
+        # Malformed requests and offers, then a flood of INVITEs.
+        flood = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", link.netns, sys.executable, str(HERE / "sip_flood.py"),
+            link.server_address, str(sip_port), "40", CALLER,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(flood.communicate(), 60)
+        assert flood.returncode == 0, err.decode()
+        report = json.loads(out)
+        print(f"bad requests and a flood of 40 INVITEs: {report}")
+        assert report["not-sip"] == []  # no Via to answer to: dropped
+        assert report["length-lies"] == [400]
+        assert report["no-audio"] == report["no-codec"] == [488]
+        flood_answers = {int(k): v for k, v in report["flood"].items()}
+        assert sum(flood_answers.values()) == 40
+        assert flood_answers.get(200, 0) <= 20  # at most 20 phone calls at once
+        assert flood_answers.get(486, 0) > 0 and flood_answers.get(503, 0) > 0
+
+        # The call beside kept its media all along, and nothing logged names the caller.
+        assert more_media(people, media, by=100), media_counts(people)
+        logged = " ".join(r.getMessage() for r in caplog.records)
+        assert CALLER[1:] not in logged and code.digits not in logged
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    finally:
+        tap.close()
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+
+
+async def test_the_phone_keeps_the_voice_while_its_page_is_cut_off_and_hands_it_back_after(
+    link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    sip_port = free_udp_port(link.server_address)
+    runner, server = await start_server(phone_config(staff_path, link, sip_port))
+    tap = Wiretap(link.here, link.peer_address)
+    people: list[Participant] = []
+    try:
+        staff, survivor = people[:] = await call_with_phones(http, server)
+        await staff.send(PhoneAllow(on=True))
+        code = await survivor.expect("phone-code")
+        assert isinstance(code, PhoneCode)
+        caller = Caller().keys(code.digits).voice(20.0)
+        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
+        hold_ms = int(caller.seconds * 1000) + 500
+        dialing = asyncio.create_task(dial(*phone_at, tmp_path, caller, hold_ms))
+        joined = await staff.expect("peer-joined", timeout=30)
+        assert isinstance(joined, PeerJoined)
+        phone = joined.peer.participant
+        await survivor.expect("phone-voice")
+        resume = next(m.resume for m in survivor.seen if isinstance(m, Joined))
+
+        # The survivor's page is cut off (no leave): for 10 s only the phone is there.
+        assert survivor.ws is not None
+        await survivor.ws.close()
+        await survivor.close()
+        await staff.expect("peer-away")
+        cut = time.monotonic()
+        await asyncio.sleep(10.0)
+        staff_hears = level_heard(staff, phone)
+        phone_hears = tap.level(since=cut + 1.0)
+        print(f"\npage cut off for 10 s: staff hear the phone at RMS {staff_hears:.0f}, the "
+              f"phone hears staff at RMS {phone_hears:.0f}")  # fmt: skip
+        assert staff_hears > HEARD and phone_hears > HEARD
+        assert not any(isinstance(m, PeerLeft) and m.participant == phone for m in staff.seen)
+
+        # The page comes back: it is told at once that the phone still carries its voice.
+        back = Participant(http, server.base)
+        people.append(back)
+        await back.connect()
+        await back.send(Resume(resume))
+        await back.expect("joined")
+        voice = await back.expect("phone-voice")
+        assert isinstance(voice, PhoneVoice) and voice.on and voice.phone == phone
+
+        status, screen = await dialing
+        assert status == 0, screen
+        returned = await back.expect("phone-voice", timeout=10)
+        assert isinstance(returned, PhoneVoice) and not returned.on
     finally:
         tap.close()
         for person in people:
