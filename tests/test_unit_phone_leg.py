@@ -177,3 +177,14 @@ def test_a_phone_that_starts_its_numbers_again_is_followed() -> None:
     reorder = Reorder()
     assert order(reorder, [40000, 40001]) == [40000, 40001]
     assert order(reorder, [5, 6]) == [5, 6]  # far behind: a new stream, not late packets
+
+
+async def test_the_delay_bench_finds_every_burst_both_ways() -> None:
+    """bench.phone_delay, shortly: each burst sent is found at the other end, later than it
+    was sent and within the 200 ms it looks (the figures themselves are the bench's)."""
+    from bench.phone_delay import measure
+
+    figures = await measure("pcma/8000", bursts=2)
+    assert len(figures["browsers to phone"]) == 2
+    assert len(figures["phone to browsers"]) >= 1  # the first may fall in the encoder's start
+    assert all(0 < d < 200 for way in figures.values() for d in way)
