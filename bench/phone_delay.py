@@ -106,21 +106,23 @@ async def measure(codec: str, bursts: int) -> dict[str, list[float]]:
     phone_out, browser_out = Encoding(codec), Encoding("opus/48000")
     phone_sent: list[float] = []
     browser_sent: list[float] = []
-    frames = bursts * EVERY + EVERY
+    # After a second of silence (the encoders' start), a burst each way every EVERY frames.
+    phone_starts = {EVERY + k * EVERY for k in range(bursts)}
+    browser_starts = {n + EVERY // 2 for n in phone_starts}
+    frames = EVERY * (bursts + 2)
     start = loop.time() + TICK
     try:
         for n in range(frames):
             await asyncio.sleep(max(0.0, start + n * TICK - loop.time()))
             now = time.monotonic()
-            phase = n % EVERY
-            phone_pcm = tone(n) if n > EVERY and phase < BURST else silence()
-            browser_pcm = (
-                tone(n) if n > EVERY and (phase - EVERY // 2) % EVERY < BURST else silence()
-            )
-            if n > EVERY and phase == 0:
+            phone_on = any(0 <= n - s < BURST for s in phone_starts)
+            browser_on = any(0 <= n - s < BURST for s in browser_starts)
+            if n in phone_starts:
                 phone_sent.append(now)
-            if n > EVERY and phase == EVERY // 2:
+            if n in browser_starts:
                 browser_sent.append(now)
+            phone_pcm = tone(n) if phone_on else silence()
+            browser_pcm = tone(n) if browser_on else silence()
             for payload in phone_out.encode(phone_pcm):
                 header = rtpraw.FIXED.pack(0x80, PT[codec], n & 0xFFFF, n * 160, 9)
                 transport.sendto(header + payload, ("127.0.0.1", port))
