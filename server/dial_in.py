@@ -283,7 +283,11 @@ class PhoneCall(asyncio.DatagramProtocol):
             self.began = self.last_prompt = time.monotonic()
 
     async def entered(self, open_leg: Callable[[], Awaitable[int]]) -> None:
-        """Its leg is let into the call: the relay to it begins."""
+        """Its leg is let into the call (or opened again after its media worker restarted):
+        the relay to it begins."""
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
         self.stage = "call"
         self.queue, self.then = [], None
         loop = asyncio.get_running_loop()
@@ -421,6 +425,16 @@ class DialIn:
             )
 
         await call.entered(open_leg)
+
+    def media_lost(self, pid: str) -> bool:
+        """The media worker of a phone's call stopped (it starts again): the leg is opened
+        anew, on the worker its call goes to now. False if `pid` is not a phone's."""
+        if pid not in self.by_pid:
+            return False
+        task = asyncio.ensure_future(self.entered(pid))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return True
 
     def departed(self, pid: str) -> None:
         """A phone's participant left the call or the lobby (sent away, the call ended): the

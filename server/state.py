@@ -92,7 +92,8 @@ class State:
         hub: MediaHub | WorkerPool
 
         def on_lost(pid: str) -> None:
-            state.send_soon(pid, MediaRestart())
+            if state.dial_in is None or not state.dial_in.media_lost(pid):
+                state.send_soon(pid, MediaRestart())
 
         plan = PortPlan(tuple(config.ice_addresses), config.media_port, config.media_tcp_port)
         if config.media_workers > 0:

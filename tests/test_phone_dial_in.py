@@ -15,6 +15,8 @@ import asyncio
 import json
 import logging
 import math
+import os
+import signal
 import socket
 import sys
 import time
@@ -26,11 +28,19 @@ import pytest
 from conftest import RunningServer, loopback_config, start_server
 from netlab import VethLink, veth_link
 from sip_phone import CALLER, Caller, Wiretap, dial, dial_refused
-from test_call_aiortc import admitted_guest, invite_of, media_counts, more_media, staff_in_call
+from test_call_aiortc import (
+    admitted_guest,
+    invite_of,
+    media_counts,
+    more_media,
+    staff_in_call,
+    wait_until,
+)
 
 from bench.client import Participant
 from media.phone_audio import Decoding
 from server.config import Config
+from server.workers import WorkerPool
 from signaling.protocol import (
     Joined,
     PeerJoined,
@@ -93,6 +103,24 @@ async def call_with_phones(
     return staff, survivor
 
 
+async def phone_joins(
+    link: VethLink, sip_port: int, work: Path, staff: Participant, survivor: Participant,
+    seconds: float,
+) -> tuple[str, asyncio.Task[tuple[int, str]], str]:  # fmt: skip
+    """Staff allow phones, the survivor's code is dialed by sipp, which then speaks for
+    `seconds` and hangs up: the phone's participant id, the dialing, and the code used."""
+    await staff.send(PhoneAllow(on=True))
+    code = await survivor.expect("phone-code")
+    assert isinstance(code, PhoneCode) and code.number == NUMBER and len(code.digits) == 8
+    caller = Caller().keys(code.digits).voice(seconds)
+    hold_ms = int(caller.seconds * 1000) + 500
+    phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
+    dialing = asyncio.create_task(dial(*phone_at, work, caller, hold_ms))
+    joined = await staff.expect("peer-joined", timeout=30)
+    assert isinstance(joined, PeerJoined)
+    return joined.peer.participant, dialing, code.digits
+
+
 async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
     link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -104,17 +132,10 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
     people: list[Participant] = []
     try:
         staff, survivor = people[:] = await call_with_phones(http, server)
-        await staff.send(PhoneAllow(on=True))
-        code = await survivor.expect("phone-code")
-        assert isinstance(code, PhoneCode) and code.number == NUMBER and len(code.digits) == 8
-
-        caller = Caller().keys(code.digits).voice(8.0)
-        hold_ms = int(caller.seconds * 1000) + 500
-        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
-        dialing = asyncio.create_task(dial(*phone_at, tmp_path, caller, hold_ms))
-        joined = await staff.expect("peer-joined", timeout=30)
-        assert isinstance(joined, PeerJoined)
-        phone = joined.peer
+        pid, dialing, digits = await phone_joins(link, sip_port, tmp_path, staff, survivor, 8.0)
+        phone = next(
+            m.peer for m in staff.seen if isinstance(m, PeerJoined) and m.peer.participant == pid
+        )
         assert phone.phone and phone.phone_of == survivor.participant and phone.name == "Sam"
         assert not phone.e2ee and phone.mode == "audio"
         voice = await survivor.expect("phone-voice")
@@ -137,11 +158,11 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
         assert isinstance(back, PhoneVoice) and not back.on
         again = await survivor.expect("phone-code")
         assert isinstance(again, PhoneCode) and len(again.digits) == 8
-        assert again.digits != code.digits
+        assert again.digits != digits
 
         seen = " ".join(m.to_json() for person in people for m in person.seen)
         logged = " ".join(r.getMessage() for r in caplog.records)
-        for secret in (CALLER, CALLER[1:], code.digits):
+        for secret in (CALLER, CALLER[1:], digits):
             assert secret not in logged
         assert CALLER[1:] not in seen
     finally:
@@ -228,16 +249,7 @@ async def test_the_phone_keeps_the_voice_while_its_page_is_cut_off_and_hands_it_
     people: list[Participant] = []
     try:
         staff, survivor = people[:] = await call_with_phones(http, server)
-        await staff.send(PhoneAllow(on=True))
-        code = await survivor.expect("phone-code")
-        assert isinstance(code, PhoneCode)
-        caller = Caller().keys(code.digits).voice(20.0)
-        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
-        hold_ms = int(caller.seconds * 1000) + 500
-        dialing = asyncio.create_task(dial(*phone_at, tmp_path, caller, hold_ms))
-        joined = await staff.expect("peer-joined", timeout=30)
-        assert isinstance(joined, PeerJoined)
-        phone = joined.peer.participant
+        phone, dialing, _ = await phone_joins(link, sip_port, tmp_path, staff, survivor, 20.0)
         await survivor.expect("phone-voice")
         resume = next(m.resume for m in survivor.seen if isinstance(m, Joined))
 
@@ -268,6 +280,41 @@ async def test_the_phone_keeps_the_voice_while_its_page_is_cut_off_and_hands_it_
         assert status == 0, screen
         returned = await back.expect("phone-voice", timeout=10)
         assert isinstance(returned, PhoneVoice) and not returned.on
+    finally:
+        tap.close()
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+
+
+async def test_a_phone_whose_media_worker_dies_is_joined_again_on_its_restart(
+    link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    sip_port = free_udp_port(link.server_address)
+    runner, server = await start_server(phone_config(staff_path, link, sip_port))
+    pool = server.state.hub
+    assert isinstance(pool, WorkerPool)
+    tap = Wiretap(link.here, link.peer_address)
+    people: list[Participant] = []
+    try:
+        staff, survivor = people[:] = await call_with_phones(http, server)
+        phone, dialing, _ = await phone_joins(link, sip_port, tmp_path, staff, survivor, 14.0)
+        await asyncio.sleep(2.0)
+        (worker,) = pool.workers
+        assert worker.proc is not None
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        await wait_until(lambda: worker.alive and worker.exits == 1, timeout=15)
+        for person in (staff, survivor):
+            person.heard = {}  # what comes after the restart only
+        back = time.monotonic()
+        await asyncio.sleep(4.0)
+        staff_hears = level_heard(staff, phone)
+        phone_hears = tap.level(since=back + 2.0)
+        print(f"\nafter the worker's restart: staff hear the phone at RMS {staff_hears:.0f}, "
+              f"the phone hears the call at RMS {phone_hears:.0f}")  # fmt: skip
+        assert staff_hears > HEARD and phone_hears > HEARD
+        status, screen = await dialing  # and the phone hangs up as it meant to
+        assert status == 0, screen
     finally:
         tap.close()
         for person in people:
