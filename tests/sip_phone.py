@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from media import g711, rtpraw
-from media.dtmf import DIGITS
+from media.dtmf import DIGITS, HIGH, KEYPAD, LOW
 
 EVENT_PT, PCMA_PT, PCMU_PT = 101, 8, 0
 CODECS = {PCMA_PT: "pcma/8000", PCMU_PT: "pcmu/8000"}
@@ -67,6 +67,27 @@ class Caller:
             for _ in range(3):
                 self._add(EVENT_PT, struct.pack("!BBH", event, 0x80 | 10, 800), step=0)
             self.at += gap
+        return self
+
+    def keypad_tones(self, digits: str) -> Caller:
+        """Keypad digits as the two tones in the sound itself (no events), 100 ms each with
+        100 ms of quiet between, as a phone that sends no RFC 4733 does."""
+        codec = CODECS[self.payload_type]
+        for digit in digits:
+            row = next(r for r, keys in enumerate(KEYPAD) if digit in keys)
+            low, high = LOW[row], HIGH[KEYPAD[row].index(digit)]
+            pair = [
+                a + b
+                for a, b in zip(
+                    tone_samples(low, 0.1, 5000), tone_samples(high, 0.1, 5000), strict=True
+                )
+            ]
+            for start in range(0, len(pair), 160):
+                self.timestamp = (self.timestamp + 160) & 0xFFFFFFFF
+                self._add(self.payload_type, g711.encode(codec, pair[start : start + 160]))
+            for _ in range(5):
+                self.timestamp = (self.timestamp + 160) & 0xFFFFFFFF
+                self._add(self.payload_type, g711.encode(codec, [0] * 160))
         return self
 
     def voice(self, seconds: float, hz: float = 1000.0) -> Caller:

@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 from conftest import RunningServer, loopback_config, start_server
 from netlab import VethLink, veth_link
-from sip_phone import CALLER, Caller, Wiretap, dial, dial_refused
+from sip_phone import CALLER, PCMU_PT, Caller, Wiretap, dial, dial_refused
 from test_call_aiortc import (
     admitted_guest,
     invite_of,
@@ -103,6 +103,15 @@ async def call_with_phones(
     return staff, survivor
 
 
+async def phone_joined(staff: Participant) -> PeerJoined:
+    """The next `peer-joined` of a phone that staff are sent."""
+    while True:
+        joined = await staff.expect("peer-joined", timeout=30)
+        assert isinstance(joined, PeerJoined)
+        if joined.peer.phone:
+            return joined
+
+
 async def phone_joins(
     link: VethLink, sip_port: int, work: Path, staff: Participant, survivor: Participant,
     seconds: float,
@@ -116,8 +125,7 @@ async def phone_joins(
     hold_ms = int(caller.seconds * 1000) + 500
     phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
     dialing = asyncio.create_task(dial(*phone_at, work, caller, hold_ms))
-    joined = await staff.expect("peer-joined", timeout=30)
-    assert isinstance(joined, PeerJoined)
+    joined = await phone_joined(staff)
     return joined.peer.participant, dialing, code.digits
 
 
@@ -167,6 +175,33 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
         assert CALLER[1:] not in seen
     finally:
         tap.close()
+        for person in people:
+            await person.close()
+        await runner.cleanup()
+
+
+async def test_a_code_in_keypad_tones_over_u_law_is_read_too(
+    link: VethLink, staff_path: Path, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """A phone that sends no RFC 4733 events: its keypad's tones, in its G.711 u-law."""
+    sip_port = free_udp_port(link.server_address)
+    runner, server = await start_server(phone_config(staff_path, link, sip_port))
+    people: list[Participant] = []
+    try:
+        _api, call, staff = await staff_in_call(http, server)
+        survivor = await admitted_guest(http, server, staff, invite_of(call, "survivor"), "Sam")
+        people = [staff, survivor]
+        await staff.send(PhoneAllow(on=True))
+        code = await survivor.expect("phone-code")
+        assert isinstance(code, PhoneCode)
+        caller = Caller(payload_type=PCMU_PT).silence(0.5).keypad_tones(code.digits).voice(1.0)
+        phone_at = (link.netns, link.peer_address, link.server_address, sip_port)
+        dialing = asyncio.create_task(dial(*phone_at, tmp_path, caller, int(caller.seconds * 1000)))
+        joined = await phone_joined(staff)
+        assert joined.peer.phone_of == survivor.participant
+        status, screen = await dialing
+        assert status == 0, screen
+    finally:
         for person in people:
             await person.close()
         await runner.cleanup()
