@@ -474,6 +474,12 @@ async def start_dial_in(state: State) -> DialIn | None:
     host = host.strip("[]")
     address = config.sip_address or host
     desk = DialIn(state, trunk_of(config.sip_trunk, config.sip_user, config.sip_password), address)
-    await desk.start(host, int(port))
+    try:
+        await desk.start(host, int(port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(
+            exc.errno, f"--sip-listen: cannot take phones on {host}:{port}: {reason}"
+        ) from None
     logger.info("phones: taking calls from the trunk")
     return desk
