@@ -52,3 +52,17 @@ def test_keypad_tones_in_the_sound_are_read_and_the_prompt_is_sent(codec: str) -
     else:
         samples = [s for p in payloads for s in g711.decode(codec, p)]
     assert max(abs(s) for s in samples) > 3000
+
+
+def test_the_signaling_process_takes_phones_without_loading_the_media_stack() -> None:
+    """With media workers (the default), the signaling process never loads aiortc or PyAV:
+    the dial-in's G.711 is plain Python, and Opus is loaded only for a trunk that sends it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, server.cli, server.app, server.dial_in\n"
+        "print(sorted(m for m in ('av', 'aiortc', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
