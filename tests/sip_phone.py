@@ -123,7 +123,7 @@ class Caller:
         return path
 
 
-INVITE = """
+REQUEST = """
   <send retrans="500">
     <![CDATA[
       INVITE sip:dial-in@[remote_ip]:[remote_port] SIP/2.0
@@ -143,13 +143,21 @@ INVITE = """
       s=-
       c=IN IP[local_ip_type] [local_ip]
       t=0 0
-      m=audio [auto_media_port] RTP/AVP {pt} 101
-      a=rtpmap:{pt} {codec}/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
+      {media}
     ]]>
   </send>
   <recv response="100" optional="true"/>
+"""
+
+INVITE = (
+    REQUEST.replace(
+        "{media}",
+        """m=audio [auto_media_port] RTP/AVP {pt} 101
+      a=rtpmap:{pt} {codec}/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15""",
+    )
+    + """
   <recv response="200" rtd="true"/>
   <send>
     <![CDATA[
@@ -165,6 +173,7 @@ INVITE = """
   </send>
   <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
 """
+)
 
 WE_HANG_UP = """
   <pause milliseconds="{ms}"/>
@@ -199,31 +208,12 @@ THEY_HANG_UP = """
 """
 
 
-REFUSED = """
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:dial-in@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "{caller}" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]qr[call_number]
-      To: <sip:dial-in@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:{caller}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=phone 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
+REFUSED = (
+    REQUEST.replace("{media}", "m=audio [auto_media_port] RTP/AVP 0")
+    + """
   <recv response="{status}"/>
 """
+)
 
 
 def scenario(path: Path, pcap: Path, ms: int, server_hangs_up: bool = False,
