@@ -2,7 +2,7 @@
 // they can't talk now or are reconnecting, as text.
 
 import t, { format, language, text } from "./i18n/index.js";
-import { el, nameOf } from "./ui.js";
+import { el, nameOf, phoneOnly } from "./ui.js";
 
 /**
  * @typedef {object} Person
@@ -12,6 +12,8 @@ import { el, nameOf } from "./ui.js";
  * @property {string} mode       "video", "audio" or "text"
  * @property {boolean} cant_talk
  * @property {boolean} [away]
+ * @property {boolean} [phone]     a phone that dialed in (its number is never shown)
+ * @property {string} [phone_of]   whose voice the phone is
  * @property {Quality} [quality]  their connection, as the server sees it
  */
 
@@ -95,7 +97,11 @@ export class People {
       const item = el("li", { "data-person": person.participant });
       if (person.quality) item.setAttribute("data-quality", person.quality.level);
       text(item, () => {
-        const parts = [nameOf(person), t.staff.modes[person.mode] || person.mode];
+        // A phone is a voice: "on phone only" when its person's page is not in the call.
+        const way = person.phone
+          ? phoneOnly(person, this.people) && t.call.phoneOnly
+          : t.staff.modes[person.mode] || person.mode;
+        const parts = [nameOf(person), ...(way ? [way] : [])];
         if (person.cant_talk) parts.push(t.staff.cantTalk);
         if (person.away) parts.push(t.staff.away);
         if (person.quality) parts.push(qualityText(person.quality));

@@ -2,7 +2,10 @@
 
 /**
  * @typedef {{participant: string, name: string, role: string, audio: boolean, video: boolean,
- *   mode: "video" | "audio" | "text", cant_talk: boolean}} PeerInfo
+ *   mode: "video" | "audio" | "text", cant_talk: boolean, e2ee?: boolean, phone?: boolean,
+ *   phone_of?: string}} PeerInfo
+ *   `phone`: a phone that dialed in (a voice, no video, never its number); `phone_of`: whose
+ *   voice it is ("" when their page was gone when it dialed)
  * @typedef {{type: string, [key: string]: any}} Message
  */
 

@@ -23,10 +23,16 @@ let session = null;
 const people = new People(byId("people"));
 const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
 const reminder = new Reminder(byId("reminder"));
-/** Names of the people in the lobby, to say who left it quickly. @type {Map<string, string>} */
+/** Names of the people in the lobby, to say who left it quickly (in the page's language at
+ * the time: a phone's is a word of it). @type {Map<string, () => string>} */
 const waitingNames = new Map();
 /** Our microphone is held off while someone can't talk: whether it was on before. */
 let micHeld = /** @type {{was: boolean} | null} */ (null);
+/** Phone audio is allowed in our call: the others are given a number and a code. */
+let phoneAllowed = false;
+/** When we last asked to allow phone audio: an error just after is the answer to it. */
+let phoneAskedAt = 0;
+const PHONE_ANSWER_MS = 5000;
 
 const NOTICES = 3; // the latest notices staff see, newest first
 
@@ -66,14 +72,17 @@ function waiting(m, signaling) {
   // In a call that is end to end, say before admitting that this person would end it.
   const ends = !m.e2ee && Boolean(session?.keys.capable);
   text(who, () => {
-    const line = format(t.staff.waitingLine, {
-      name: m.name || t.staff.noName,
-      role: t.roles[m.role] || "",
-      mode: t.staff.modes[m.mode || "video"] || "",
-    });
+    // A phone: whose voice it is ("<name> (phone)" or "Phone caller"), never its number.
+    const line = m.phone
+      ? format(t.staff.waitingPhone, { name: nameOf(m) })
+      : format(t.staff.waitingLine, {
+          name: m.name || t.staff.noName,
+          role: t.roles[m.role] || "",
+          mode: t.staff.modes[m.mode || "video"] || "",
+        });
     return ends ? `${line} ${t.e2ee.lobbyCannot}` : line;
   });
-  waitingNames.set(m.participant, m.name || "");
+  waitingNames.set(m.participant, () => (m.phone ? nameOf(m) : m.name || t.staff.noName));
   announce(who.textContent || "");
   byId("lobby").append(el("li", { "data-waiting": m.participant }, [who, " ", admit, deny]));
 }
@@ -102,11 +111,12 @@ function wire(signaling) {
   signaling.on("lobby-left", (m) => {
     const item = byId("lobby").querySelector(`[data-waiting="${CSS.escape(m.participant)}"]`);
     if (item) item.remove();
-    const name = waitingNames.get(m.participant) || t.staff.noName;
+    const name = waitingNames.get(m.participant) || (() => t.staff.noName);
     waitingNames.delete(m.participant);
-    if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
+    if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name: name() })} ${plan()}`);
   });
   signaling.on("error", (m) => {
+    if (phoneRefused(m.code)) return;
     if (m.code === "e2ee-required") {
       leaveCall();
       text(byId("new-call-error"), () => t.e2ee.required);
@@ -115,6 +125,7 @@ function wire(signaling) {
   });
   signaling.on("ended", () => leaveCall());
   signaling.on("joined", (m) => {
+    phoneAllowed = Boolean(m.phone); // as it stands (after a comeback too)
     byId("lobby").replaceChildren(); // sent again after a comeback
     people.clear();
     for (const peer of m.peers) people.set(peer);
@@ -128,12 +139,14 @@ function wire(signaling) {
     holdMic();
   });
   signaling.on("peer-left", (m) => {
-    const name = people.name(m.participant);
+    // Named as the page's language is when the notice is drawn (a phone's name is a word of it).
+    const gone = people.people.get(m.participant);
+    const name = () => (gone ? nameOf(gone) : t.staff.noName);
     people.remove(m.participant);
     if (m.quick) {
       chat.clear();
-      notice(() => `${format(t.staff.leftQuickly, { name })} ${plan()}`);
-    } else if (!m.dropped) notice(() => format(t.announce.left, { name }));
+      notice(() => `${format(t.staff.leftQuickly, { name: name() })} ${plan()}`);
+    } else if (!m.dropped) notice(() => format(t.announce.left, { name: name() }));
     holdMic();
   });
   // Every few seconds: how each other person's connection looks to the server.
@@ -169,6 +182,35 @@ function wire(signaling) {
   });
 }
 
+/**
+ * "Allow phone audio" / "Stop phone audio", shown when the server takes phones: the others
+ * are given a number and a code of their own (or their codes stop working; phones already
+ * in the call stay).
+ * @param {Signaling} signaling
+ */
+function phoneButton(signaling) {
+  const toggle = button("phone", () => (phoneAllowed ? t.staff.phoneStop : t.staff.phoneAllow));
+  toggle.addEventListener("click", () => {
+    phoneAllowed = !phoneAllowed;
+    phoneAskedAt = phoneAllowed ? Date.now() : 0;
+    signaling.send("phone", { on: phoneAllowed });
+    notice(() => (phoneAllowed ? t.staff.phoneOn : t.staff.phoneOff));
+    session?.redraw();
+  });
+  return toggle;
+}
+
+/** An error that answers our asking to allow phone audio: said, and the switch back off. @param {string} code */
+function phoneRefused(code) {
+  const answers = ["no-dial-in", "e2ee-required", "forbidden"];
+  if (!answers.includes(code) || Date.now() - phoneAskedAt > PHONE_ANSWER_MS) return false;
+  phoneAskedAt = 0;
+  phoneAllowed = false;
+  notice(() => (code === "e2ee-required" ? t.staff.phoneE2ee : errorText(code)));
+  session?.redraw();
+  return true;
+}
+
 /** @param {string} callId */
 async function joinCall(callId) {
   if (!readyFirst()) return;
@@ -197,6 +239,7 @@ async function joinCall(callId) {
       end.addEventListener("click", () => signaling.send("end"));
       const mute = /** @type {HTMLButtonElement | null} */ (root.querySelector('[data-action="mute"]'));
       if (mute) mute.disabled = micHeld !== null;
+      if (current.joined?.dial_in) root.insertBefore(phoneButton(signaling), root.lastChild);
       root.insertBefore(chat.toggle(), root.lastChild);
       root.append(end);
     },
@@ -212,6 +255,8 @@ function leaveCall() {
   if (session) session.hangUp();
   session = null;
   micHeld = null;
+  phoneAllowed = false;
+  phoneAskedAt = 0;
   reconnectingLine = null;
   byId("call-status").hidden = true;
   byId("call-status").replaceChildren();

@@ -1,6 +1,6 @@
 // DOM helpers shared by the staff and join pages: elements, video tiles, call controls.
 
-import t, { text } from "./i18n/index.js";
+import t, { format, text } from "./i18n/index.js";
 
 /**
  * @param {string} tag
@@ -48,9 +48,26 @@ export function announce(message) {
   region.replaceChildren(el("p", {}, [message]));
 }
 
-/** The name to show for a person: the one they gave, or their role. @param {{name?: string, role?: string}} peer */
+/**
+ * The name to show for a person: the one they gave, or their role. A phone that dialed in
+ * is "<name> (phone)", or "Phone caller" when it has no name (its number is never shown).
+ * @param {{name?: string, role?: string, phone?: boolean}} peer
+ */
 export function nameOf(peer) {
+  if (peer.phone) return peer.name ? format(t.call.phoneOf, { name: peer.name }) : t.call.phoneCaller;
   return peer.name || t.roles[peer.role || ""] || "";
+}
+
+/**
+ * Whether `peer` is a phone whose person has no page in the call (it left, dropped, or is
+ * reconnecting): the voice is there, on the phone only.
+ * @param {{phone?: boolean, phone_of?: string}} peer
+ * @param {Map<string, {away?: boolean}>} others  the others in the call, by participant
+ */
+export function phoneOnly(peer, others) {
+  if (!peer.phone) return false;
+  const person = peer.phone_of ? others.get(peer.phone_of) : undefined;
+  return !person || Boolean(person.away);
 }
 
 /**
@@ -71,6 +88,10 @@ export class Tiles {
     this.peers = new Map();
     /** Whether what the others say plays out loud (text only and "can't talk": no). */
     this.audible = true;
+    /** Our phone carries our voice: this page plays no sound, whatever it would otherwise. */
+    this.held = false;
+    /** This page's own participant (its phone's tile never plays). */
+    this.me = "";
     const mine = el("video", { class: "mine", autoplay: "", playsinline: "" });
     const mineVideo = /** @type {HTMLVideoElement} */ (mine);
     mineVideo.muted = true;
@@ -86,7 +107,28 @@ export class Tiles {
   /** Plays the others' sound, or keeps every media element silent. @param {boolean} on */
   setAudible(on) {
     this.audible = on;
-    for (const entry of this.tiles.values()) entry.audio.muted = !on;
+    this.applySound();
+  }
+
+  /** Our phone carries our voice (on): no sound plays here until it hangs up. @param {boolean} on */
+  setHeld(on) {
+    this.held = on;
+    this.applySound();
+  }
+
+  /** Whether `participant` is our own phone: it has no tile here, and never plays. @param {string} participant */
+  ownPhone(participant) {
+    const peer = this.peers.get(participant);
+    return Boolean(peer && peer.phone && this.me && peer.phone_of === this.me);
+  }
+
+  /** Whether a tile's sound plays. @param {string} participant */
+  plays(participant) {
+    return this.audible && !this.held && !this.ownPhone(participant);
+  }
+
+  applySound() {
+    for (const [id, entry] of this.tiles) entry.audio.muted = !this.plays(id);
   }
 
   /** @param {string} note shown after "You", or "" */
@@ -138,7 +180,7 @@ export class Tiles {
   }
 
   render() {
-    const shown = new Set(this.call.shown());
+    const shown = new Set(this.call.shown().filter((id) => !this.ownPhone(id)));
     for (const [id, entry] of this.tiles) {
       if (!shown.has(id)) {
         entry.tile.remove();
@@ -156,7 +198,7 @@ export class Tiles {
         );
         video.muted = true;
         const audio = /** @type {HTMLAudioElement} */ (el("audio", { class: "remote", autoplay: "" }));
-        audio.muted = !this.audible;
+        audio.muted = !this.plays(id);
         const label = el("figcaption");
         const tile = el("figure", { class: "tile", "data-participant": id }, [video, audio, label]);
         this.root.insertBefore(tile, this.mine);
@@ -167,15 +209,23 @@ export class Tiles {
         audio.srcObject = stream && new MediaStream(stream.getAudioTracks());
       }
       const peer = this.peers.get(id);
-      text(entry.label, () => caption(peer));
+      entry.audio.muted = !this.plays(id);
+      text(entry.label, () => caption(peer, this.peers));
     }
   }
 }
 
-/** What a tile says about someone. @param {any} peer */
-function caption(peer) {
+/**
+ * What a tile says about someone.
+ * @param {any} peer @param {Map<string, Shown>} others
+ */
+function caption(peer, others) {
   if (!peer) return "";
   const c = t.call;
+  if (peer.phone) {
+    // A phone: whose voice it is, and whether that person's page is gone; never a number.
+    return phoneOnly(peer, others) ? `${nameOf(peer)} (${c.phoneOnly})` : nameOf(peer);
+  }
   const parts = [nameOf(peer)];
   if (peer.mode === "text") parts.push(`(${c.peerTextOnly})`);
   else if (!peer.audio) parts.push(`(${c.micIsOff})`);

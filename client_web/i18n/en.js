@@ -125,6 +125,13 @@ export default {
     cameraIsOff: "camera off",
     reconnecting: "Reconnecting…",
     practice: "Practice call",
+    phoneCode: "Use a phone for sound: call {number}, then enter {code}.",
+    phoneVoice:
+      "Your phone carries your sound. Hang up the phone to use this device's sound again.",
+    phoneOf: "{name} (phone)",
+    phoneCaller: "Phone caller",
+    phoneOnly: "on phone only",
+    yourPhone: "Your phone",
   },
   chat: {
     title: "Chat",
@@ -218,6 +225,7 @@ export default {
     joinCall: "Join call",
     endCall: "End call for everyone",
     waitingLine: "Someone is waiting: {name} ({role}, {mode})",
+    waitingPhone: "Someone is waiting: {name}",
     waitingCount: "{count} waiting to be let in",
     copy: "Copy",
     copied: "Copied",
@@ -264,6 +272,15 @@ export default {
     backNotice: "{name} is back.",
     leftQuickly: "{name} left quickly. Follow the plan:",
     peerDropped: "They did not come back. Your plan:",
+    phoneAllow: "Allow phone audio",
+    phoneStop: "Stop phone audio",
+    phoneOn:
+      "Phone audio allowed: the others' pages show the number to call and a code of their " +
+      "own. A phone in the call makes it not end-to-end encrypted.",
+    phoneOff: "Phone audio stopped: the codes no longer work. Phones already in the call stay.",
+    phoneE2ee:
+      "This organization requires end-to-end encryption, which a phone cannot do: phone " +
+      "audio stays off.",
     hoursEnding:
       "The contact hours end at {time}. The call goes on; nobody new can join through " +
       "the links after that.",
@@ -383,6 +400,7 @@ export default {
     "slow-down": "Too many tries. Wait a little, then try again.",
     "e2ee-required": "This organization asks that every call be encrypted end to end, and this browser or link cannot do it.",
     "not-ready": "Before joining a call, please confirm the three points of the checklist.",
+    "no-dial-in": "This server takes no phone calls.",
   },
   roles: { staff: "staff", survivor: "guest", interpreter: "interpreter" },
 };

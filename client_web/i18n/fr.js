@@ -135,6 +135,15 @@ export default {
     cameraIsOff: "caméra éteinte",
     reconnecting: "Reconnexion…",
     practice: "Appel de pratique",
+    phoneCode:
+      "Pour le son, utilisez un téléphone : composez le {number}, puis entrez le code {code}.",
+    phoneVoice:
+      "Votre téléphone transmet votre son. Raccrochez le téléphone pour retrouver le son " +
+      "de cet appareil.",
+    phoneOf: "{name} (téléphone)",
+    phoneCaller: "Personne au téléphone",
+    phoneOnly: "au téléphone seulement",
+    yourPhone: "Votre téléphone",
   },
   chat: {
     title: "Clavardage",
@@ -234,6 +243,7 @@ export default {
     joinCall: "Entrer dans l'appel",
     endCall: "Terminer l'appel pour tout le monde",
     waitingLine: "Quelqu'un attend : {name} ({role}, {mode})",
+    waitingPhone: "Quelqu'un attend : {name}",
     waitingCount: "{count} en attente",
     copy: "Copier",
     copied: "Copié",
@@ -283,6 +293,18 @@ export default {
     backNotice: "{name} est de retour.",
     leftQuickly: "{name} est partie ou parti vite. Suivez le plan :",
     peerDropped: "La personne n'est pas revenue. Votre plan :",
+    phoneAllow: "Permettre le son par téléphone",
+    phoneStop: "Arrêter le son par téléphone",
+    phoneOn:
+      "Son par téléphone permis : les pages des autres montrent le numéro à composer et un " +
+      "code personnel. Un téléphone dans l'appel fait que l'appel n'est plus chiffré de " +
+      "bout en bout.",
+    phoneOff:
+      "Son par téléphone arrêté : les codes ne fonctionnent plus. Les téléphones déjà dans " +
+      "l'appel y restent.",
+    phoneE2ee:
+      "Cet organisme exige le chiffrement de bout en bout, ce qu'un téléphone ne peut pas " +
+      "faire : le son par téléphone reste désactivé.",
     hoursEnding:
       "Les heures de service se terminent à {time}. L'appel continue; personne d'autre " +
       "ne pourra entrer avec les liens après cette heure.",
@@ -406,6 +428,7 @@ export default {
     "slow-down": "Trop d'essais. Attendez un peu, puis réessayez.",
     "e2ee-required": "Cet organisme demande que chaque appel soit chiffré de bout en bout, et ce navigateur ou ce lien ne le peut pas.",
     "not-ready": "Avant de vous joindre à un appel, veuillez confirmer les trois points de la liste.",
+    "no-dial-in": "Ce serveur ne prend pas d'appels téléphoniques.",
   },
   roles: { staff: "équipe", survivor: "invitée ou invité", interpreter: "interprète" },
 };
