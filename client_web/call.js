@@ -99,6 +99,8 @@ export class Call extends EventTarget {
     this.videoSender = null;
     /** @type {RTCRtpSender | null} */
     this.audioSender = null;
+    /** Our phone carries our voice: the microphone's track is not sent (not a mute). */
+    this.audioHeld = false;
     for (const kind of ["audio", "video"]) {
       const track = local.getTracks().find((t) => t.kind === kind);
       const t = this.pc.addTransceiver(track || kind, { direction: "sendonly" });
@@ -205,6 +207,21 @@ export class Call extends EventTarget {
   }
 
   /**
+   * Stops sending our microphone (on), or sends it again (off), without touching the
+   * track: its `enabled` stays the person's own choice (mute), which the others see.
+   * @param {boolean} on
+   */
+  async holdAudio(on) {
+    this.audioHeld = on;
+    const track = on ? null : this.local.getAudioTracks()[0] || null;
+    try {
+      if (this.audioSender) await this.audioSender.replaceTrack(track);
+    } catch {
+      // this connection was closed meanwhile: its successor is told in turn
+    }
+  }
+
+  /**
    * Sends `track` (or nothing) as our `kind` from now on; the old track of that kind stops.
    * @param {"audio" | "video"} kind @param {MediaStreamTrack | null} track
    */
@@ -216,7 +233,8 @@ export class Call extends EventTarget {
     }
     if (track) this.local.addTrack(track);
     const sender = kind === "video" ? this.videoSender : this.audioSender;
-    if (sender) await sender.replaceTrack(track);
+    const held = kind === "audio" && this.audioHeld; // kept for when the phone hangs up
+    if (sender) await sender.replaceTrack(held ? null : track);
   }
 
   /** @param {"audio" | "video"} kind */

@@ -10,6 +10,7 @@ import t, { errorText, format, onLanguage, startLanguage, text, when } from "./i
 import { transformSupport } from "./e2ee.js";
 import { splitInvite } from "./e2ee_keys.js";
 import { showE2ee } from "./e2ee_status.js";
+import { PhoneHelp } from "./phone.js";
 import { countdown, planText } from "./plan.js";
 import { Signaling, socketUrl } from "./protocol.js";
 import { CallSession } from "./session.js";
@@ -42,6 +43,8 @@ let checkInWaiting = false;
 const PREVIEW_MS = 1000; // how long the look-up listens after the plan
 
 const chat = new Chat((words) => session?.signaling?.send("chat", { text: words }));
+/** The number and code to join by phone with, and whether our phone carries our voice. */
+const phone = new PhoneHelp([byId("lobby-phone"), byId("phone")]);
 
 /** While the call is reconnecting: say so, with the plan and its countdown. */
 function status(/** @type {boolean} */ reconnecting) {
@@ -63,6 +66,7 @@ function finish(words) {
   session = null;
   status(false);
   chat.clear();
+  phone.clear();
   text(byId("notice"), words);
   show("done");
 }
@@ -172,7 +176,11 @@ function wire(s) {
     /** @type {HTMLVideoElement} */ (byId("preview")).srcObject = null;
     for (const peer of m.peers) announce(format(t.announce.joined, { name: nameOf(peer) }));
   });
-  s.on("peer-joined", (m) => announce(format(t.announce.joined, { name: nameOf(m.peer) })));
+  s.on("peer-joined", (m) => {
+    // Our own phone is told of by the phone line (#phone) instead.
+    if (m.peer.phone && m.peer.phone_of === session?.me) return;
+    announce(format(t.announce.joined, { name: nameOf(m.peer) }));
+  });
   s.on("peer-mode", (m) => session?.tiles?.update(m.participant, { mode: m.mode }));
   s.on("peer-left", (m) => {
     if (m.quick) chat.clear(); // someone left quickly: the chat is gone for everyone
@@ -185,6 +193,13 @@ function wire(s) {
   });
   s.on("chat", (m) => chat.add(/** @type {any} */ (m), session ? session.me : ""));
   s.on("check-in", () => askCheckIn());
+  // Staff allow phone audio: the number and our code (in the lobby too), or no more.
+  s.on("phone-code", (m) => {
+    phone.code(m.number || "", m.digits || "");
+    // A code is given only to someone whose phone is not in the call: if ours hung up
+    // while this page was away, its "phone-voice" off was lost with the old socket.
+    if (m.digits && session) session.setPhoneVoice(false);
+  });
 }
 
 async function join() {
@@ -210,10 +225,12 @@ async function join() {
       if (talk) drawControls(root, call, signaling, talk, chat.toggle(), () => own.leave());
     },
     tiles: (tiles) => talk && talk.applyTo(tiles),
+    phoneVoice: (on) => phone.setVoice(on),
     e2ee: { mode: transforms, secret },
   }));
   showE2ee(own.keys, byId("e2ee"), (id) => {
     const peer = own.tiles?.peers.get(id);
+    if (peer && peer.phone && peer.phone_of === own.me) return t.call.yourPhone;
     return peer ? nameOf(peer) : "";
   });
   talk = new Talk(mode, own);
@@ -248,6 +265,7 @@ function wirePage() {
     if (session) session.hangUp(true);
     session = null;
     chat.clear();
+    phone.clear();
   });
   document.addEventListener("keydown", (event) => {
     if (event.altKey && event.shiftKey && event.code === "KeyH" && talk && session) {

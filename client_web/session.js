@@ -24,6 +24,7 @@ const GIVE_UP_MS = 60 * 60 * 1000; // the longest grace a server may give
  * @property {(root: HTMLElement, call: Call, signaling: Signaling) => void} [controls]  the
  *   page's own set of controls, instead of mute, camera, audio only and leave
  * @property {(tiles: Tiles) => void} [tiles]  new tiles (after each new connection)
+ * @property {(on: boolean) => void} [phoneVoice]  our phone carries our voice now, or no more
  */
 
 export class CallSession {
@@ -46,6 +47,7 @@ export class CallSession {
     this.audioOnly = false;
     this.sendVideo = true; // false while nobody in the call can receive our video
     this.hidden = false; // the page shows something else than the call ("can't talk now")
+    this.phoneVoice = false; // our phone carries our voice: no sound sent or played here
     /** The last `joined`, to start media again from. @type {import("./protocol.js").Message | null} */
     this.joined = null;
     /** End-to-end encryption's keys, and the worker that seals and opens frames. */
@@ -88,6 +90,10 @@ export class CallSession {
       this.sendVideo = m.on;
       if (this.call) this.call.sendVideo(m.on);
     });
+    // A phone that dialed in with our code is our voice (on), or hung up (off).
+    s.on("phone-voice", (m) => {
+      if (this.signaling === s) this.setPhoneVoice(Boolean(m.on));
+    });
     s.on("peer-away", (m) => this.tiles && this.tiles.setAway(m.participant, true));
     s.on("peer-back", (m) => this.tiles && this.tiles.setAway(m.participant, false));
     s.on("peer-left", (m) => {
@@ -112,7 +118,22 @@ export class CallSession {
     this.plan = joined.plan || null;
     this.joined = joined;
     this.hooks.status(false);
+    // The server says again after `joined` if our phone still carries our voice.
+    this.setPhoneVoice(false);
     this.startMedia(joined, false);
+  }
+
+  /**
+   * Our phone carries our voice (on): the microphone is not sent and nothing plays, video
+   * goes on both ways; the person's own mute and sound choices are kept for when it is off.
+   * @param {boolean} on
+   */
+  setPhoneVoice(on) {
+    if (on === this.phoneVoice) return;
+    this.phoneVoice = on;
+    if (this.call) this.call.holdAudio(on);
+    if (this.tiles) this.tiles.setHeld(on);
+    if (this.hooks.phoneVoice) this.hooks.phoneVoice(on);
   }
 
   /** @param {import("./protocol.js").Message} joined @param {boolean} restart */
@@ -122,9 +143,12 @@ export class CallSession {
     const ice = joined.ice_servers;
     const call = new Call(s, this.local, joined.max_participants, ice, this.keys.frames);
     this.call = call;
+    if (this.phoneVoice) call.holdAudio(true);
     const root = byId("tiles");
     root.replaceChildren();
     const tiles = new Tiles(root, call);
+    tiles.me = joined.participant;
+    tiles.held = this.phoneVoice;
     if (this.tiles) for (const peer of this.tiles.peers.values()) tiles.setPeer(peer);
     for (const peer of joined.peers) tiles.setPeer(peer);
     this.tiles = tiles;
