@@ -30,9 +30,6 @@ const waitingNames = new Map();
 let micHeld = /** @type {{was: boolean} | null} */ (null);
 /** Phone audio is allowed in our call: the others are given a number and a code. */
 let phoneAllowed = false;
-/** When we last asked to allow phone audio: an error just after is the answer to it. */
-let phoneAskedAt = 0;
-const PHONE_ANSWER_MS = 5000;
 
 const NOTICES = 3; // the latest notices staff see, newest first
 
@@ -116,7 +113,10 @@ function wire(signaling) {
     if (m.quick) notice(() => `${format(t.staff.leftQuickly, { name: name() })} ${plan()}`);
   });
   signaling.on("error", (m) => {
-    if (phoneRefused(m.code)) return;
+    if (m.code === "phone-e2ee" || m.code === "no-dial-in") {
+      notice(() => (m.code === "phone-e2ee" ? t.staff.phoneE2ee : errorText(m.code)));
+      return;
+    }
     if (m.code === "e2ee-required") {
       leaveCall();
       text(byId("new-call-error"), () => t.e2ee.required);
@@ -177,6 +177,11 @@ function wire(signaling) {
     notice(() => format(t.staff.answers[m.answer] || t.staff.answers.ok, { name }));
   });
   signaling.on("chat", (m) => chat.add(/** @type {any} */ (m), session ? session.me : ""));
+  signaling.on("phone-allowed", (m) => {
+    phoneAllowed = Boolean(m.on);
+    notice(() => (phoneAllowed ? t.staff.phoneOn : t.staff.phoneOff));
+    session?.redraw();
+  });
   signaling.on("hours-ending", (m) => {
     notice(() => format(t.staff.hoursEnding, { time: when(m.at, { timeStyle: "short" }) }));
   });
@@ -190,25 +195,9 @@ function wire(signaling) {
  */
 function phoneButton(signaling) {
   const toggle = button("phone", () => (phoneAllowed ? t.staff.phoneStop : t.staff.phoneAllow));
-  toggle.addEventListener("click", () => {
-    phoneAllowed = !phoneAllowed;
-    phoneAskedAt = phoneAllowed ? Date.now() : 0;
-    signaling.send("phone", { on: phoneAllowed });
-    notice(() => (phoneAllowed ? t.staff.phoneOn : t.staff.phoneOff));
-    session?.redraw();
-  });
+  // The switch follows the server's `phone-allowed`, which every staff page in the call gets.
+  toggle.addEventListener("click", () => signaling.send("phone", { on: !phoneAllowed }));
   return toggle;
-}
-
-/** An error that answers our asking to allow phone audio: said, and the switch back off. @param {string} code */
-function phoneRefused(code) {
-  const answers = ["no-dial-in", "e2ee-required", "forbidden"];
-  if (!answers.includes(code) || Date.now() - phoneAskedAt > PHONE_ANSWER_MS) return false;
-  phoneAskedAt = 0;
-  phoneAllowed = false;
-  notice(() => (code === "e2ee-required" ? t.staff.phoneE2ee : errorText(code)));
-  session?.redraw();
-  return true;
 }
 
 /** @param {string} callId */
@@ -256,7 +245,6 @@ function leaveCall() {
   session = null;
   micHeld = null;
   phoneAllowed = false;
-  phoneAskedAt = 0;
   reconnectingLine = null;
   byId("call-status").hidden = true;
   byId("call-status").replaceChildren();

@@ -50,6 +50,7 @@ PROMPT = ((440, 150), (0, 100), (440, 150))  # "enter your code"
 WRONG = ((300, 150), (0, 80), (300, 150), (0, 80), (300, 150))  # wrong code: try again
 GOODBYE = ((300, 900),)  # no more tries, no such call, not let in
 WAITING = ((440, 100),)  # in the lobby, waiting for staff
+SILENCE = {"pcmu/8000": b"\xff", "pcma/8000": b"\xd5"}  # a G.711 byte of silence
 
 
 def tone(pieces: tuple[tuple[int, int], ...]) -> list[list[int]]:
@@ -155,6 +156,8 @@ class PhoneCall(asyncio.DatagramProtocol):
         self.ssrc = secrets.randbits(32)
         self.sequence, self.timestamp = secrets.randbits(16), secrets.randbits(32)
         self.joining: asyncio.Task[None] | None = None
+        self.quiet = False  # its person can't talk now: silence both ways
+        self.hush = SILENCE.get(offer.codec)  # a payload byte of silence (G.711)
 
     # ------------------------------------------------------------ the phone's socket
 
@@ -172,7 +175,7 @@ class PhoneCall(asyncio.DatagramProtocol):
             return  # not the phone: dropped
         self.latched = True
         if self.stage == "call":
-            if self.relay is not None:
+            if self.relay is not None and not self.quiet:
                 self.relay.send(data)
             return
         if self.stage != "code":
@@ -192,6 +195,17 @@ class PhoneCall(asyncio.DatagramProtocol):
     def send(self, data: bytes) -> None:
         if self.transport is not None and self.latched:
             self.transport.sendto(data, self.target)
+
+    def from_leg(self, data: bytes) -> None:
+        """The call's sound for the phone, from its leg: silence instead while quiet (G.711;
+        an Opus phone gets nothing meanwhile)."""
+        if not self.quiet:
+            self.send(data)
+            return
+        packet = rtpraw.parse(data)
+        if packet is not None and self.hush is not None:
+            header = data[: len(data) - len(packet.payload)]
+            self.send(header + self.hush * len(packet.payload))
 
     # ------------------------------------------------------------ tones and time
 
@@ -293,7 +307,7 @@ class PhoneCall(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         try:
             port = await open_leg()
-            relay = Relay(self.send)
+            relay = Relay(self.from_leg)
             await loop.create_datagram_endpoint(lambda: relay, local_addr=("127.0.0.1", 0))
         except (MediaError, OSError):
             logger.warning("a phone could not be joined to its call's media")
@@ -418,6 +432,9 @@ class DialIn:
         found = self.state.store.call_of(pid)
         if call is None or found is None:
             return
+        leg = found.participants.get(pid)
+        owner = found.participants.get(leg.phone_of) if leg is not None else None
+        call.quiet = owner is not None and owner.cant_talk
 
         async def open_leg() -> int:
             return await self.state.hub.open_phone(
@@ -425,6 +442,13 @@ class DialIn:
             )
 
         await call.entered(open_leg)
+
+    def quiet(self, pid: str, on: bool) -> None:
+        """A phone's person can't talk now (on), or is back: while on, the phone is sent
+        silence and what it says goes nowhere."""
+        call = self.by_pid.get(pid)
+        if call is not None:
+            call.quiet = on
 
     def media_lost(self, pid: str) -> bool:
         """The media worker of a phone's call stopped (it starts again): the leg is opened

@@ -22,7 +22,16 @@ from server.metrics import Metrics
 from server.turn import ice_servers
 from server.workers import WorkerPool
 from signaling.call import Call
-from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
+from signaling.events import (
+    CallGone,
+    Departed,
+    Entered,
+    Event,
+    PhoneQuiet,
+    Returned,
+    Send,
+    VideoWanted,
+)
 from signaling.protocol import UNKNOWN, Joined, MediaRestart, Message, QualityInfo, Streams
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
@@ -226,6 +235,9 @@ class State:
             elif isinstance(event, Entered):
                 if self.dial_in is not None:
                     await self.dial_in.entered(event.participant)
+            elif isinstance(event, PhoneQuiet):
+                if self.dial_in is not None:
+                    self.dial_in.quiet(event.participant, event.on)
             elif isinstance(event, VideoWanted):
                 await self.hub.set_video(event.participant, event.on)
             elif isinstance(event, Returned):

@@ -7,7 +7,16 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from signaling.events import CallGone, Departed, Entered, Event, Returned, Send, VideoWanted
+from signaling.events import (
+    CallGone,
+    Departed,
+    Entered,
+    Event,
+    PhoneQuiet,
+    Returned,
+    Send,
+    VideoWanted,
+)
 from signaling.hours import Hours, Window
 from signaling.participant import Participant, Place, Role
 from signaling.protocol import (
@@ -382,7 +391,9 @@ class Call:
         if p.cant_talk == on:
             return []
         p.cant_talk = on
-        return self._to_others(p.id, PeerCantTalk(p.id, on))
+        # Their phone, if any, must not play the call in their room, nor carry its sound.
+        quiet = [PhoneQuiet(self.id, p.phone_leg, on)] if p.phone_leg else []
+        return [*self._to_others(p.id, PeerCantTalk(p.id, on)), *quiet]
 
     def check_in(self, by: str) -> list[Event]:
         """Staff ask everyone else in the call whether it is still comfortable and safe."""

@@ -55,4 +55,14 @@ class VideoWanted:
     on: bool
 
 
-Event = Send | Entered | Departed | Returned | VideoWanted | CallGone
+@dataclass(frozen=True)
+class PhoneQuiet:
+    """Carry no sound either way for phone `participant` (its person can't talk now), or
+    carry it again."""
+
+    call: str
+    participant: str
+    on: bool
+
+
+Event = Send | Entered | Departed | Returned | VideoWanted | CallGone | PhoneQuiet

@@ -364,6 +364,15 @@ class PhoneCode(Message):
 
 
 @dataclass(frozen=True)
+class PhoneAllowed(Message):
+    """To staff in the call: phone audio is allowed now (on), or no longer (off), as one of
+    them asked with `phone`."""
+
+    type: ClassVar[str] = "phone-allowed"
+    on: bool
+
+
+@dataclass(frozen=True)
 class PhoneVoice(Message):
     """To the person whose code a phone used: that phone carries your voice now (on), so
     your page sends and plays no sound; or it hung up (off), so your page's sound is back."""
@@ -609,6 +618,7 @@ SERVER_MESSAGES: dict[str, type[Message]] = {
         Ended,
         Error,
         PhoneCode,
+        PhoneAllowed,
         PhoneVoice,
     )
 }

@@ -15,6 +15,7 @@ from signaling.protocol import (
     MAX_NAME_CHARS,
     DisruptionPlan,
     OutsideHours,
+    PhoneAllowed,
     PhoneCode,
     ProtocolError,
 )
@@ -126,7 +127,7 @@ class CallStore:
             self._token(ID_BYTES), Role.STAFF, clean_name(owner), Place.CALL, e2ee=e2ee
         )
         self._new_resume(person)
-        call.dial_in = bool(self.rules.dial_in_number)
+        call.dial_in = self.takes_phones
         events = call.add_staff(person)
         self._where[person.id] = call.id
         return person, events
@@ -203,11 +204,17 @@ class CallStore:
             )
         del self._resume[secret]
         call.e2ee_required = self.rules.require_e2ee  # said as it stands; a comeback is let in
-        call.dial_in = bool(self.rules.dial_in_number)
+        call.dial_in = self.takes_phones
         events = call.back(person.id, self._new_resume(person))
         return person, events + self._codes_for(call, [person])
 
     # ------------------------------------------------------------ phones
+
+    @property
+    def takes_phones(self) -> bool:
+        """Whether staff may allow phones: the server takes them, and the organization does
+        not require end to end (which a phone cannot do)."""
+        return bool(self.rules.dial_in_number) and not self.rules.require_e2ee
 
     def allow_phone(self, call: Call, by: str, on: bool) -> list[Event]:
         """Staff allow phone audio in their call (or no longer): the others get their codes,
@@ -216,14 +223,18 @@ class CallStore:
             raise ProtocolError("no-dial-in", "this server takes no phone calls")
         if on and self.rules.require_e2ee:
             raise ProtocolError(
-                "e2ee-required",
+                "phone-e2ee",
                 "this organization requires end-to-end encryption, which a phone cannot do",
             )
+        changed = call.phone_allowed != on
         people = call.allow_phone(by, on)
+        if not changed:
+            return []
+        told: list[Event] = [Send(s.id, PhoneAllowed(on)) for s in call.staff()]
         if on:
-            return self._codes_for(call, people)
+            return told + self._codes_for(call, people)
         self.phone_codes.revoke(call.id)
-        return [Send(p.id, PhoneCode()) for p in people]
+        return told + [Send(p.id, PhoneCode()) for p in people]
 
     def _codes_for(self, call: Call, people: list[Participant]) -> list[Event]:
         """Each of `people` who may hold a code is told theirs, while phones are allowed."""

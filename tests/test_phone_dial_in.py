@@ -43,6 +43,7 @@ from media.phone_audio import Decoding
 from server.config import Config
 from server.workers import WorkerPool
 from signaling.protocol import (
+    CantTalk,
     Joined,
     PeerJoined,
     PeerLeft,
@@ -111,6 +112,10 @@ def phone_config(staff_path: Path, link: VethLink, sip_port: int) -> Config:
     )
 
 
+def packets_heard(person: Participant, source: str) -> int:
+    return person.received("audio", source)
+
+
 def level_heard(person: Participant, source: str, frames: int = 100) -> float:
     """The RMS of the latest audio `person` received from `source`, decoded."""
     assert person.heard is not None
@@ -165,7 +170,7 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
     server, tap, people = scene.server, scene.tap, scene.people
     caplog.set_level(logging.DEBUG)
     staff, survivor = people[:] = await call_with_phones(http, server)
-    pid, dialing, digits = await phone_joins(scene, tmp_path, staff, survivor, 8.0)
+    pid, dialing, digits = await phone_joins(scene, tmp_path, staff, survivor, 11.0)
     phone = next(
         m.peer for m in staff.seen if isinstance(m, PeerJoined) and m.peer.participant == pid
     )
@@ -182,6 +187,20 @@ async def test_a_phone_with_its_code_is_heard_hears_the_call_and_hands_back(
           f"RMS {phone_hears:.0f}")  # fmt: skip
     assert staff_hears > HEARD
     assert phone_hears > HEARD
+
+    # "I can't talk now": the phone in their room plays nothing and carries nothing.
+    heard_before = packets_heard(staff, phone.participant)
+    await survivor.send(CantTalk(on=True))
+    await asyncio.sleep(0.5)
+    hushed, hushed_heard = time.monotonic(), packets_heard(staff, phone.participant)
+    await asyncio.sleep(1.5)
+    phone_hushed = tap.level(since=hushed, until=time.monotonic())
+    carried = packets_heard(staff, phone.participant) - hushed_heard
+    await survivor.send(CantTalk(on=False))
+    await asyncio.sleep(1.0)
+    print(f"can't talk: the phone hears RMS {phone_hushed:.0f}; staff got {carried} of its packets")
+    assert phone_hushed < 50 and carried < 5 and hushed_heard > heard_before
+    assert level_heard(staff, phone.participant, frames=25) > HEARD  # back
 
     status, screen = await dialing
     assert status == 0, screen

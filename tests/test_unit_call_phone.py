@@ -5,7 +5,7 @@ once, or through the lobby), and what leaving means on either side."""
 import pytest
 
 from signaling.call import Call
-from signaling.events import CallGone, Departed, Entered, Event, Send
+from signaling.events import CallGone, Departed, Entered, Event, PhoneQuiet, Send
 from signaling.participant import Participant, Place, Role
 from signaling.phone_codes import Holder
 from signaling.protocol import (
@@ -13,6 +13,7 @@ from signaling.protocol import (
     LobbyWaiting,
     PeerJoined,
     PeerLeft,
+    PhoneAllowed,
     PhoneCode,
     PhoneVoice,
     ProtocolError,
@@ -72,6 +73,7 @@ def test_codes_go_to_everyone_but_staff_in_the_call_and_the_lobby(
 ) -> None:
     interpreter, _ = store.join_invite(invite(call, Role.INTERPRETER), "Ines", now=3)
     events = allowed(store, call, staff)
+    assert to(staff, events, PhoneAllowed) == [PhoneAllowed(True)]
     codes = {code_of(survivor, events), code_of(interpreter, events)}
     assert len(codes) == 2 and all(len(c) == 8 and c.isdigit() for c in codes)
     assert not to(staff, events, PhoneCode)
@@ -81,6 +83,7 @@ def test_codes_go_to_everyone_but_staff_in_the_call_and_the_lobby(
     assert len(code_of(late, events)) == 8
     # Turned off: everyone is told, and the codes no longer work.
     events = store.allow_phone(call, staff.id, False)
+    assert to(staff, events, PhoneAllowed) == [PhoneAllowed(False)]
     assert all(to(p, events, PhoneCode) == [PhoneCode()] for p in (survivor, interpreter, late))
     attempt = store.phone_codes.attempt("caller")
     assert store.phone_codes.redeem(attempt, codes.pop(), now=5) is None
@@ -100,8 +103,10 @@ def test_only_staff_allow_and_only_where_the_server_takes_phones(
         no_phones.allow_phone(other, person.id, True)
     strict = CallStore(CallRules(dial_in_number=NUMBER, require_e2ee=True))
     third = strict.create(STAFF, now=0)
-    person, _ = strict.join_staff(STAFF, third.id, now=1, e2ee=True)
-    with pytest.raises(ProtocolError, match=r"^e2ee-required:"):
+    person, events = strict.join_staff(STAFF, third.id, now=1, e2ee=True)
+    (joined,) = to(person, events, Joined)
+    assert isinstance(joined, Joined) and not joined.dial_in  # no switch that always fails
+    with pytest.raises(ProtocolError, match=r"^phone-e2ee:"):
         strict.allow_phone(third, person.id, True)
 
 
@@ -128,6 +133,10 @@ def test_a_phone_whose_person_is_in_the_call_joins_at_once_as_their_voice(
     # A second phone for the same person is refused (its code is used anyway).
     with pytest.raises(ProtocolError, match=r"^phone-taken:"):
         store.phone_arrives(holder, now=6)
+
+    # Their person can't talk now: the phone is hushed both ways, then carries sound again.
+    assert PhoneQuiet(call.id, leg_id, True) in call.cant_talk(survivor.id, True)
+    assert PhoneQuiet(call.id, leg_id, False) in call.cant_talk(survivor.id, False)
 
     # The phone hangs up: the page gets its sound back, and a new code.
     events = store.leave(leg_id)

@@ -54,6 +54,7 @@ from signaling.protocol import (
     PeerMode,
     PeerMuted,
     PhoneAllow,
+    PhoneAllowed,
     PhoneCode,
     PhoneVoice,
     Plan,
@@ -150,6 +151,7 @@ SERVER_EXAMPLES = [
     PhoneCode(number="+1 555 010 0199", digits="04071992"),
     PhoneCode(),
     PhoneVoice(on=True, phone="p1"),
+    PhoneAllowed(on=False),
     PeerJoined(PeerInfo("p2", "", "survivor", video=False, mode="audio", phone=True)),
     LobbyWaiting("p3", "Ana", "interpreter", "audio", phone=True),
 ]
