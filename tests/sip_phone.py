@@ -306,13 +306,40 @@ class Wiretap:
                 continue
             self.frames.append((time.monotonic(), g711.decode(codec, packet.payload)))
 
+    def levels(self) -> list[tuple[float, float]]:
+        """(monotonic time, RMS) of each packet the phone was sent so far."""
+        return [(at, math.sqrt(sum(s * s for s in f) / len(f))) for at, f in self.frames if f]
+
     def level(self, since: float, until: float | None = None) -> float:
         """The RMS of what the phone was sent between two moments (0: nothing came)."""
         end = time.monotonic() if until is None else until
-        samples = [s for at, frame in self.frames if since <= at <= end for s in frame]
-        return math.sqrt(sum(s * s for s in samples) / len(samples)) if samples else 0.0
+        return level_between(self.levels(), since, end)
 
     def close(self) -> None:
         self.running = False
         self.thread.join(2)
         self.sock.close()
+
+
+def listen(interface: str, phone: str, seconds: float) -> list[tuple[float, float]]:
+    """What `phone` is sent on `interface` for `seconds`: (monotonic time, RMS) per packet.
+    Run where the interface is (`python sip_phone.py listen DEV ADDRESS SECONDS` in the
+    phone's namespace); the monotonic clock is the machine's, the same in every namespace."""
+    tap = Wiretap(interface, phone)
+    time.sleep(seconds)
+    tap.close()
+    return tap.levels()
+
+
+def level_between(levels: list[tuple[float, float]], since: float, until: float) -> float:
+    """The RMS of what `listen` caught between two moments (0: nothing came)."""
+    chosen = [rms for at, rms in levels if since <= at <= until]
+    return math.sqrt(sum(r * r for r in chosen) / len(chosen)) if chosen else 0.0
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if sys.argv[1:2] == ["listen"]:
+        print(json.dumps(listen(sys.argv[2], sys.argv[3], float(sys.argv[4]))))

@@ -15,7 +15,10 @@ size, in English and French.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from a11y import available, describe
 from browser import CHROMIUM_FLAGS, RECORD_PEER_CONNECTIONS, start_server
 from netlab import NetLab, require_netns
 from screens import LAPTOP, PHONE, SCREENSHOTS
-from sip_phone import CALLER, Caller, dial, require_sipp
+from sip_phone import CALLER, Caller, dial, level_between, require_sipp
 from test_browser_a11y import Results, check, fits_phone
 from test_browser_call import (
     frames_decoded,
@@ -45,6 +48,8 @@ SIZES = ("phone", "laptop")
 SIP_PORT = 5060
 CODE_LINE = re.compile(r"call (\+[0-9 ]+), then enter ([0-9]{4}) ([0-9]{4})\.")
 HEARD = 0.02  # audio energy gained in a few seconds of the phone's tone (silence: ~0)
+PHONE_HEARD = 100.0  # RMS the phone is sent of Chromium's fake microphone (silence: 0 to 8)
+HERE = Path(__file__).resolve().parent
 
 # The audio energy the page played from one participant's tile, and whether that tile's
 # sound element plays (not muted, not paused).
@@ -210,9 +215,14 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             assert code_shown(survivor) == (NUMBER, code)
             at_sizes(survivor, "phone-code", results)
 
-            # The phone dials, enters the code and speaks.
+            # The phone dials, enters the code and speaks; what it is sent is caught in its
+            # own namespace.
             caller = Caller().keys(code).voice(8.0)
             hold_ms = int(caller.seconds * 1000) + 8000  # the checks below, before it ends
+            listening = phone.popen(
+                [sys.executable, str(HERE / "sip_phone.py"), "listen", phone.dev, phone.address,
+                 str(caller.seconds + 12)], stdout=subprocess.PIPE,
+            )  # fmt: skip
             dialing = Dialing(phone.netns, phone.address, srv.address, SIP_PORT, work,
                               caller, hold_ms)  # fmt: skip
 
@@ -224,6 +234,7 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             wait_for(phone_tile, timeout=20, what="the phone's tile on staff's page")
             pid = phone_tile()
             start, since = staff.evaluate(TILE_SOUND, pid), time.monotonic()
+            in_call = since
             wait_for(
                 lambda: staff.evaluate(TILE_SOUND, pid)["energy"] > start["energy"] + HEARD,
                 timeout=8, what="staff to hear the phone",
@@ -264,9 +275,15 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             at_sizes(survivor, "phone-voice", results)
             at_sizes(staff, "phone-staff", results, ("laptop",))
 
+            # The phone heard the call: staff's page (the survivor's sends nothing now).
+            heard_until = time.monotonic()
             # The phone hangs up: the tile goes, the page's sound comes back, a new code.
             status, screen = dialing.wait(30)
             assert status == 0, screen
+            out, _ = listening.communicate(timeout=30)
+            phone_heard = level_between(json.loads(out), in_call + 1.0, heard_until)
+            print(f"the phone heard the call at RMS {phone_heard:.0f}")
+            assert phone_heard > PHONE_HEARD
             wait_for(lambda: pid not in staff.evaluate(CAPTIONS), what="the phone's tile gone")
             survivor.wait_for_selector("#phone [data-phone=code]")
             assert survivor.locator("#phone [data-phone=voice]").count() == 0
