@@ -6,8 +6,10 @@ Staff allow phone audio; the survivor's page shows the number and a code, in the
 then in the call; the phone dials, enters the code read from the page and speaks (a tone):
 staff hear it from a tile named "Hannah (phone)", which makes the call not end to end; the
 survivor's page says its phone carries its sound, sends no sound and plays none, and keeps
-its video. The phone hangs up: the page's sound comes back and a new code shows. The phone
-calls again with it and the survivor's browser drops: staff see "on phone only". Each state
+its video; the phone hears the call. The phone hangs up: the page's sound comes back and a
+new code shows. The phone calls again with it; the survivor's link is cut for 10 s and the
+voice goes on both ways through the phone, and the page comes back to it; then the survivor's
+browser goes: staff see "on phone only". Each state
 is checked with axe-core and photographed (tests/screenshots/phone-*), at phone and laptop
 size, in English and French.
 """
@@ -302,14 +304,33 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             wait_for(lambda: staff.evaluate(TILE_SOUND, hannah)["energy"] > before,
                      what="staff to hear the survivor's page again")  # fmt: skip
 
-            # The phone calls again with the new code, and the survivor's browser drops:
-            # the phone stays, and staff see the voice is on the phone only.
-            caller = Caller().keys(again[1]).voice(2.0)
-            hold_ms = int(caller.seconds * 1000) + 4000
+            # The phone calls again with the new code. The survivor's link is cut for 10 s:
+            # the voice goes on both ways through the phone; the page comes back to it.
+            caller = Caller().keys(again[1]).voice(16.0)
+            hold_ms = int(caller.seconds * 1000) + 2000
+            listening = phone.popen(
+                [sys.executable, str(HERE / "sip_phone.py"), "listen", phone.dev, phone.address,
+                 str(caller.seconds + 6)], stdout=subprocess.PIPE,
+            )  # fmt: skip
             dialing = Dialing(phone.netns, phone.address, srv.address, SIP_PORT, work,
                               caller, hold_ms)  # fmt: skip
             wait_for(phone_tile, timeout=20, what="the phone's tile again")
             pid = phone_tile()
+            survivor.wait_for_selector("#phone [data-phone=voice]")
+            hosts["surv"].set_link(False)
+            cut = time.monotonic()
+            start = staff.evaluate(TILE_SOUND, pid)["energy"]
+            time.sleep(10.0)
+            during = staff.evaluate(TILE_SOUND, pid)["energy"] - start
+            cut_until = time.monotonic()
+            hosts["surv"].set_link(True)
+            print(f"survivor's link cut for 10 s: staff heard the phone (energy {during:.3f})")
+            assert during > HEARD
+            survivor.wait_for_selector("#phone [data-phone=voice]", timeout=30)
+            wait_for(lambda: receiving_from(survivor, 1), timeout=30, what="the page back")
+
+            # Then the survivor's browser goes for good: the phone stays, and staff see the
+            # voice is on the phone only.
             survivor.context.close()
             staff.wait_for_function(
                 "pid => document.querySelector(`[data-participant='${pid}'] figcaption`)"
@@ -321,6 +342,10 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             status, screen = dialing.wait(30)
             assert status == 0, screen
             wait_for(lambda: pid not in staff.evaluate(CAPTIONS), what="the phone gone again")
+            out, _ = listening.communicate(timeout=30)
+            phone_heard = level_between(json.loads(out), cut + 1.0, cut_until)
+            print(f"the phone heard staff while the page was cut off at RMS {phone_heard:.0f}")
+            assert phone_heard > PHONE_HEARD
     finally:
         log = server.stop()
 
