@@ -347,8 +347,11 @@ async def serve_requests(thresholds: Thresholds, plan: PortPlan) -> None:
     out = sys.stdout.buffer
 
     def emit(message: dict[str, Any]) -> None:
-        out.write(json.dumps(message).encode() + b"\n")
-        out.flush()
+        try:
+            out.write(json.dumps(message).encode() + b"\n")
+            out.flush()
+        except BrokenPipeError:
+            pass  # the signaling process is gone: this process is closing its calls too
 
     hub = MediaHub(
         on_streams=lambda pid, slots: emit({"op": "streams", "pid": pid, "slots": slots}),
