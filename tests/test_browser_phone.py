@@ -326,7 +326,7 @@ def test_a_phone_carries_the_survivors_sound_and_hands_it_back(
             hosts["surv"].set_link(True)
             print(f"survivor's link cut for 10 s: staff heard the phone (energy {during:.3f})")
             assert during > HEARD
-            survivor.wait_for_selector("#phone [data-phone=voice]", timeout=30)
+            survivor.wait_for_selector("#phone [data-phone=voice]", timeout=30_000)
             wait_for(lambda: receiving_from(survivor, 1), timeout=30, what="the page back")
 
             # Then the survivor's browser goes for good: the phone stays, and staff see the
