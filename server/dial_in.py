@@ -10,6 +10,7 @@ trace of one is an HMAC in memory for the guessing limit (signaling/phone_codes.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import ipaddress
 import logging
@@ -28,7 +29,7 @@ from media.sip_digest import DigestGuard
 from media.sip_message import SipRequest
 from media.sip_sdp import AudioOffer, SdpError, answer_sdp, parse_offer
 from media.sip_uas import Decision, Dialog, SipServer, Trunk
-from signaling.phone_codes import DIGITS, Attempt
+from signaling.phone_codes import DIGITS, Attempt, Holder
 from signaling.protocol import ProtocolError
 
 if TYPE_CHECKING:
@@ -95,8 +96,6 @@ class Sound:
     def encode(self, frame: list[int]) -> list[bytes]:
         if self.opus_out is None:
             return [g711.encode(self.codec, frame)]
-        import array
-
         wide = array.array("h", (s for s in frame for _ in range(6)))  # 8 kHz to 48 kHz
         payloads: list[bytes] = self.opus_out.encode(wide)
         return payloads
@@ -284,8 +283,6 @@ class PhoneCall(asyncio.DatagramProtocol):
         self.joining = asyncio.ensure_future(self.join(holder.call, holder.participant))
 
     async def join(self, call: str, participant: str) -> None:
-        from signaling.phone_codes import Holder
-
         try:
             self.pid = await self.desk.arrived(Holder(call, participant), self)
         except ProtocolError:
@@ -417,7 +414,7 @@ class DialIn:
 
     # ------------------------------------------------------------ the call's side
 
-    async def arrived(self, holder: Any, call: PhoneCall) -> str:
+    async def arrived(self, holder: Holder, call: PhoneCall) -> str:
         """A phone's code was right: it joins its call (or the lobby). ProtocolError when
         the call has ended, is full, or must stay end to end."""
         pid, events = self.state.store.phone_arrives(holder, time.time())
