@@ -9,6 +9,7 @@ import math
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from server import staff_file, totp
@@ -22,6 +23,7 @@ from server.auth import (
     source_of,
     staff_of,
 )
+from server.cluster import NODE_CALLS, STAFF_HEADER, ClusterUnavailable
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -308,14 +310,23 @@ def check_in_minutes(body: dict[str, Any]) -> int | None:
     return value
 
 
+CALL_FIELDS = {"plan": dict, "check_in_minutes": int, "practice": bool, "window": dict}
+
+
 async def create_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
     state = request.app[STATE]
-    body = await read_json(
-        request,
-        {},
-        optional={"plan": dict, "check_in_minutes": int, "practice": bool, "window": dict},
-    )
+    body = await read_json(request, {}, optional=CALL_FIELDS)
+    if state.cluster is not None:
+        elsewhere = await placed_elsewhere(request, staff, body)
+        if elsewhere is not None:
+            return elsewhere
+    return await create_here(request, staff, body)
+
+
+async def create_here(request: web.Request, staff: str, body: dict[str, Any]) -> web.Response:
+    """A new call on this node, from a checked body."""
+    state = request.app[STATE]
     try:
         plan = parse_plan(body["plan"]) if "plan" in body else state.config.default_plan
     except ProtocolError as exc:
@@ -329,7 +340,43 @@ async def create_call(request: web.Request) -> web.Response:
         call = state.store.create(staff, now, plan, minutes, practice, window(body, now))
     except ProtocolError as exc:
         raise error(web.HTTPTooManyRequests, exc.code, exc.reason) from None
+    if state.cluster is not None:
+        try:
+            await state.cluster.add_call(call.id, list(call.invites), call.expires_at - now)
+        except ClusterUnavailable:
+            await state.apply(state.store.end(call.id, staff, now))
+            raise error(
+                web.HTTPServiceUnavailable,
+                "cluster-unavailable",
+                "calls cannot be made just now (the servers cannot reach each other's "
+                "directory): try again in a moment",
+            ) from None
     return web.json_response(describe(request, call, now), status=201)
+
+
+async def placed_elsewhere(
+    request: web.Request, staff: str, body: dict[str, Any]
+) -> web.Response | None:
+    """With many nodes, a new call goes to the one with the most headroom: when that is
+    another node, it makes the call and its answer is this one's (None: make it here)."""
+    state = request.app[STATE]
+    assert state.cluster is not None
+    try:
+        node = await state.cluster.place()
+    except ClusterUnavailable:
+        node = None  # no directory to choose from: here, where add_call will say so
+    if node is None:
+        return None
+    headers = {**state.cluster.signed(NODE_CALLS), STAFF_HEADER: staff}
+    try:
+        async with state.node_session().post(
+            node.address + NODE_CALLS, json=body, headers=headers
+        ) as reply:
+            return web.Response(
+                status=reply.status, body=await reply.read(), content_type="application/json"
+            )
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return None  # that node cannot be reached: the call is made here
 
 
 async def list_calls(request: web.Request) -> web.Response:

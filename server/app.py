@@ -15,6 +15,7 @@ from server import api
 from server.config import Config
 from server.dial_in import start_dial_in
 from server.headers import private_headers
+from server.nodes import start_cluster, stop_cluster
 from server.origin import own_pages_only
 from server.state import STATE, State
 from server.workers import WorkerPool
@@ -117,6 +118,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     else:
         await state.hub.open()
     await state.check_staff_file()  # what the staff file looks like at start
+    cluster = await start_cluster(state)
     state.dial_in = await start_dial_in(state)
     metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))
@@ -129,6 +131,10 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     await state.apply(state.store.end_all(RESTARTING))  # any call that came in since
     if state.dial_in is not None:
         state.dial_in.close()
+    if cluster is not None:
+        await stop_cluster(state, cluster)
+    if state._node_session is not None:
+        await state._node_session.close()
     await state.hub.close()
     logger.info("server stopped")
 

@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from server import staff_file
+from server.cluster import RELAYED_STAFF
 from server.proxy import client_address
 from server.state import STATE, State
 from signaling.staff_sessions import StaffSessions
@@ -47,7 +48,10 @@ def staff_of(request: web.Request) -> str | None:
     state = request.app[STATE]
     now = time.time()
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    relayed = request.get(RELAYED_STAFF)  # a node's request (server.nodes), already checked
+    if relayed is not None:
+        staff = str(relayed) or None
+    elif header.startswith("Bearer "):
         staff = state.api_tokens.who(header[7:].strip(), now)
     else:
         cookie = request.cookies.get(COOKIE)

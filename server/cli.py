@@ -18,6 +18,7 @@ from aiohttp import web
 
 from server import logs, staff_file, totp
 from server.app import create_app
+from server.cluster import ClusterError
 from server.config import Config, ConfigError, add_arguments, default_staff_file, from_namespace
 from server.state import STATE
 from server.tls import reload_certificate, server_context
@@ -249,6 +250,9 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         return 0
     except OSError as exc:
         print(f"quietroom serve: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ClusterError as exc:
+        print(f"quietroom serve: {exc}", file=sys.stderr)
         return 2
 
 

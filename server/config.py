@@ -230,6 +230,29 @@ def parse_address(text: str) -> str:
     return text
 
 
+REDIS_URL = re.compile(r"rediss?://[A-Za-z0-9.\-\[\]:]{1,200}(/\d{1,2})?")
+
+
+def parse_redis_url(text: str) -> str:
+    """redis://HOST:PORT/DB or rediss:// (TLS); the password goes in QUIETROOM_REDIS_PASSWORD,
+    never in the address, which can show in a process list."""
+    text = text.strip()
+    if text and not REDIS_URL.fullmatch(text):
+        raise ValueError(
+            "expected an address such as redis://10.0.0.5:6379/0 (the password goes in"
+            " QUIETROOM_REDIS_PASSWORD, not in the address)"
+        )
+    return text
+
+
+def parse_node_address(text: str) -> str:
+    """Where the other nodes reach this one: http(s)://HOST:PORT, on the private network."""
+    text = text.strip().rstrip("/")
+    if text and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]]{1,200}:\d{1,5}", text):
+        raise ValueError("expected an address such as http://10.0.0.11:8444")
+    return text
+
+
 def default_staff_file() -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return str(Path(base) / "quietroom" / "staff.json")
@@ -440,6 +463,47 @@ OPTIONS: list[Option] = [
         "TCP port for ICE over TCP, for networks that block UDP: worker N on this port + N;"
         " 0: any free port; off: no ICE over TCP",
     ),
+    Option(
+        "redis",
+        "",
+        parse_redis_url,
+        "many nodes behind one address (docs/scaling.md): the Redis they share, such as "
+        "redis://10.0.0.5:6379/0; empty: one node on its own, no Redis",
+    ),
+    Option(
+        "redis_password",
+        "",
+        parse_secret,
+        "the Redis password (set it in the environment, not on the command line)",
+    ),
+    Option(
+        "redis_allow_persistence",
+        False,
+        parse_bool,
+        "start even if Redis keeps data on disk (RDB snapshots or AOF); only for a Redis "
+        "whose disk you have made sure of yourself",
+    ),
+    Option(
+        "node_address",
+        "",
+        parse_node_address,
+        "with --redis: where the other nodes reach this one, on the private network, "
+        "such as http://10.0.0.11:8444",
+    ),
+    Option(
+        "node_listen",
+        "",
+        parse_bind,
+        "with --redis: the address and port this node listens on for the other nodes "
+        "(HOST:PORT; default: the host of --node-address and its port)",
+    ),
+    Option(
+        "cluster_secret",
+        "",
+        parse_secret,
+        "with --redis: the secret every node of the cluster shares, to prove requests come "
+        "from one of them (set it in the environment)",
+    ),
 ]
 
 
@@ -517,6 +581,12 @@ class Config:
     media_workers: int
     media_port: int
     media_tcp_port: int | None
+    redis: str = ""
+    redis_password: str = ""
+    redis_allow_persistence: bool = False
+    node_address: str = ""
+    node_listen: str = ""
+    cluster_secret: str = ""
     org_file: str = ""
     hours: Hours = field(default_factory=Hours)
     default_plan: DisruptionPlan = field(default_factory=DisruptionPlan)
@@ -580,6 +650,22 @@ def check_sip(values: dict[str, Any]) -> None:
         )
 
 
+def check_cluster(values: dict[str, Any]) -> None:
+    """Many nodes need where the others reach this one and the secret they share."""
+    if not values["redis"]:
+        return
+    if not values["node_address"]:
+        raise ConfigError("--redis needs --node-address: where the other nodes reach this one")
+    if not values["public_url"]:
+        raise ConfigError(
+            "--redis needs --public-url: the one address people reach, whichever node serves"
+        )
+    if not values["cluster_secret"]:
+        raise ConfigError(
+            "--redis needs QUIETROOM_CLUSTER_SECRET: the secret every node of the cluster shares"
+        )
+
+
 def from_namespace(
     args: argparse.Namespace, environ: Mapping[str, str], **overrides: Any
 ) -> Config:
@@ -601,7 +687,7 @@ def from_namespace(
             try:
                 value = option.parse(raw)
             except ValueError as exc:
-                hidden = option.parse in (parse_secret, parse_trunk_password)
+                hidden = option.parse in (parse_secret, parse_trunk_password, parse_redis_url)
                 shown = "the value" if hidden else repr(raw)
                 raise ConfigError(f"{source}: {shown} is not valid: {exc}") from None
         values[option.name] = value
@@ -611,6 +697,7 @@ def from_namespace(
     if bool(values["turn_urls"]) != bool(values["turn_secret"]):
         raise ConfigError("--turn-urls and --turn-secret (QUIETROOM_TURN_SECRET) go together")
     check_sip(values)
+    check_cluster(values)
     if values["video_back_above"] <= values["audio_only_below"]:
         raise ConfigError("--video-back-above must be higher than --audio-only-below")
     last = max(values["media_workers"], 1) - 1  # worker N takes the port + N

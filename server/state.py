@@ -38,7 +38,10 @@ from signaling.staff_sessions import StaffSessions
 from signaling.store import CallRules, CallStore
 
 if TYPE_CHECKING:  # with media workers, this process never loads aiortc
+    import aiohttp
+
     from media.hub import MediaHub
+    from server.cluster import Cluster
     from server.dial_in import DialIn
 
 
@@ -74,6 +77,18 @@ class State:
     staff_seen: staff_file.Accounts | None = None  # the accounts as last read
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     dial_in: DialIn | None = None  # phones from the SIP trunk, when set (docs/phone.md)
+    cluster: Cluster | None = None  # the other nodes, with --redis (docs/scaling.md)
+    _node_session: aiohttp.ClientSession | None = None
+
+    def node_session(self) -> aiohttp.ClientSession:
+        """HTTP to the other nodes (their private addresses), opened when first needed."""
+        if self._node_session is None:
+            import aiohttp
+
+            self._node_session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=5.0)
+            )
+        return self._node_session
 
     @property
     def staff_file(self) -> Path:
@@ -244,6 +259,8 @@ class State:
                 await self.hub.drop(event.participant)  # the old connection's media
             elif isinstance(event, CallGone):
                 await self.hub.drop_call(event.call)
+                if self.cluster is not None:
+                    await self.cluster.drop_call(event.call)
 
     def _with_relays(self, pid: str, message: Message) -> Message:
         """`joined` carries TURN credentials, when TURN is configured, valid for the call."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+import aiohttp
+from aiohttp import ClientError, WSMsgType, web
 
 from media.errors import MediaError
 from server.auth import sign_in_of, source_of, staff_of
+from server.cluster import NODE_SOCKET, STAFF_HEADER, ClusterUnavailable
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
@@ -84,6 +88,8 @@ class Connection:
         self.staff = staff
         self.ready = ready  # whether this staff sign-in confirmed the readiness checklist
         self.participant: str | None = None
+        self.relay: Relay | None = None  # the call is on another node: everything goes there
+        self._text = ""  # the message being handled, as it came
         self.log = ConnectionLog(logger)
         self.limit = RateLimit(RATE_PER_SECOND, RATE_BURST)
         self.handlers: dict[type[Message], Callable[[Any], Awaitable[None]]] = {
@@ -149,6 +155,8 @@ class Connection:
         finally:
             self.state.open_sockets.discard(self)
             self.state.staff_sockets.pop(self, None)
+            if self.relay is not None:
+                await self.relay.close()
             await self.on_drop()
             self.log.debug("signaling connection closed")
 
@@ -157,6 +165,10 @@ class Connection:
             self.state.metrics.refused["rate-limit"] += 1
             await self.send(Error("rate-limit", "too many messages: slow down"))
             return
+        if self.relay is not None:
+            await self.relay.send(text)
+            return
+        self._text = text
         try:
             message = parse_client_message(text)
             await self.handlers[type(message)](message)
@@ -184,6 +196,40 @@ class Connection:
         assert self.participant is not None
         return self.participant
 
+    async def relayed(self, invite: str = "", call: str = "", resume: str = "") -> bool:
+        """With many nodes: when the call this message names is on another node, this
+        socket is relayed there from now on, this message first (docs/scaling.md)."""
+        cluster = self.state.cluster
+        if cluster is None:
+            return False
+        try:
+            if invite and not self.state.store.has_invite(invite):
+                address = await cluster.node_for_invite(invite)
+            elif call and self.state.store.get(call) is None:
+                address = await cluster.node_for_call(call)
+            elif resume and not self.state.store.has_resume(resume):
+                address = await cluster.node_for_resume(resume)
+            else:
+                return False
+        except ClusterUnavailable:
+            raise ProtocolError(
+                "cluster-unavailable", "the server cannot find this call just now: try again"
+            ) from None
+        if address is None:
+            return False
+        headers = cluster.signed(NODE_SOCKET)
+        if call and self.staff is not None:
+            headers[STAFF_HEADER] = self.staff
+        try:
+            self.relay = await Relay.open(self.state, address, headers, self.ws)
+        except (ClientError, OSError, TimeoutError):
+            raise ProtocolError(
+                "cluster-unavailable", "the server holding this call cannot be reached"
+            ) from None
+        self.log.debug("relayed to the node holding the call")
+        await self.relay.send(self._text)
+        return True
+
     # -------------------------------------------------------------- handlers
 
     async def on_join(self, message: Join) -> None:
@@ -191,6 +237,10 @@ class Connection:
             raise ProtocolError("already-joined", "this connection has already joined")
         if self.state.draining:
             raise ProtocolError("server-restarting", "the server is restarting: try again soon")
+        if message.call and not message.echo and self.staff is not None and not self.ready():
+            raise ProtocolError("not-ready", "confirm the readiness checklist first")
+        if await self.relayed(message.invite, message.call if self.staff else ""):
+            return
         store, now = self.state.store, time.time()
         if message.echo and message.invite:
             person, events = store.join_echo(message.invite, now)
@@ -224,6 +274,8 @@ class Connection:
     async def on_resume(self, message: Resume) -> None:
         if self.participant is not None:
             raise ProtocolError("already-joined", "this connection has already joined")
+        if await self.relayed(resume=message.resume):
+            return
         person, events = self.state.store.resume(message.resume, time.time())
         old = self.state.sockets.get(person.id)
         if old is not None and old is not self:
@@ -247,6 +299,8 @@ class Connection:
             await self.state.apply(call.drop(self.participant, time.time()))
 
     async def on_preview(self, message: Preview) -> None:
+        if await self.relayed(message.invite):
+            return
         store, now = self.state.store, time.time()
         await self.send(Plan(store.plan_for_invite(message.invite, now)))
         closed = store.closed(message.invite, now)
@@ -323,6 +377,51 @@ class Connection:
     async def on_phone(self, message: PhoneAllow) -> None:
         call = self.my_call()
         await self.state.apply(self.state.store.allow_phone(call, self.me(), message.on))
+
+
+RELAY_CONNECT_SECONDS = 5.0
+
+
+class Relay:
+    """A page's socket carried on to the node that holds its call: what the page sends goes
+    there as it came, and what that node answers comes back, until either side closes."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, page: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.page = page
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls, state: State, address: str, headers: dict[str, str], page: web.WebSocketResponse
+    ) -> Relay:
+        ws = await asyncio.wait_for(
+            state.node_session().ws_connect(
+                address + NODE_SOCKET, headers=headers, max_msg_size=SOCKET_LIMIT, heartbeat=20
+            ),
+            RELAY_CONNECT_SECONDS,
+        )
+        relay = cls(ws, page)
+        relay.task = asyncio.create_task(relay._back())
+        return relay
+
+    async def _back(self) -> None:
+        """What the call's node sends goes to the page; when it closes, so does the page."""
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT and not self.page.closed:
+                    with contextlib.suppress(ConnectionError):
+                        await self.page.send_str(msg.data)
+        finally:
+            await self.page.close()
+
+    async def send(self, text: str) -> None:
+        if not self.ws.closed:
+            with contextlib.suppress(ConnectionError):
+                await self.ws.send_str(text)
+
+    async def close(self) -> None:
+        await self.ws.close()
 
 
 def readiness(request: web.Request) -> Callable[[], bool]:

@@ -60,6 +60,7 @@ class CallStore:
         self._where: dict[str, str] = {}  # participant id -> call id
         self._resume: dict[str, str] = {}  # resume secret -> participant id
         self.phone_codes = PhoneCodes()  # codes that let a phone join as someone's voice
+        self.resume_prefix = ""  # with many nodes, this node's id: who to relay a comeback to
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -290,8 +291,14 @@ class CallStore:
         if call.e2ee_required and not e2ee:
             raise ProtocolError("e2ee-required", E2EE_REQUIRED)
 
+    def has_invite(self, token: str) -> bool:
+        return token in self._invites
+
+    def has_resume(self, secret: str) -> bool:
+        return secret in self._resume
+
     def _new_resume(self, person: Participant) -> str:
-        person.resume = self._token(INVITE_BYTES)
+        person.resume = self.resume_prefix + self._token(INVITE_BYTES)
         self._resume[person.resume] = person.id
         return person.resume
 
