@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs it:
 # system packages (Chromium, Firefox ESR, iproute2, strace, Janus, coturn, nftables, npm,
-# sipp) when missing, the project and its test dependencies in .venv, axe-core (npm, pinned by
-# tests/package-lock.json) in tests/node_modules, then lint, type checks and pytest.
+# sipp, redis-server) when missing, the project and its test dependencies in .venv, axe-core
+# (npm, pinned by tests/package-lock.json) in tests/node_modules, then lint, type checks and
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,7 @@ command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"
@@ -29,6 +31,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # Debian starts on install, is not wanted listening on this machine.
   if [[ " ${missing[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null 2>&1; then
     as_root systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
+  # Likewise the cluster tests start their own redis-server, with persistence off.
+  if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+    as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
   fi
 fi
 
