@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -23,7 +24,7 @@ from server.auth import (
     source_of,
     staff_of,
 )
-from server.cluster import NODE_CALLS, STAFF_HEADER, ClusterUnavailable
+from server.cluster import NODE_CALLS, RELAYED_STAFF, STAFF_HEADER, ClusterUnavailable
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -32,6 +33,8 @@ from signaling.plan import parse_plan
 from signaling.protocol import MAX_CHECK_IN_MINUTES, ProtocolError
 
 MAX_BODY = 4096
+DRAINING = "this server takes no new calls now (it is being drained), and no other can"
+UNSHARED = "signing in is not possible just now (the servers cannot share it): try again soon"
 MAX_WINDOW_SECONDS = 7 * 24 * 3600
 
 
@@ -90,6 +93,15 @@ async def credentials(request: web.Request) -> str:
         raise error(web.HTTPUnauthorized, "bad-login", "wrong name or password")
     state, source = request.app[STATE], source_of(request)
     limits = state.sign_in_limits
+    if state.cluster is not None:  # failures from every node count
+        try:
+            await state.cluster.mirror_failures(limits, source, name)
+        except ClusterUnavailable:
+            raise error(
+                web.HTTPServiceUnavailable,
+                "cluster-unavailable",
+                "signing in is not possible just now (the servers cannot share it): try again soon",
+            ) from None
     wait = limits.retry_after(source, name, time.time())
     if wait > 0:
         state.metrics.count("sign_in_failures")
@@ -365,6 +377,8 @@ async def placed_elsewhere(
         node = await state.cluster.place()
     except ClusterUnavailable:
         node = None  # no directory to choose from: here, where add_call will say so
+    if state.cluster.draining and node is None:
+        raise error(web.HTTPServiceUnavailable, "server-restarting", DRAINING)
     if node is None:
         return None
     headers = {**state.cluster.signed(NODE_CALLS), STAFF_HEADER: staff}
@@ -376,6 +390,8 @@ async def placed_elsewhere(
                 status=reply.status, body=await reply.read(), content_type="application/json"
             )
     except (aiohttp.ClientError, OSError, TimeoutError):
+        if state.cluster.draining:
+            raise error(web.HTTPServiceUnavailable, "server-restarting", DRAINING) from None
         return None  # that node cannot be reached: the call is made here
 
 
@@ -383,20 +399,79 @@ async def list_calls(request: web.Request) -> web.Response:
     staff = require_staff(request)
     now = time.time()
     state = request.app[STATE]
-    calls = state.store.owned_by(staff)
+    calls = [describe(request, c, now) for c in state.store.owned_by(staff)]
+    if state.cluster is not None and RELAYED_STAFF not in request:
+        calls += await calls_elsewhere(request, staff)
     # What a new call starts with, so the staff page's form shows the organization's defaults.
     defaults = {
         "plan": dataclasses.asdict(state.config.default_plan),
         "check_in_minutes": state.config.check_in_minutes,
     }
-    return web.json_response(
-        {"calls": [describe(request, c, now) for c in calls], "defaults": defaults}
-    )
+    return web.json_response({"calls": calls, "defaults": defaults})
+
+
+async def calls_elsewhere(request: web.Request, staff: str) -> list[dict[str, Any]]:
+    """With many nodes: this staff member's calls on the other nodes (a node that does not
+    answer in time is left out)."""
+    state = request.app[STATE]
+    assert state.cluster is not None
+    try:
+        nodes = [n for n in await state.cluster.nodes() if n.node_id != state.cluster.node_id]
+    except ClusterUnavailable:
+        return []
+    headers = {**state.cluster.signed(NODE_CALLS), STAFF_HEADER: staff}
+
+    async def ask(address: str) -> list[dict[str, Any]]:
+        try:
+            async with state.node_session().get(
+                address + NODE_CALLS, headers=headers, timeout=aiohttp.ClientTimeout(total=3)
+            ) as reply:
+                body = await reply.json() if reply.status == 200 else {}
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+            return []
+        calls = body.get("calls", []) if isinstance(body, dict) else []
+        return [c for c in calls if isinstance(c, dict)]
+
+    found = await asyncio.gather(*(ask(n.address) for n in nodes))
+    return [call for calls in found for call in calls]
+
+
+async def on_the_call_node(request: web.Request, staff: str) -> web.Response | None:
+    """With many nodes: a request about a call on another node is that node's to answer
+    (None: the call is here, or nowhere)."""
+    state = request.app[STATE]
+    call_id = request.match_info["call"]
+    if state.cluster is None or RELAYED_STAFF in request or state.store.get(call_id):
+        return None
+    try:
+        address = await state.cluster.node_for_call(call_id)
+    except ClusterUnavailable:
+        address = None
+    if address is None:
+        return None
+    path = f"{NODE_CALLS}/{call_id}"
+    headers = {**state.cluster.signed(path), STAFF_HEADER: staff}
+    try:
+        async with state.node_session().request(
+            request.method, address + path, data=await request.read(), headers=headers
+        ) as reply:
+            return web.Response(
+                status=reply.status, body=await reply.read(), content_type="application/json"
+            )
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        raise error(
+            web.HTTPServiceUnavailable,
+            "cluster-unavailable",
+            "the server holding this call cannot be reached",
+        ) from None
 
 
 async def change_call(request: web.Request) -> web.Response:
     """Staff open a call's links outside the hours (or close them again)."""
     staff = require_staff(request)
+    elsewhere = await on_the_call_node(request, staff)
+    if elsewhere is not None:
+        return elsewhere
     body = await read_json(request, {"open_anyway": bool})
     state, now = request.app[STATE], time.time()
     call = state.store.get(request.match_info["call"])
@@ -410,6 +485,9 @@ async def change_call(request: web.Request) -> web.Response:
 
 async def end_call(request: web.Request) -> web.Response:
     staff = require_staff(request)
+    elsewhere = await on_the_call_node(request, staff)
+    if elsewhere is not None:
+        return elsewhere
     state = request.app[STATE]
     try:
         events = state.store.end(request.match_info["call"], staff, time.time())

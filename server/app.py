@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server import api
+from server.auth import sign_in_of
+from server.cluster import ClusterUnavailable
 from server.config import Config
 from server.dial_in import start_dial_in
 from server.headers import private_headers
@@ -20,6 +23,7 @@ from server.origin import own_pages_only
 from server.state import STATE, State
 from server.workers import WorkerPool
 from server.ws import websocket
+from signaling.staff_sessions import StaffSessions
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +143,43 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     logger.info("server stopped")
 
 
+@web.middleware
+async def shared_sign_ins(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With many nodes: a sign-in made, confirmed or ended on another node holds here too,
+    and what a request changed here is written for the others before it is answered. With
+    Redis away, sign-ins known here go on, and a new one is refused with a clear error."""
+    state = request.app[STATE]
+    cluster = state.cluster
+    if cluster is None:
+        return await handler(request)
+    sign_in = sign_in_of(request)
+    if sign_in is not None:
+        sessions, token = sign_in
+        with contextlib.suppress(ClusterUnavailable):
+            await cluster.mirror_sign_in(sessions, sign_in_kind(state, sessions), token)
+    try:
+        response = await handler(request)
+    finally:
+        with contextlib.suppress(ClusterUnavailable):
+            await cluster.flush_failures(state.sign_in_limits)
+    try:
+        for sessions in (state.sessions, state.api_tokens):
+            await cluster.flush_sign_ins(sessions, sign_in_kind(state, sessions))
+    except ClusterUnavailable:
+        for sessions in (state.sessions, state.api_tokens):
+            for token in sessions.changed:
+                sessions.install(token, None, False)  # a sign-in no other node would know
+            sessions.changed.clear()
+        raise api.error(web.HTTPServiceUnavailable, "cluster-unavailable", api.UNSHARED) from None
+    return response
+
+
+def sign_in_kind(state: State, sessions: StaffSessions) -> str:
+    return "api-token" if sessions is state.api_tokens else "session"
+
+
 def create_app(config: Config) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024, middlewares=[own_pages_only])
+    app = web.Application(client_max_size=64 * 1024, middlewares=[own_pages_only, shared_sign_ins])
     app.on_response_prepare.append(private_headers)
     app[STATE] = State.create(config)
     app.add_routes(

@@ -48,6 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(check)
 
+    drain = commands.add_parser(
+        "drain",
+        help="with --redis: this node takes no new calls and lets its calls finish",
+        description="With many nodes (docs/scaling.md): ask the node at --node-address to "
+        "take no new calls, the others taking them; its calls go on until they end. Give it "
+        "the settings the node runs with (its flags or QUIETROOM_* variables).",
+    )
+    add_arguments(drain)
+    drain.add_argument(
+        "--wait", action="store_true", help="wait until the node holds no call, then say so"
+    )
+    drain.add_argument("--undo", action="store_true", help="take new calls again")
+
     staff = commands.add_parser("staff", help="manage staff accounts")
     staff.add_argument(
         "--staff-file",
@@ -161,6 +174,44 @@ def run_check(config: Config) -> int:
     return 0
 
 
+DRAIN_POLL_SECONDS = 2.0
+
+
+async def run_drain(config: Config, wait: bool, undo: bool) -> int:
+    """`quietroom drain`: through Redis, the node at --node-address takes no new calls."""
+    if not config.redis:
+        print("quietroom drain: give the node's --redis and --node-address", file=sys.stderr)
+        return 2
+    from server.cluster import ClusterUnavailable
+    from server.redis_directory import Cluster
+
+    cluster = await Cluster.connect(
+        config.redis, config.redis_password, "", config.cluster_secret, True
+    )
+    try:
+        found = await cluster.drain(config.node_address, not undo)
+        if not found:
+            print(f"quietroom drain: no node at {config.node_address} has reported lately")
+            return 1
+        if undo:
+            print(f"{config.node_address} takes new calls again")
+            return 0
+        print(f"{config.node_address} takes no new calls; {found[0].calls} call(s) go on")
+        while wait:
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+            found = [n for n in await cluster.nodes() if n.address == config.node_address]
+            left = found[0].calls if found else 0
+            if left == 0 and (not found or found[0].draining):
+                print(f"{config.node_address} holds no call: it can be stopped")
+                return 0
+    except ClusterUnavailable:
+        print("quietroom drain: Redis did not answer", file=sys.stderr)
+        return 2
+    finally:
+        await cluster.close(forget_node=False)
+    return 0
+
+
 def run_serve(config: Config, reload: Callable[[], Config]) -> int:
     logs.setup(config.log_level)
     ssl_context = None
@@ -244,6 +295,12 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         return 2
     if args.command == "check-config":
         return run_check(config)
+    if args.command == "drain":
+        try:
+            return asyncio.run(run_drain(config, args.wait, args.undo))
+        except ClusterError as exc:
+            print(f"quietroom drain: {exc}", file=sys.stderr)
+            return 2
     try:
         return run_serve(config, lambda: from_namespace(args, env))
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -23,13 +24,15 @@ from server.cluster import (
     RELAYED_STAFF,
     REPORT_SECONDS,
     STAFF_HEADER,
-    Cluster,
     ClusterUnavailable,
 )
 from server.headers import private_headers
 from server.state import STATE, State
 from server.workers import WorkerPool
 from server.ws import SOCKET_LIMIT, Connection
+
+if TYPE_CHECKING:
+    from server.redis_directory import Cluster
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ async def start_cluster(state: State) -> tuple[web.AppRunner, asyncio.Task[None]
     config = state.config
     if not config.redis:
         return None
+    from server.redis_directory import Cluster
+
     cluster = await Cluster.connect(
         config.redis,
         config.redis_password,
@@ -89,10 +94,19 @@ async def start_cluster(state: State) -> tuple[web.AppRunner, asyncio.Task[None]
     )
     state.cluster = cluster
     state.store.resume_prefix = cluster.resume_prefix()
+    state.sessions.shared = state.api_tokens.shared = state.sign_in_limits.shared = True
     app = web.Application(client_max_size=64 * 1024, middlewares=[nodes_only])
     app[STATE] = state
     app.on_response_prepare.append(private_headers)
-    app.add_routes([web.get(NODE_SOCKET, relayed_socket), web.post(NODE_CALLS, placed_call)])
+    app.add_routes(
+        [
+            web.get(NODE_SOCKET, relayed_socket),
+            web.post(NODE_CALLS, placed_call),
+            web.get(NODE_CALLS, api.list_calls),
+            web.patch(NODE_CALLS + "/{call}", api.change_call),
+            web.delete(NODE_CALLS + "/{call}", api.end_call),
+        ]
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = listen_address(state)

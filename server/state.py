@@ -41,8 +41,8 @@ if TYPE_CHECKING:  # with media workers, this process never loads aiortc
     import aiohttp
 
     from media.hub import MediaHub
-    from server.cluster import Cluster
     from server.dial_in import DialIn
+    from server.redis_directory import Cluster
 
 
 class Socket(Protocol):

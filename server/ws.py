@@ -18,7 +18,7 @@ from server.cluster import NODE_SOCKET, STAFF_HEADER, ClusterUnavailable
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
-from signaling.call import Call
+from signaling.call import ENDED_CODES, NODE_LOST, Call
 from signaling.protocol import (
     Admit,
     Answer,
@@ -31,6 +31,7 @@ from signaling.protocol import (
     Deny,
     E2eeSend,
     End,
+    Ended,
     Error,
     Join,
     Leave,
@@ -384,11 +385,14 @@ RELAY_CONNECT_SECONDS = 5.0
 
 class Relay:
     """A page's socket carried on to the node that holds its call: what the page sends goes
-    there as it came, and what that node answers comes back, until either side closes."""
+    there as it came, and what that node answers comes back, until either side closes. If
+    that node goes away without closing (it died, or its network did), the page is told its
+    call ended, as a page on that node would have been told by it."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, page: web.WebSocketResponse) -> None:
         self.ws = ws
         self.page = page
+        self.closing = False  # this end closed it: the page left
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -397,7 +401,7 @@ class Relay:
     ) -> Relay:
         ws = await asyncio.wait_for(
             state.node_session().ws_connect(
-                address + NODE_SOCKET, headers=headers, max_msg_size=SOCKET_LIMIT, heartbeat=20
+                address + NODE_SOCKET, headers=headers, max_msg_size=SOCKET_LIMIT, heartbeat=5
             ),
             RELAY_CONNECT_SECONDS,
         )
@@ -413,6 +417,10 @@ class Relay:
                     with contextlib.suppress(ConnectionError):
                         await self.page.send_str(msg.data)
         finally:
+            lost = self.ws.close_code != aiohttp.WSCloseCode.OK and not self.closing
+            if lost and not self.page.closed:
+                with contextlib.suppress(ConnectionError):
+                    await self.page.send_str(Ended(NODE_LOST, ENDED_CODES[NODE_LOST]).to_json())
             await self.page.close()
 
     async def send(self, text: str) -> None:
@@ -421,6 +429,7 @@ class Relay:
                 await self.ws.send_str(text)
 
     async def close(self) -> None:
+        self.closing = True
         await self.ws.close()
 
 

@@ -48,11 +48,13 @@ from signaling.protocol import (
     Waiting,
 )
 
+NODE_LOST = "the server holding the call stopped"  # with many nodes (docs/scaling.md)
 # Why a call ended, as `ended` says it: its `reason` (for people) -> its `code` (for pages).
 ENDED_CODES = {
     "ended by staff": "ended-by-staff",
     "the call reached its time limit": "expired",
     "the server is restarting": "server-restarting",
+    NODE_LOST: "server-lost",
 }
 
 

@@ -36,6 +36,20 @@ class SignInLimits:
     def __init__(self, source: Backoff = SOURCE, account: Backoff = ACCOUNT) -> None:
         self.rules = {"source": source, "account": account}
         self._failures: dict[tuple[str, str], Failures] = {}
+        # With many nodes (docs/scaling.md), failures are counted across the cluster: what
+        # changed here waits in `changed` until the node writes it there (server.cluster).
+        self.shared = False
+        self.changed: set[tuple[str, str]] = set()
+
+    def get(self, key: tuple[str, str]) -> Failures | None:
+        return self._failures.get(key)
+
+    def install(self, key: tuple[str, str], entry: Failures | None) -> None:
+        """Failures as the cluster counts them (None: none), over what is counted here."""
+        if entry is None:
+            self._failures.pop(key, None)
+        else:
+            self._failures[key] = entry
 
     def retry_after(self, source: str, account: str, now: float) -> float:
         """Seconds until this source may try this account again (0: now)."""
@@ -51,10 +65,14 @@ class SignInLimits:
             entry = self._failures.setdefault(key, Failures())
             entry.count += 1
             entry.last = now
+            if self.shared:
+                self.changed.add(key)
 
     def succeeded(self, source: str, account: str) -> None:
-        self._failures.pop(("source", source), None)
-        self._failures.pop(("account", account), None)
+        for key in (("source", source), ("account", account)):
+            self._failures.pop(key, None)
+            if self.shared:
+                self.changed.add(key)
 
     def sweep(self, now: float) -> None:
         for key in [k for k, f in self._failures.items() if now - f.last >= FORGET_SECONDS]:

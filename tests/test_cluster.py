@@ -29,6 +29,8 @@ from conftest import STAFF_NAME, STAFF_PASSWORD
 from netlab import Host, NetLab, require_netns
 from serverproc import REPO, ServerProcess, clean_environment, kill, serve_command, start
 
+from server.cluster import REPORT_SECONDS, hashed
+
 REDIS_PASSWORD = "a-long-redis-password-for-tests"
 CLUSTER_SECRET = "the-cluster-secret-of-the-tests"
 HTTP_PORT = 8080
@@ -49,6 +51,7 @@ class Cluster:
     redis: Host
     nodes: list[Host]
     people: Host
+    redis_proc: subprocess.Popen[bytes] | None = None
     servers: list[ServerProcess] = field(default_factory=list)
 
     def base(self, index: int) -> str:
@@ -122,7 +125,7 @@ async def cluster(staff_path: Path, tmp_path: Path) -> AsyncIterator[Cluster]:
         redis_host = lab.add_host("redis")
         nodes = [lab.add_host(f"n{i}") for i in (1, 2, 3)]
         made = Cluster(lab, redis_host, nodes, lab.add_host("people"))
-        redis = start_redis(redis_host, tmp_path, "--save", "", "--appendonly", "no")
+        made.redis_proc = start_redis(redis_host, tmp_path, "--save", "", "--appendonly", "no")
         url = f"redis://{redis_host.address}:{REDIS_PORT}/0"
         try:
             for index, host in enumerate(nodes):
@@ -138,8 +141,9 @@ async def cluster(staff_path: Path, tmp_path: Path) -> AsyncIterator[Cluster]:
         finally:
             for server in made.servers:
                 await kill(server)
-            redis.kill()
-            redis.wait(timeout=10)
+            if made.redis_proc is not None:
+                made.redis_proc.kill()
+                made.redis_proc.wait(timeout=10)
 
 
 class People:
@@ -167,11 +171,13 @@ class People:
 
 
 @contextlib.asynccontextmanager
-async def people_of(cluster: Cluster) -> AsyncIterator[People]:
+async def people_of(cluster: Cluster, *calls: str) -> AsyncIterator[People]:
+    """The people of `calls` (tests/cluster_people.py: "0,1,2" has staff reach node 1, the
+    survivor node 2 and the interpreter node 3)."""
     proc = await asyncio.create_subprocess_exec(
         "ip", "netns", "exec", cluster.people.netns, sys.executable,
-        str(REPO / "tests" / "cluster_people.py"),
-        *(cluster.base(i) for i in range(3)), STAFF_NAME, STAFF_PASSWORD,
+        str(REPO / "tests" / "cluster_people.py"), STAFF_NAME, STAFF_PASSWORD,
+        *(cluster.base(i) for i in range(3)), "--", *calls,
         cwd=REPO, env=clean_environment(),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -188,21 +194,35 @@ def secrets_in(text: str, secrets: list[str]) -> list[str]:
     return [s for s in secrets if s in text]
 
 
+async def media_flows(people: People, calls: list[int], rounds: int = 2) -> None:
+    """Everyone of each of `calls` keeps receiving from everyone else of theirs."""
+    before = (await people.ask("media"))["media"]
+    for _ in range(rounds):
+        await asyncio.sleep(1.0)
+        now = (await people.ask("media"))["media"]
+        for index in calls:
+            for name, seen in now[index].items():
+                for other, count in seen.items():
+                    assert count > before[index][name][other], (index, name, other, now)
+        before = now
+
+
+def holder(cluster: Cluster, call_id: str) -> int:
+    """Which node (0 to 2) holds a call, as the directory in Redis says."""
+    node_id = cluster.redis_cli("GET", hashed(CLUSTER_SECRET, "call", call_id)).strip()
+    address = cluster.redis_cli("HGET", f"quietroom:node:{node_id}", "address").strip()
+    return next(i for i in range(3) if f"//{cluster.nodes[i].address}:" in address)
+
+
 async def test_a_call_across_three_nodes(cluster: Cluster) -> None:
-    async with people_of(cluster) as people:
+    async with people_of(cluster, "0,1,2") as people:
         joined = await people.read(timeout=90)
         assert joined["event"] == "in-call", joined
-        secrets = [joined["call"], *joined["invites"]]
+        call = joined["calls"][0]
+        secrets = [call["call"], *call["invites"]]
 
         # Media flows between all three, whichever node each reached.
-        before = joined["media"]
-        for _ in range(2):
-            await asyncio.sleep(1.0)
-            now = (await people.ask("media"))["media"]
-            for name, seen in now.items():
-                for other, count in seen.items():
-                    assert count > before[name][other], (name, other, now)
-            before = now
+        await media_flows(people, [0])
 
         # Redis holds the call only as hashes: which node, never a token or the id.
         held = cluster.everything_in_redis()
@@ -221,15 +241,17 @@ async def test_a_call_across_three_nodes(cluster: Cluster) -> None:
         ]
         assert sum(relayed) == 2, relayed
 
-        ended = await people.ask("end")
-        assert ended == {
-            "event": "ended",
-            "told": dict.fromkeys(("staff", "survivor", "interpreter"), True),
-        }
+        ended = await people.ask("end 0")
+        told = dict.fromkeys(("staff", "survivor", "interpreter"), "ended-by-staff")
+        assert ended == {"event": "ended", "told": told}
 
-    # Nothing about the call is left in Redis; only the nodes' own reports.
+    # Nothing about the call is left in Redis: only the nodes' reports and staff's sign-in.
     for _ in range(20):
-        left = [k for k in cluster.everything_in_redis() if not k.startswith("quietroom:node:")]
+        left = [
+            k
+            for k in cluster.everything_in_redis()
+            if k.split(":")[1] not in ("node", "api-token")
+        ]
         if not left:
             break
         await asyncio.sleep(0.1)
@@ -238,6 +260,105 @@ async def test_a_call_across_three_nodes(cluster: Cluster) -> None:
     assert not secrets_in(logs, secrets), "a token or the call's id is in a node's log"
     assert cluster.people.address not in logs
     assert "Traceback" not in logs and "ERROR" not in logs
+
+
+async def test_a_node_that_dies_ends_only_its_own_calls(cluster: Cluster) -> None:
+    """Two calls made through node 1 go to two nodes (placement spreads them); the node of
+    the first is killed. Whoever of that call reached it through another node is told the
+    call ended (`server-lost`); the other call keeps its media, whichever nodes its people's
+    sockets went through."""
+    async with people_of(cluster, "0,1,2", "0,2") as people:
+        joined = await people.read(timeout=120)
+        assert joined["event"] == "in-call", joined
+        first, second = (holder(cluster, c["call"]) for c in joined["calls"])
+        assert first != second, "two calls made one after the other went to one node"
+        await kill(cluster.servers[first])
+        told = (await people.ask("ended 0"))["told"]
+        entries = dict(zip(("staff", "survivor", "interpreter"), (0, 1, 2), strict=True))
+        for name, code in told.items():
+            if entries[name] != first:
+                assert code == "server-lost", told
+        await media_flows(people, [1], rounds=3)
+        assert set((await people.ask("ended 1"))["told"].values()) == {None}
+
+
+async def test_redis_restarting_keeps_calls_and_new_calls_wait(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Redis stops: the running call keeps its media and a new call is refused with a clear
+    code; Redis is back (empty, as it keeps nothing): the directory is whole again within
+    a report, staff sign in again (sign-ins lived only there) and a new call works."""
+    async with people_of(cluster, "0,1") as people:
+        joined = await people.read(timeout=90)
+        assert joined["event"] == "in-call", joined
+        call_id = joined["calls"][0]["call"]
+        assert cluster.redis_proc is not None
+        cluster.redis_proc.kill()
+        cluster.redis_proc.wait(timeout=10)
+        await media_flows(people, [0], rounds=3)
+        refused = await people.ask("new")
+        assert refused == {"event": "new", "status": 503, "error": "cluster-unavailable"}
+        cluster.redis_proc = start_redis(
+            cluster.redis, tmp_path, "--save", "", "--appendonly", "no"
+        )
+        for _ in range(100):
+            if cluster.redis_cli("GET", hashed(CLUSTER_SECRET, "call", call_id)).strip():
+                break
+            await asyncio.sleep(0.1)
+        assert holder(cluster, call_id) in (0, 1, 2)
+        assert (await people.ask("new"))["status"] == 401
+        assert (await people.ask("sign-in"))["event"] == "signed-in"
+        assert (await people.ask("new"))["status"] == 201
+        await media_flows(people, [0])
+    assert "Traceback" not in cluster.logs()
+
+
+def staff_script(cluster: Cluster, *what: str) -> Any:
+    """tests/cluster_staff.py in the people's namespace: its one JSON answer."""
+    done = cluster.people.run(
+        [sys.executable, str(REPO / "tests" / "cluster_staff.py"), STAFF_NAME, STAFF_PASSWORD,
+         *(cluster.base(i) for i in range(3)), *what],
+        cwd=REPO, env=clean_environment(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+async def test_staff_reach_any_node(cluster: Cluster) -> None:
+    """Sign-ins, the calls list and each call's requests work through any node; a sign-out
+    holds everywhere at once; failed sign-ins count across nodes."""
+    said = await asyncio.to_thread(staff_script, cluster, "sign-ins")
+    assert said["me_on_1"] == 200
+    made = said["made"]
+    assert said["listed_on_1"] == sorted(made)
+    assert said["end_on_0"] == 200
+    assert said["listed_on_2"] == sorted(made[1:])
+    assert said["cookie_on_2"] == [200, False]
+    assert said["ready_on_2"] == 200
+    assert said["join_on_0"] == "joined"
+    assert said["logout_on_2"] == 200
+    assert said["cookie_on_0_after"] == 401
+    # Five failures are free for a source, wherever they land; then it must wait.
+    assert said["guesses"] == [401] * 5 + [429] * 2
+    held = json.dumps(cluster.everything_in_redis())
+    assert STAFF_PASSWORD not in held and cluster.people.address not in held
+    assert not secrets_in(cluster.logs(), made)
+
+
+async def test_a_drained_node_takes_no_new_calls(cluster: Cluster) -> None:
+    """`quietroom drain` on node 1: calls made through it go to the others until `--undo`."""
+    drain = [*node_command(f"redis://{cluster.redis.address}:{REDIS_PORT}/0", cluster.nodes[0],
+                           Path("/nonexistent"))]  # fmt: skip
+    drain[drain.index("serve")] = "drain"
+    done = subprocess.run(drain, cwd=REPO, env=node_environment(), capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "takes no new calls" in done.stdout
+    await asyncio.sleep(REPORT_SECONDS + 1)  # the node reads the request at its next report
+    made = await asyncio.to_thread(staff_script, cluster, "calls", "4")
+    assert {holder(cluster, call) for call in made} <= {1, 2}, made
+    undo = subprocess.run([*drain, "--undo"], cwd=REPO, env=node_environment(),
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert undo.returncode == 0 and "takes new calls again" in undo.stdout, undo.stderr
 
 
 @pytest.mark.parametrize(

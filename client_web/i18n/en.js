@@ -382,6 +382,7 @@ export default {
     "unknown-type": "The server does not know this action yet.",
     "nobody-to-ask": "Nobody else is in the call to ask yet.",
     "lobby-busy": "Many people tried to join just now. Please try again in a minute.",
+    "cluster-unavailable": "The server cannot reach this call just now. Please try again in a moment.",
     "server-restarting": "The server is restarting. Please try again in a moment.",
     "media-unavailable": "The call's sound and video are not available right now. Please try again soon.",
     "too-many-sockets": "Too many connections from this network. Please try again later.",

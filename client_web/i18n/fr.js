@@ -410,6 +410,7 @@ export default {
     "unknown-type": "Le serveur ne connaît pas encore cette action.",
     "nobody-to-ask": "Personne d'autre n'est encore dans l'appel.",
     "lobby-busy": "Beaucoup de gens ont essayé d'entrer à l'instant. Réessayez dans une minute.",
+    "cluster-unavailable": "Le serveur ne peut pas joindre cet appel pour l'instant. Réessayez dans un moment.",
     "server-restarting": "Le serveur redémarre. Réessayez dans un moment.",
     "media-unavailable": "Le son et l'image de l'appel ne sont pas disponibles pour l'instant. Réessayez bientôt.",
     "too-many-sockets": "Trop de connexions à partir de ce réseau. Réessayez plus tard.",
