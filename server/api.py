@@ -24,7 +24,7 @@ from server.auth import (
     source_of,
     staff_of,
 )
-from server.cluster import NODE_CALLS, RELAYED_STAFF, STAFF_HEADER, ClusterUnavailable
+from server.cluster import NODE_CALLS, RELAYED_STAFF, ClusterUnavailable
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -381,7 +381,7 @@ async def placed_elsewhere(
         raise error(web.HTTPServiceUnavailable, "server-restarting", DRAINING)
     if node is None:
         return None
-    headers = {**state.cluster.signed(NODE_CALLS), STAFF_HEADER: staff}
+    headers = state.cluster.signed(NODE_CALLS, staff)
     try:
         async with state.node_session().post(
             node.address + NODE_CALLS, json=body, headers=headers
@@ -419,7 +419,7 @@ async def calls_elsewhere(request: web.Request, staff: str) -> list[dict[str, An
         nodes = [n for n in await state.cluster.nodes() if n.node_id != state.cluster.node_id]
     except ClusterUnavailable:
         return []
-    headers = {**state.cluster.signed(NODE_CALLS), STAFF_HEADER: staff}
+    headers = state.cluster.signed(NODE_CALLS, staff)
 
     async def ask(address: str) -> list[dict[str, Any]]:
         try:
@@ -450,7 +450,7 @@ async def on_the_call_node(request: web.Request, staff: str) -> web.Response | N
     if address is None:
         return None
     path = f"{NODE_CALLS}/{call_id}"
-    headers = {**state.cluster.signed(path), STAFF_HEADER: staff}
+    headers = state.cluster.signed(path, staff)
     try:
         async with state.node_session().request(
             request.method, address + path, data=await request.read(), headers=headers

@@ -13,8 +13,9 @@ many calls each node holds, never a way into one. A resume secret names its node
 clear before a dot (`<node id>.<secret>`), so a page that comes back through another node is
 relayed without asking Redis.
 
-Requests between nodes carry `X-Quietroom-Node`: a time and an HMAC of it and the path under
-the cluster's shared secret, valid for `AUTH_SECONDS`.
+Requests between nodes carry `X-Quietroom-Node`: a time and an HMAC of it, the path and the
+staff member the request is for (`X-Quietroom-Staff`) under the cluster's shared secret, valid
+for `AUTH_SECONDS`.
 """
 
 from __future__ import annotations
@@ -67,19 +68,24 @@ def drain_key(node_id: str) -> str:
     return f"{PREFIX}drain:{node_id}"
 
 
-def sign(secret: str, path: str, now: float) -> str:
+def sign(secret: str, path: str, now: float, staff: str = "") -> str:
+    """A node's signature of a request: its time, path and the staff member it names."""
     stamp = str(int(now))
-    mac = hmac.new(secret.encode(), f"{stamp} {path}".encode(), hashlib.sha256).hexdigest()
-    return f"{stamp}.{mac}"
+    return f"{stamp}.{_mac(secret, stamp, path, staff)}"
 
 
-def verify(secret: str, path: str, header: str, now: float) -> bool:
-    """Whether `header` is a node's signature of `path`, made within AUTH_SECONDS."""
+def verify(secret: str, path: str, header: str, now: float, staff: str = "") -> bool:
+    """Whether `header` is a node's signature of `path` and `staff`, made within
+    AUTH_SECONDS."""
     stamp, _, mac = header.partition(".")
     if not stamp.isdigit() or abs(now - int(stamp)) > AUTH_SECONDS:
         return False
-    expected = hmac.new(secret.encode(), f"{stamp} {path}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, mac)
+    return hmac.compare_digest(_mac(secret, stamp, path, staff), mac)
+
+
+def _mac(secret: str, stamp: str, path: str, staff: str) -> str:
+    message = "\n".join((stamp, path, staff)).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def node_of_resume(secret: str) -> str | None:

@@ -42,10 +42,10 @@ async def nodes_only(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     cluster = request.app[STATE].cluster
-    header = request.headers.get(AUTH_HEADER, "")
-    if cluster is None or not cluster.is_node(request.path, header):
+    header, staff = request.headers.get(AUTH_HEADER, ""), request.headers.get(STAFF_HEADER, "")
+    if cluster is None or not cluster.is_node(request.path, header, staff):
         raise web.HTTPForbidden(text="")
-    request[RELAYED_STAFF] = request.headers.get(STAFF_HEADER, "")
+    request[RELAYED_STAFF] = staff
     return await handler(request)
 
 

@@ -17,6 +17,7 @@ from server.cluster import (
     NODE_ID_BYTES,
     NODE_SECONDS,
     PREFIX,
+    STAFF_HEADER,
     ClusterError,
     ClusterUnavailable,
     NodeReport,
@@ -287,11 +288,15 @@ class Cluster:
     def resume_prefix(self) -> str:
         return f"{self.node_id}."
 
-    def signed(self, path: str) -> dict[str, str]:
-        return {AUTH_HEADER: sign(self.secret, path, time.time())}
+    def signed(self, path: str, staff: str = "") -> dict[str, str]:
+        """Headers that prove a request to `path` (for `staff`, if any) comes from a node."""
+        headers = {AUTH_HEADER: sign(self.secret, path, time.time(), staff)}
+        if staff:
+            headers[STAFF_HEADER] = staff
+        return headers
 
-    def is_node(self, path: str, header: str) -> bool:
-        return verify(self.secret, path, header, time.time())
+    def is_node(self, path: str, header: str, staff: str = "") -> bool:
+        return verify(self.secret, path, header, time.time(), staff)
 
 
 async def check_persistence(client: Any) -> None:

@@ -14,7 +14,7 @@ from aiohttp import ClientError, WSMsgType, web
 
 from media.errors import MediaError
 from server.auth import sign_in_of, source_of, staff_of
-from server.cluster import NODE_SOCKET, STAFF_HEADER, ClusterUnavailable
+from server.cluster import NODE_SOCKET, ClusterUnavailable
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
@@ -218,9 +218,7 @@ class Connection:
             ) from None
         if address is None:
             return False
-        headers = cluster.signed(NODE_SOCKET)
-        if call and self.staff is not None:
-            headers[STAFF_HEADER] = self.staff
+        headers = cluster.signed(NODE_SOCKET, self.staff if call and self.staff else "")
         try:
             self.relay = await Relay.open(self.state, address, headers, self.ws)
         except (ClientError, OSError, TimeoutError):
