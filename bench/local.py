@@ -32,10 +32,17 @@ def stop_gently(proc: subprocess.Popen[bytes]) -> None:
 class LocalServer:
     """`quietroom serve` on 127.0.0.1, ICE on 127.0.0.1, stopped on exit."""
 
-    def __init__(self, *extra: str, cores: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        *extra: str,
+        cores: set[int] | None = None,
+        env: dict[str, str] | None = None,
+        password: str = "",
+    ) -> None:
         self.extra = extra
         self.cores = cores  # CPU cores the server (and its workers) may run on
-        self.password = secrets.token_urlsafe(16)
+        self.env = env  # its environment (None: this one's)
+        self.password = password or secrets.token_urlsafe(16)
         self.dir = tempfile.TemporaryDirectory(prefix="quietroom-bench-")
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -55,7 +62,9 @@ class LocalServer:
             if cores is not None:
                 os.sched_setaffinity(0, cores)
 
-        self.proc = subprocess.Popen([*args, *self.extra], stdout=subprocess.PIPE, preexec_fn=pin)
+        self.proc = subprocess.Popen(
+            [*args, *self.extra], stdout=subprocess.PIPE, preexec_fn=pin, env=self.env
+        )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 30
         line = b""
