@@ -24,7 +24,7 @@ from server.auth import (
     source_of,
     staff_of,
 )
-from server.cluster import NODE_CALLS, RELAYED_STAFF, ClusterUnavailable
+from server.cluster import AUTH_HEADER, NODE_CALLS, RELAYED_STAFF, ClusterUnavailable
 from server.org_texts import by_language
 from server.state import STATE
 from signaling.call import Call, iso_time
@@ -387,7 +387,9 @@ async def placed_elsewhere(
             node.address + NODE_CALLS, json=body, headers=headers
         ) as reply:
             return web.Response(
-                status=reply.status, body=await reply.read(), content_type="application/json"
+                status=reply.status,
+                body=await node_answer(request, headers, reply),
+                content_type="application/json",
             )
     except (aiohttp.ClientError, OSError, TimeoutError):
         if state.cluster.draining:
@@ -410,6 +412,17 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.json_response({"calls": calls, "defaults": defaults})
 
 
+async def node_answer(
+    request: web.Request, sent: dict[str, str], reply: aiohttp.ClientResponse
+) -> bytes:
+    """Another node's answer, once it proved it is one (else ConnectionError)."""
+    cluster = request.app[STATE].cluster
+    assert cluster is not None
+    if not cluster.is_answer(sent[AUTH_HEADER], reply.headers.get(AUTH_HEADER, "")):
+        raise ConnectionError("not a node of this cluster")
+    return await reply.read()
+
+
 async def calls_elsewhere(request: web.Request, staff: str) -> list[dict[str, Any]]:
     """With many nodes: this staff member's calls on the other nodes (a node that does not
     answer in time is left out)."""
@@ -426,7 +439,8 @@ async def calls_elsewhere(request: web.Request, staff: str) -> list[dict[str, An
             async with state.node_session().get(
                 address + NODE_CALLS, headers=headers, timeout=aiohttp.ClientTimeout(total=3)
             ) as reply:
-                body = await reply.json() if reply.status == 200 else {}
+                answer = await node_answer(request, headers, reply)
+                body = json.loads(answer) if reply.status == 200 else {}
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
             return []
         calls = body.get("calls", []) if isinstance(body, dict) else []
@@ -456,7 +470,9 @@ async def on_the_call_node(request: web.Request, staff: str) -> web.Response | N
             request.method, address + path, data=await request.read(), headers=headers
         ) as reply:
             return web.Response(
-                status=reply.status, body=await reply.read(), content_type="application/json"
+                status=reply.status,
+                body=await node_answer(request, headers, reply),
+                content_type="application/json",
             )
     except (aiohttp.ClientError, OSError, TimeoutError):
         raise error(

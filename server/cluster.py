@@ -15,7 +15,9 @@ relayed without asking Redis.
 
 Requests between nodes carry `X-Quietroom-Node`: a time and an HMAC of it, the path and the
 staff member the request is for (`X-Quietroom-Staff`) under the cluster's shared secret, valid
-for `AUTH_SECONDS`.
+for `AUTH_SECONDS`. Answers carry one too, over the request's: a node sends a page's messages,
+or takes an answer as another node's, only once that node has proved it holds the secret, so
+an address written into Redis by someone else receives nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ STAFF_HEADER = "X-Quietroom-Staff"  # who a relayed staff socket belongs to (che
 NODE_SOCKET = "/node/ws"  # a page's socket, relayed by the node it reached
 NODE_CALLS = "/node/calls"  # a new call placed on this node by another
 RELAYED_STAFF = "quietroom.relayed_staff"  # a node request's staff, as the other node said
+ANSWER = "answer"  # what a node signs in its answers (see `answer`)
 NODE_ID_BYTES = 6
 CALL_LOAD = 0.03  # the share of a core a new call is taken to add until the next report
 
@@ -86,6 +89,16 @@ def verify(secret: str, path: str, header: str, now: float, staff: str = "") -> 
 def _mac(secret: str, stamp: str, path: str, staff: str) -> str:
     message = "\n".join((stamp, path, staff)).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def answer(secret: str, request_header: str, now: float) -> str:
+    """A node's proof that it is one, in its answer to a node's signed request: another
+    signature, over that request's own (so it cannot be replayed for another request)."""
+    return sign(secret, ANSWER, now, request_header)
+
+
+def is_answer(secret: str, request_header: str, header: str, now: float) -> bool:
+    return verify(secret, ANSWER, header, now, request_header)
 
 
 def node_of_resume(secret: str) -> str | None:

@@ -56,8 +56,22 @@ async def relayed_socket(request: web.Request) -> web.StreamResponse:
     staff = request[RELAYED_STAFF] or None
     ws = web.WebSocketResponse(max_msg_size=SOCKET_LIMIT, heartbeat=20)
     await ws.prepare(request)
+    # First, proof that this is a node: the relaying node sends nothing before it.
+    await ws.send_str(answer_of(request))
     await Connection(state, ws, staff).run()
     return ws
+
+
+def answer_of(request: web.Request) -> str:
+    cluster = request.app[STATE].cluster
+    assert cluster is not None
+    return cluster.answer(request.headers.get(AUTH_HEADER, ""))
+
+
+async def sign_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer to a node says it comes from one (`server.cluster.answer`)."""
+    if request.app[STATE].cluster is not None and request.headers.get(AUTH_HEADER):
+        response.headers[AUTH_HEADER] = answer_of(request)
 
 
 async def placed_call(request: web.Request) -> web.Response:
@@ -98,6 +112,7 @@ async def start_cluster(state: State) -> tuple[web.AppRunner, asyncio.Task[None]
     app = web.Application(client_max_size=64 * 1024, middlewares=[nodes_only])
     app[STATE] = state
     app.on_response_prepare.append(private_headers)
+    app.on_response_prepare.append(sign_answer)
     app.add_routes(
         [
             web.get(NODE_SOCKET, relayed_socket),

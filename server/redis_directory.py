@@ -21,9 +21,11 @@ from server.cluster import (
     ClusterError,
     ClusterUnavailable,
     NodeReport,
+    answer,
     drain_key,
     hashed,
     headroom,
+    is_answer,
     node_key,
     node_of_resume,
     redis_reason,
@@ -297,6 +299,12 @@ class Cluster:
 
     def is_node(self, path: str, header: str, staff: str = "") -> bool:
         return verify(self.secret, path, header, time.time(), staff)
+
+    def answer(self, request_header: str) -> str:
+        return answer(self.secret, request_header, time.time())
+
+    def is_answer(self, request_header: str, header: str) -> bool:
+        return is_answer(self.secret, request_header, header, time.time())
 
 
 async def check_persistence(client: Any) -> None:

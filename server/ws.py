@@ -14,7 +14,7 @@ from aiohttp import ClientError, WSMsgType, web
 
 from media.errors import MediaError
 from server.auth import sign_in_of, source_of, staff_of
-from server.cluster import NODE_SOCKET, ClusterUnavailable
+from server.cluster import AUTH_HEADER, NODE_SOCKET, ClusterUnavailable
 from server.logs import ConnectionLog, LogBudget
 from server.origin import forbidden, same_origin
 from server.state import STATE, State
@@ -403,6 +403,13 @@ class Relay:
             ),
             RELAY_CONNECT_SECONDS,
         )
+        # Nothing of the page's goes there before that node proved it is one.
+        cluster = state.cluster
+        assert cluster is not None
+        proof = await ws.receive(timeout=RELAY_CONNECT_SECONDS)
+        if proof.type != WSMsgType.TEXT or not cluster.is_answer(headers[AUTH_HEADER], proof.data):
+            await ws.close()
+            raise ConnectionError("not a node of this cluster")
         relay = cls(ws, page)
         relay.task = asyncio.create_task(relay._back())
         return relay

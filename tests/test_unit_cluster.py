@@ -4,22 +4,31 @@ by headroom, draining, the directory, shared sign-ins and failures."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
+from conftest import client_ssl, loopback_config, start_server
 
-from bench.cluster import LocalRedis
+from bench.client import Participant
+from bench.cluster import LocalRedis, free_port
 from server.cluster import (
     CALL_LOAD,
     ClusterUnavailable,
     NodeReport,
+    answer,
     hashed,
+    is_answer,
     node_of_resume,
     sign,
     verify,
 )
 from server.config import ConfigError, load
 from server.redis_directory import Cluster
+from signaling.protocol import Error, Join
 from signaling.sign_in_limits import SignInLimits
 from signaling.staff_sessions import StaffSessions
 
@@ -209,3 +218,70 @@ async def test_a_redis_that_cannot_be_reached_is_said_plainly(redis: LocalRedis)
         )
     assert "the password was refused" in str(raised.value)
     assert "a-wrong-password-here" not in str(raised.value)
+
+
+def test_an_answer_proves_a_node_for_one_request() -> None:
+    request = sign(SECRET, "/node/ws", 1000.0, "river.staff")
+    proof = answer(SECRET, request, 1001.0)
+    assert is_answer(SECRET, request, proof, 1001.0)
+    assert not is_answer(SECRET, sign(SECRET, "/node/ws", 1000.0), proof, 1001.0)
+    assert not is_answer("another-secret-of-sixteen", request, proof, 1001.0)
+    assert not is_answer(SECRET, request, "", 1001.0)
+
+
+async def test_a_node_written_into_redis_by_someone_else_gets_nothing(
+    redis: LocalRedis, staff_path: Path
+) -> None:
+    """Someone who can write to Redis adds a "node" of their own and points an invite at it:
+    a page's join reaches the real node, which connects there, finds no proof that it is a
+    node, and sends nothing; the page is told the call cannot be reached."""
+    received: list[str] = []
+    connected = asyncio.Event()
+
+    async def fake_node(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        connected.set()
+        async for message in ws:
+            received.append(message.data)
+        return ws
+
+    fake = web.Application()
+    fake.add_routes([web.get("/node/ws", fake_node)])
+    fake_runner = web.AppRunner(fake)
+    await fake_runner.setup()
+    await web.TCPSite(fake_runner, "127.0.0.1", 0).start()
+    fake_port = fake_runner.addresses[0][1]
+    config = loopback_config(
+        staff_path,
+        redis=f"redis://127.0.0.1:{redis.port}/0",
+        redis_password=redis.password,
+        node_address=f"http://127.0.0.1:{free_port()}",
+        public_url="https://calls.example.org",
+        cluster_secret=SECRET,
+    )
+    runner, server = await start_server(config)
+    try:
+        cluster = server.state.cluster
+        assert cluster is not None
+        client = cluster.redis
+        await client.hset(
+            "quietroom:node:0123456789ab",
+            mapping={"address": f"http://127.0.0.1:{fake_port}", "busy": "0", "pps": "0",
+                     "us_per_packet": "0", "calls": "0", "draining": "0"},
+        )  # fmt: skip
+        token = "dGhlLXRva2VuLW9mLWEtY2FsbC1lbHNld2hlcmUtMDE"
+        await client.set(hashed(SECRET, "invite", token), "0123456789ab")
+        connector = aiohttp.TCPConnector(ssl=client_ssl())
+        async with aiohttp.ClientSession(connector=connector) as http:
+            page = Participant(http, server.base)
+            await page.connect()
+            await page.send(Join(invite=token, name="Sam"))
+            refused = await page.expect("error")
+            await page.close()
+        assert connected.is_set()
+        assert isinstance(refused, Error) and refused.code == "cluster-unavailable", refused
+        assert received == []
+    finally:
+        await runner.cleanup()
+        await fake_runner.cleanup()
