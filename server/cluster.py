@@ -118,6 +118,7 @@ class NodeReport:
     cpu_per_packet_us: float
     calls: int
     draining: bool
+    at: float  # when it reported (its own clock)
 
     @classmethod
     def read(cls, node_id: str, fields: dict[str, str]) -> NodeReport | None:
@@ -130,6 +131,7 @@ class NodeReport:
                 cpu_per_packet_us=float(fields["us_per_packet"]),
                 calls=int(fields["calls"]),
                 draining=fields["draining"] == "1",
+                at=float(fields["at"]),
             )
         except (KeyError, ValueError):
             return None

@@ -50,7 +50,8 @@ class Cluster:
         self.draining = False
         self._keys: dict[str, tuple[list[str], float]] = {}  # call id -> its keys, its end
         self._writing = asyncio.Lock()  # a call's keys are not written back as they go
-        self._placed: dict[str, int] = {}  # node id -> calls placed there since its report
+        # node id -> (its report's time, calls placed there since that report)
+        self._placed: dict[str, tuple[float, int]] = {}
 
     @classmethod
     async def connect(
@@ -100,6 +101,7 @@ class Cluster:
             "draining": "1" if self.draining else "0",
         }
         now = time.time()
+        fields["at"] = f"{now:.3f}"
         try:
             # Asked to drain (`quietroom drain`): the request lives as long as this node
             # renews it, so a node that is gone leaves none behind.
@@ -128,9 +130,10 @@ class Cluster:
             raise ClusterUnavailable from None
         return found
 
-    def reported(self, node_id: str) -> None:
-        """A node's new report counts what was placed on it: start counting again."""
-        self._placed.pop(node_id, None)
+    def placed_since(self, report: NodeReport) -> int:
+        """Calls placed on a node since its report (a newer report counts them)."""
+        at, count = self._placed.get(report.node_id, (0.0, 0))
+        return count if at == report.at else 0
 
     async def place(self) -> NodeReport | None:
         """The node a new call goes to: the one with the most headroom that is not draining
@@ -144,8 +147,8 @@ class Cluster:
             if self.draining:
                 raise ClusterUnavailable  # this node takes no new calls, and no other does
             return None
-        best = max(reports, key=lambda r: (headroom(r, self._placed.get(r.node_id, 0)), r.node_id))
-        self._placed[best.node_id] = self._placed.get(best.node_id, 0) + 1
+        best = max(reports, key=lambda r: (headroom(r, self.placed_since(r)), r.node_id))
+        self._placed[best.node_id] = (best.at, self.placed_since(best) + 1)
         return None if best.node_id == self.node_id else best
 
     # ---------------------------------------------------------------- directory

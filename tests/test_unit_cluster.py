@@ -67,7 +67,8 @@ def test_a_resume_secret_names_its_node() -> None:
 def test_a_report_missing_a_field_is_ignored() -> None:
     assert NodeReport.read("n", {"address": "http://10.0.0.1:8444"}) is None
     fields = {"address": "a", "busy": "x", "pps": "1", "us_per_packet": "1", "calls": "1"}
-    assert NodeReport.read("n", {**fields, "draining": "0"}) is None
+    assert NodeReport.read("n", {**fields, "draining": "0", "at": "1"}) is None
+    assert NodeReport.read("n", {**fields, "busy": "0.5", "draining": "0"}) is None
 
 
 def test_cluster_settings_are_checked() -> None:
@@ -124,13 +125,11 @@ async def test_new_calls_go_where_there_is_headroom(nodes: list[Cluster]) -> Non
     # b now counts one call more until its next report: c has the most headroom.
     second = await a.place()
     assert second is not None and second.node_id == c.node_id
-    a.reported(b.node_id)
-    a.reported(c.node_id)
+    # A new report counts what was placed before it: b is the best again.
     await b.report(0.10, 100, 40, 1)
     assert (await a.place()).node_id == b.node_id  # type: ignore[union-attr]
     # The node asked is the best: the call is made there (None).
     await a.report(0.0, 0, 0, 0)
-    a.reported(b.node_id)
     assert await a.place() is None
 
 
