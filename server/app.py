@@ -152,7 +152,7 @@ async def shared_sign_ins(request: web.Request, handler: Handler) -> web.StreamR
     cluster = state.cluster
     if cluster is None:
         return await handler(request)
-    sign_in = sign_in_of(request)
+    sign_in = sign_in_of(request) if request.path.startswith(("/api/", "/ws")) else None
     if sign_in is not None:
         sessions, token = sign_in
         with contextlib.suppress(ClusterUnavailable):
