@@ -5,7 +5,9 @@
 
 Each CALL lists the nodes (indexes into NODE...) its people reach, staff first: `0,1,2` has
 staff sign in, make the call and join through node 0, the survivor join through node 1 and
-the interpreter through node 2; `0,2` is staff and a survivor. Calls are made in order.
+the interpreter through node 2; `0,2` is staff and a survivor. Calls are made in order. `b`
+instead of a node is a browser the test opens: the script prints `link` (the role and its
+link) and staff admit whoever knocks next.
 
 It prints one JSON object per line: `in-call` once everyone of every call sees and hears
 everyone else of theirs, with each call's id and invite tokens (so the test can look for them
@@ -43,25 +45,36 @@ def say(**fields: Any) -> None:
 
 
 class Call:
-    def __init__(self, http: aiohttp.ClientSession, nodes: list[str], entries: list[int]) -> None:
+    def __init__(self, http: aiohttp.ClientSession, nodes: list[str], entries: list[str]) -> None:
         self.http, self.nodes, self.entries = http, nodes, entries
         self.people: dict[str, Participant] = {}
+        self.browsers: dict[str, str] = {}  # role -> participant id, for browsers
         self.api: StaffApi | None = None
         self.description: dict[str, Any] = {}
         self.credentials = ("", "")
 
     async def open(self, staff_name: str, password: str) -> None:
-        api = self.api = StaffApi(self.http, self.nodes[self.entries[0]])
+        api = self.api = StaffApi(self.http, self.nodes[int(self.entries[0])])
         self.credentials = (staff_name, password)
         await api.sign_in(staff_name, password)
         self.description = await api.create_call()
-        staff = Participant(self.http, api.base, headers=api.headers)
+        # With a browser in the call, send the clips as they are: the bench's send-time stamp
+        # inside each payload would keep a browser from decoding them.
+        stamps = "b" not in self.entries
+        staff = Participant(self.http, api.base, headers=api.headers, stamps=stamps)
         await staff.connect()
         await staff.send(Join(call=str(self.description["id"])))
         await staff.expect("joined")
         self.people["staff"] = staff
         for role, entry in zip(ROLES[1:], self.entries[1:], strict=False):
-            guest = Participant(self.http, self.nodes[entry])
+            if entry == "b":
+                say(event="link", role=role, link=self.description["links"][role])
+                waiting = await staff.expect("lobby-waiting", timeout=90)
+                assert isinstance(waiting, LobbyWaiting)
+                await staff.send(Admit(waiting.participant))
+                self.browsers[role] = waiting.participant
+                continue
+            guest = Participant(self.http, self.nodes[int(entry)], stamps=stamps)
             await guest.connect()
             await guest.send(Join(invite=self.invite(role), name=NAMES[role]))
             await guest.expect("waiting")
@@ -77,14 +90,14 @@ class Call:
         return str(self.description["links"][role]).split("#", 1)[1]
 
     def received(self) -> dict[str, dict[str, int]]:
-        """Packets each person received from each other person, audio and video together."""
+        """Packets each person received from each other person (browsers included), audio
+        and video together."""
+        ids = {name: person.participant for name, person in self.people.items()}
+        ids.update(self.browsers)
         return {
             name: {
-                other: sum(
-                    person.received(kind, self.people[other].participant)
-                    for kind in ("audio", "video")
-                )
-                for other in self.people
+                other: sum(person.received(kind, pid) for kind in ("audio", "video"))
+                for other, pid in ids.items()
                 if other != name
             }
             for name, person in self.people.items()
@@ -93,7 +106,11 @@ class Call:
     def said(self) -> dict[str, Any]:
         return {
             "call": self.description["id"],
-            "invites": [self.invite(role) for role in ROLES[1:] if role in self.people],
+            "invites": [
+                self.invite(role)
+                for role in ROLES[1:]
+                if role in self.people or role in self.browsers
+            ],
             "media": self.received(),
         }
 
@@ -111,7 +128,7 @@ class Call:
 
 async def main(staff_name: str, password: str, nodes: list[str], specs: list[str]) -> None:
     async with aiohttp.ClientSession() as http:
-        calls = [Call(http, nodes, [int(i) for i in spec.split(",")]) for spec in specs]
+        calls = [Call(http, nodes, spec.split(",")) for spec in specs]
         for call in calls:
             await call.open(staff_name, password)
         deadline = time.monotonic() + 30

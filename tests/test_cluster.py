@@ -19,6 +19,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ class Cluster:
     redis: Host
     nodes: list[Host]
     people: Host
+    browser: Host
     redis_proc: subprocess.Popen[bytes] | None = None
     servers: list[ServerProcess] = field(default_factory=list)
 
@@ -124,7 +126,7 @@ async def cluster(staff_path: Path, tmp_path: Path) -> AsyncIterator[Cluster]:
     with NetLab() as lab:
         redis_host = lab.add_host("redis")
         nodes = [lab.add_host(f"n{i}") for i in (1, 2, 3)]
-        made = Cluster(lab, redis_host, nodes, lab.add_host("people"))
+        made = Cluster(lab, redis_host, nodes, lab.add_host("people"), lab.add_host("browser"))
         made.redis_proc = start_redis(redis_host, tmp_path, "--save", "", "--appendonly", "no")
         url = f"redis://{redis_host.address}:{REDIS_PORT}/0"
         try:
@@ -248,9 +250,7 @@ async def test_a_call_across_three_nodes(cluster: Cluster) -> None:
     # Nothing about the call is left in Redis: only the nodes' reports and staff's sign-in.
     for _ in range(20):
         left = [
-            k
-            for k in cluster.everything_in_redis()
-            if k.split(":")[1] not in ("node", "api-token")
+            k for k in cluster.everything_in_redis() if k.split(":")[1] not in ("node", "api-token")
         ]
         if not left:
             break
@@ -313,6 +313,87 @@ async def test_redis_restarting_keeps_calls_and_new_calls_wait(
     assert "Traceback" not in cluster.logs()
 
 
+TAP_PORT = 8443
+
+
+def survivor_in_chromium(
+    cluster: Cluster, link: str, tmp_path: Path, tap: str, done: threading.Event
+) -> Any:
+    """A Chromium survivor in its own namespace opens `link` through the tap in front of
+    node 2 and joins; once its page decodes and hears both others, it stays until `done`.
+    The URLs the page requested."""
+    from playwright.sync_api import sync_playwright
+    from test_browser_call import join_and_wait, new_page, receiving_from, wait_for
+
+    token = link.split("#", 1)[1]
+    requests: list[str] = []
+    with sync_playwright() as p:
+        page = new_page(p, cluster.browser, tmp_path, requests)
+        try:
+            join_and_wait(page, f"{tap}/join#{token}", "Hannah")
+            page.wait_for_selector("#call:not([hidden])", timeout=60000)
+            wait_for(lambda: receiving_from(page, 2), timeout=30, what="both others, in Chromium")
+            done.wait(120)
+        finally:
+            page.context.browser.close()
+    return requests
+
+
+@pytest.mark.browser
+async def test_a_browser_through_another_node(cluster: Cluster, tmp_path: Path) -> None:
+    """The survivor in Chromium opens their link through node 2 (behind a TLS front that
+    writes down what the browser sent), while staff (node 1) and the interpreter (node 3) are
+    aiortc peers; node 2 is drained first, so the call is on another node and the page's
+    socket is relayed. Everyone sees and hears everyone; no request line carries the token."""
+    drained = drain_command(cluster, 1)
+    assert subprocess.run(drained, cwd=REPO, env=node_environment(), timeout=60).returncode == 0
+    await asyncio.sleep(REPORT_SECONDS + 1)
+    record = tmp_path / "sent-to-node-2.jsonl"
+    tap = cluster.nodes[1].popen(
+        [sys.executable, "tests/ws_tap.py", cluster.nodes[1].address, str(TAP_PORT),
+         cluster.base(1), str(record)],
+        cwd=REPO, env=clean_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert tap.stdout is not None and b"tapping" in tap.stdout.readline()
+        async with people_of(cluster, "0,b,2") as people:
+            link = await people.read(timeout=90)
+            assert link["event"] == "link" and link["role"] == "survivor", link
+            front = f"https://{cluster.nodes[1].address}:{TAP_PORT}"
+            done = threading.Event()
+            browsing = asyncio.create_task(
+                asyncio.to_thread(
+                    survivor_in_chromium, cluster, link["link"], tmp_path, front, done
+                )
+            )
+            try:
+                joined = await people.read(timeout=120)
+            finally:
+                done.set()
+            assert joined["event"] == "in-call", joined
+            requests = await browsing
+            call = joined["calls"][0]
+            assert holder(cluster, call["call"]) != 1
+            assert cluster.servers[1].stderr().count("relayed to the node holding the call") >= 1
+    finally:
+        tap.kill()
+        tap.wait()
+    entries = [json.loads(line) for line in record.read_text().splitlines()]
+    lines = [e["request"] for e in entries if "request" in e]
+    assert any(line.startswith("GET /join") for line in lines), lines
+    assert any('"type":"join"' in e.get("ws", "") for e in entries), "the tap saw no join"
+    assert not secrets_in(json.dumps(lines) + json.dumps(requests), call["invites"])
+    assert not secrets_in(cluster.logs(), [call["call"], *call["invites"]])
+
+
+def drain_command(cluster: Cluster, index: int, *extra: str) -> list[str]:
+    """`quietroom drain` for node `index`, as run on that node with its settings."""
+    url = f"redis://{cluster.redis.address}:{REDIS_PORT}/0"
+    command = node_command(url, cluster.nodes[index], Path("/nonexistent"))
+    command[command.index("serve")] = "drain"
+    return [*command, *extra]
+
+
 def staff_script(cluster: Cluster, *what: str) -> Any:
     """tests/cluster_staff.py in the people's namespace: its one JSON answer."""
     done = cluster.people.run(
@@ -346,9 +427,7 @@ async def test_staff_reach_any_node(cluster: Cluster) -> None:
 
 async def test_a_drained_node_takes_no_new_calls(cluster: Cluster) -> None:
     """`quietroom drain` on node 1: calls made through it go to the others until `--undo`."""
-    drain = [*node_command(f"redis://{cluster.redis.address}:{REDIS_PORT}/0", cluster.nodes[0],
-                           Path("/nonexistent"))]  # fmt: skip
-    drain[drain.index("serve")] = "drain"
+    drain = drain_command(cluster, 0)
     done = subprocess.run(drain, cwd=REPO, env=node_environment(), capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
