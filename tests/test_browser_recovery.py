@@ -68,7 +68,13 @@ def three_way_call(
     staff.click("[data-waiting] [data-action=admit]")
     for page in (staff, survivor, interpreter):
         wait_for(lambda: receiving_from(page, 2), what="everyone to see and hear both")  # noqa: B023
+    # Calls made from staff's page are end to end: the weak-link tests run with it on.
+    for page in (staff, survivor, interpreter):
+        wait_for(lambda: page.evaluate(E2EE_STATE) == "on", what="end to end on every page")  # noqa: B023
     return staff, survivor, interpreter
+
+
+E2EE_STATE = "() => document.getElementById('e2ee')?.dataset.e2ee || ''"
 
 
 def run_weak_link(
