@@ -79,3 +79,28 @@ def test_side_by_side_refuses_bad_options() -> None:
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert done.returncode == 2 and said in done.stderr
+
+
+def test_the_cluster_bench_spreads_calls_and_gives_the_ratio() -> None:
+    """`python -m bench.cluster`: three nodes on a throwaway Redis, every call made through
+    node 1, against one node; both tables, the calls per node and a ratio."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cluster", "--nodes", "3", "--calls", "3",
+         "--duration", "5"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.count("packet loss") == 2
+    spread = out.split("calls per node [", 1)[1].split("]", 1)[0]
+    assert sorted(int(n) for n in spread.split(",")) == [1, 1, 1], out
+    assert "median cluster/single CPU per forwarded packet:" in out
+
+
+def test_the_cluster_bench_refuses_bad_options() -> None:
+    for bad in (["--nodes", "1"], ["--calls", "0"], ["--rounds", "10"], ["--duration", "1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.cluster", *bad], capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2, bad
