@@ -316,35 +316,51 @@ async def test_redis_restarting_keeps_calls_and_new_calls_wait(
 TAP_PORT = 8443
 
 
-def survivor_in_chromium(
-    cluster: Cluster, link: str, tmp_path: Path, tap: str, done: threading.Event
-) -> Any:
-    """A Chromium survivor in its own namespace opens `link` through the tap in front of
-    node 2 and joins; once its page decodes and hears both others, it stays until `done`.
-    The URLs the page requested."""
+def survivor_in_browser(
+    cluster: Cluster, link: str, tmp_path: Path, tap: str, done: threading.Event, browser: str
+) -> list[str]:
+    """A survivor in `browser` (chromium or firefox), in its own namespace, opens `link`
+    through the tap in front of node 2 and joins; once the page decodes and hears both
+    others, it stays until `done`. The URLs the page requested (Chromium's only)."""
+    from browser import RECORD_PEER_CONNECTIONS
+    from firefox import FirefoxPage, require_firefox
     from playwright.sync_api import sync_playwright
     from test_browser_call import join_and_wait, new_page, receiving_from, wait_for
 
-    token = link.split("#", 1)[1]
+    url = f"{tap}/join#{link.split('#', 1)[1]}"
     requests: list[str] = []
+
+    def call(page: Any) -> None:
+        join_and_wait(page, url, "Hannah")
+        page.wait_for_selector("#call:not([hidden])", timeout=60000)
+        wait_for(lambda: receiving_from(page, 2), timeout=30, what=f"both others, in {browser}")
+        done.wait(120)
+
+    if browser == "firefox":
+        require_firefox()
+        netns = cluster.browser.netns
+        with FirefoxPage(tmp_path / "firefox", netns, preload=(RECORD_PEER_CONNECTIONS,)) as page:
+            call(page)
+        return requests
     with sync_playwright() as p:
         page = new_page(p, cluster.browser, tmp_path, requests)
         try:
-            join_and_wait(page, f"{tap}/join#{token}", "Hannah")
-            page.wait_for_selector("#call:not([hidden])", timeout=60000)
-            wait_for(lambda: receiving_from(page, 2), timeout=30, what="both others, in Chromium")
-            done.wait(120)
+            call(page)
         finally:
             page.context.browser.close()
     return requests
 
 
 @pytest.mark.browser
-async def test_a_browser_through_another_node(cluster: Cluster, tmp_path: Path) -> None:
-    """The survivor in Chromium opens their link through node 2 (behind a TLS front that
-    writes down what the browser sent), while staff (node 1) and the interpreter (node 3) are
-    aiortc peers; node 2 is drained first, so the call is on another node and the page's
-    socket is relayed. Everyone sees and hears everyone; no request line carries the token."""
+@pytest.mark.parametrize("browser", ["chromium", "firefox"])
+async def test_a_browser_through_another_node(
+    cluster: Cluster, tmp_path: Path, browser: str
+) -> None:
+    """The survivor in Chromium or Firefox ESR opens their link through node 2 (behind a
+    TLS front that writes down what the browser sent), while staff (node 1) and the
+    interpreter (node 3) are aiortc peers; node 2 is drained first, so the call is on another
+    node and the page's socket is relayed. Everyone sees and hears everyone; no request line
+    carries the token."""
     drained = drain_command(cluster, 1)
     assert subprocess.run(drained, cwd=REPO, env=node_environment(), timeout=60).returncode == 0
     await asyncio.sleep(REPORT_SECONDS + 1)
@@ -363,7 +379,7 @@ async def test_a_browser_through_another_node(cluster: Cluster, tmp_path: Path) 
             done = threading.Event()
             browsing = asyncio.create_task(
                 asyncio.to_thread(
-                    survivor_in_chromium, cluster, link["link"], tmp_path, front, done
+                    survivor_in_browser, cluster, link["link"], tmp_path, front, done, browser
                 )
             )
             try:
