@@ -117,12 +117,12 @@ async def drain(app: web.Application) -> None:
 
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
+    cluster = await start_cluster(state)  # first: a Redis that cannot be used stops the start
     if isinstance(state.hub, WorkerPool):
         await state.hub.start(state.config.log_level)
     else:
         await state.hub.open()
     await state.check_staff_file()  # what the staff file looks like at start
-    cluster = await start_cluster(state)
     state.dial_in = await start_dial_in(state)
     metrics_runner = await serve_metrics(state)
     task = asyncio.create_task(sweep(state))

@@ -143,9 +143,11 @@ def headroom(report: NodeReport, placed: int = 0) -> float:
     return 1.0 - report.busy - CALL_LOAD * placed
 
 
-def redis_reason(exc: Exception) -> str:
+def redis_reason(exc: Exception, password_given: bool = True) -> str:
     """What went wrong, without the address or password."""
     name = type(exc).__name__
+    if name == "AuthenticationError" and not password_given:
+        return "it asks for a password: set QUIETROOM_REDIS_PASSWORD"
     reasons = {
         "AuthenticationError": "the password was refused",
         "AuthenticationWrongNumberOfArgsError": "it asks for no password, or another",

@@ -73,7 +73,8 @@ class Cluster:
                 await check_persistence(client)
         except RedisError as exc:
             await client.aclose()
-            raise ClusterError(f"--redis: cannot use Redis: {redis_reason(exc)}") from None
+            reason = redis_reason(exc, bool(password))
+            raise ClusterError(f"--redis: cannot use Redis: {reason}") from None
         except ClusterError:
             await client.aclose()
             raise

@@ -217,6 +217,12 @@ async def test_a_redis_that_cannot_be_reached_is_said_plainly(redis: LocalRedis)
         )
     assert "the password was refused" in str(raised.value)
     assert "a-wrong-password-here" not in str(raised.value)
+    with pytest.raises(ClusterError) as raised:
+        await Cluster.connect(f"redis://127.0.0.1:{redis.port}/0", "", "x", SECRET, False)
+    assert "it asks for a password: set QUIETROOM_REDIS_PASSWORD" in str(raised.value)
+    with pytest.raises(ClusterError) as raised:
+        await Cluster.connect(f"redis://127.0.0.1:{free_port()}/0", "", "x", SECRET, False)
+    assert "it cannot be reached" in str(raised.value)
 
 
 def test_an_answer_proves_a_node_for_one_request() -> None:
