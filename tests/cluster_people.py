@@ -16,7 +16,9 @@ where they must not be); then, for each line it reads on stdin:
 - `end I`: staff of call I end it through their socket, and everyone is told (`ended`);
 - `ended I`: the `ended` code each person of call I was told within 15 s (null: none);
 - `new`: staff of the first call ask node 0 for another call: its HTTP status and error code;
-- `sign-in`: staff of the first call sign in again through node 0.
+- `sign-in`: staff of the first call sign in again through node 0;
+- `resume I ROLE N`: that person of call I comes back on a new socket through node N, with
+  their resume secret: whether they are the same participant again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.client import Participant, StaffApi
-from signaling.protocol import Admit, End, Ended, Join, Joined, LobbyWaiting
+from signaling.protocol import Admit, End, Ended, Join, Joined, LobbyWaiting, Resume
 
 ROLES = ("staff", "survivor", "interpreter")
 NAMES = {"survivor": "Sam", "interpreter": "Ines"}
@@ -156,6 +158,17 @@ async def main(staff_name: str, password: str, nodes: list[str], specs: list[str
                 ) as reply:
                     body = await reply.json()
                 say(event="new", status=reply.status, error=body.get("error", ""))
+            elif len(line) == 4 and line[0] == "resume":
+                person = calls[int(line[1])].people[line[2]]
+                secret = [m for m in person.seen if isinstance(m, Joined)][-1].resume
+                back = Participant(http, nodes[int(line[3])], headers=person.headers)
+                await back.connect()
+                await back.send(Resume(secret))
+                joined = await back.expect("joined")
+                assert isinstance(joined, Joined)
+                say(event="resumed", same=joined.participant == person.participant)
+                assert back.ws is not None
+                await back.ws.close()
             elif line == ["sign-in"]:
                 api = calls[0].api
                 assert api is not None

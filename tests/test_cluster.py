@@ -266,7 +266,7 @@ async def test_a_node_that_dies_ends_only_its_own_calls(cluster: Cluster) -> Non
     """Two calls made through node 1 go to two nodes (placement spreads them); the node of
     the first is killed. Whoever of that call reached it through another node is told the
     call ended (`server-lost`); the other call keeps its media, whichever nodes its people's
-    sockets went through."""
+    sockets went through, and one of its people comes back through the third node."""
     async with people_of(cluster, "0,1,2", "0,2") as people:
         joined = await people.read(timeout=120)
         assert joined["event"] == "in-call", joined
@@ -280,6 +280,11 @@ async def test_a_node_that_dies_ends_only_its_own_calls(cluster: Cluster) -> Non
                 assert code == "server-lost", told
         await media_flows(people, [1], rounds=3)
         assert set((await people.ask("ended 1"))["told"].values()) == {None}
+        # Someone of the other call comes back through the node that holds neither call:
+        # their resume secret names its node, so they are relayed there.
+        third = ({0, 1, 2} - {first, second}).pop()
+        resumed = await people.ask(f"resume 1 survivor {third}")
+        assert resumed == {"event": "resumed", "same": True}
 
 
 async def test_redis_restarting_keeps_calls_and_new_calls_wait(
