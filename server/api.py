@@ -381,16 +381,9 @@ async def placed_elsewhere(
         raise error(web.HTTPServiceUnavailable, "server-restarting", DRAINING)
     if node is None:
         return None
-    headers = state.cluster.signed(NODE_CALLS, staff)
     try:
-        async with state.node_session().post(
-            node.address + NODE_CALLS, json=body, headers=headers
-        ) as reply:
-            return web.Response(
-                status=reply.status,
-                body=await node_answer(request, headers, reply),
-                content_type="application/json",
-            )
+        data = json.dumps(body).encode()
+        return await from_node(request, "POST", node.address, NODE_CALLS, staff, data)
     except (aiohttp.ClientError, OSError, TimeoutError):
         if state.cluster.draining:
             raise error(web.HTTPServiceUnavailable, "server-restarting", DRAINING) from None
@@ -410,6 +403,23 @@ async def list_calls(request: web.Request) -> web.Response:
         "check_in_minutes": state.config.check_in_minutes,
     }
     return web.json_response({"calls": calls, "defaults": defaults})
+
+
+async def from_node(
+    request: web.Request, method: str, address: str, path: str, staff: str, data: bytes
+) -> web.Response:
+    """A request for `staff` to another node, and its answer as this node's, once that node
+    proved it is one; raises what a failed request raises."""
+    cluster = request.app[STATE].cluster
+    assert cluster is not None
+    headers = {**cluster.signed(path, staff), "Content-Type": "application/json"}
+    async with (
+        request.app[STATE]
+        .node_session()
+        .request(method, address + path, data=data, headers=headers) as reply
+    ):
+        body = await node_answer(request, headers, reply)
+        return web.Response(status=reply.status, body=body, content_type="application/json")
 
 
 async def node_answer(
@@ -464,16 +474,8 @@ async def on_the_call_node(request: web.Request, staff: str) -> web.Response | N
     if address is None:
         return None
     path = f"{NODE_CALLS}/{call_id}"
-    headers = state.cluster.signed(path, staff)
     try:
-        async with state.node_session().request(
-            request.method, address + path, data=await request.read(), headers=headers
-        ) as reply:
-            return web.Response(
-                status=reply.status,
-                body=await node_answer(request, headers, reply),
-                content_type="application/json",
-            )
+        return await from_node(request, request.method, address, path, staff, await request.read())
     except (aiohttp.ClientError, OSError, TimeoutError):
         raise error(
             web.HTTPServiceUnavailable,
