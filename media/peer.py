@@ -58,6 +58,11 @@ def check_offer(sdp: str) -> None:
         description = SessionDescription.parse(sdp)
     except Exception:
         raise MediaError("bad-sdp", "the offer is not valid SDP") from None
+    # A section of a kind aiortc does not know ("m=text", say) in the bundle leaves the others
+    # without a transport: aiortc fails half-way, and later again on its own. A data channel
+    # it knows (and the server leaves unused).
+    if any(m.kind not in (*FORWARDED_CODECS, "application") for m in description.media):
+        raise MediaError("bad-sdp", "the offer has a section that is not audio, video or data")
     media = [m for m in description.media if m.kind in FORWARDED_CODECS]
     if not media:
         raise MediaError("bad-sdp", "the offer has no audio or video section")

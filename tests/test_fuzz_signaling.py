@@ -781,6 +781,10 @@ def data_channel_at(sdp: str, index: int) -> str:
         pytest.param("no-direction", id="first-offer-without-a-direction"),
         # setLocalDescription raises "Media sections in answer do not match offer"
         pytest.param("moved-data-channel", id="renegotiation-moving-a-data-channel"),
+        # a section of a kind aiortc does not know, first in the bundle: setRemoteDescription
+        # fails half-way, its connection cannot then be closed as it is, and aiortc's own
+        # connecting task fails later (found by the property test above in a CI run)
+        pytest.param("text-section", id="first-offer-with-a-text-section"),
     ],
 )
 async def test_offers_that_aiortc_cannot_answer_are_bad_sdp(
@@ -795,6 +799,11 @@ async def test_offers_that_aiortc_cannot_answer_are_bad_sdp(
         offer = await aiortc_offer()
         if case == "no-direction":
             bad = without_first(offer, "a=sendonly")
+        elif case == "text-section":
+            lines = offer.split("\r\n")
+            first = next(i for i, line in enumerate(lines) if line.startswith("m="))
+            lines[first] = "m=text 9 UDP/TLS/RTP/SAVPF 96"
+            bad = "\r\n".join(lines)
         else:
             first = data_channel_at(offer, 0)  # answered: the server forwards no data channel
             assert (await offer_reply(survivor, first)).type == "answer"
