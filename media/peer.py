@@ -171,6 +171,11 @@ class ServerPeer:
             # Refused after the offer was taken: this connection is half-changed, so the next
             # offer gets a fresh one (see MediaHub.offer).
             self.broken = self.pc.signalingState != "stable"
+            if any(t.receiver.transport is None for t in self.pc.getTransceivers()):
+                # aiortc took the offer half-way: some section has no transport, which its
+                # own connecting task and its close() do not expect. This connection is done.
+                self.broken = True
+                settle_connect(self.pc)
             raise MediaError(
                 "bad-sdp", f"the offer could not be used ({type(exc).__name__})"
             ) from None
@@ -218,7 +223,10 @@ class ServerPeer:
             if self._reports is not None:
                 self._reports.cancel()
             self.router.remove(self.pid)
-            await self.pc.close()
+            try:
+                await self.pc.close()
+            except AttributeError:  # a section without a transport (see _answer)
+                await stop_transports(self.pc)
 
     def _wire_new_transceivers(self) -> tuple[dict[str, Inlet], list[Slot]]:
         inlets: dict[str, Inlet] = {}
@@ -319,3 +327,34 @@ class ServerPeer:
             self._reports = asyncio.create_task(self._send_reports(wire))
             # A viewer that just connected needs a keyframe from everyone it shows.
             await self.router.refresh(self.pid)
+
+
+def settle_connect(pc: RTCPeerConnection) -> None:
+    """Cancel aiortc's connecting task of `pc`, or take its failure if it already failed, so
+    a connection aiortc took half-way fails nowhere later (it would be logged as a task
+    exception never retrieved)."""
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        name = getattr(coro, "__qualname__", "")
+        if not name.endswith("__connect"):
+            continue
+        if frame is not None and frame.f_locals.get("self") is not pc:
+            continue
+        if task.done():
+            if not task.cancelled():
+                task.exception()
+        else:
+            task.cancel()
+
+
+async def stop_transports(pc: RTCPeerConnection) -> None:
+    """Stop every DTLS and ICE transport a connection holds (each once: they are bundled)."""
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is None or id(dtls) in seen:
+            continue
+        seen.add(id(dtls))
+        await dtls.stop()
+        await dtls.transport.stop()
