@@ -191,18 +191,18 @@ async def run_drain(config: Config, wait: bool, undo: bool) -> int:
     try:
         found = await cluster.drain(config.node_address, not undo)
         if not found:
-            print(f"quietroom drain: no node at {config.node_address} has reported lately")
+            print("quietroom drain: no node at this --node-address has reported lately")
             return 1
         if undo:
-            print(f"{config.node_address} takes new calls again")
+            print("this node takes new calls again")
             return 0
-        print(f"{config.node_address} takes no new calls; {found[0].calls} call(s) go on")
+        print("this node takes no new calls; its calls go on")
         while wait:
             await asyncio.sleep(DRAIN_POLL_SECONDS)
             found = [n for n in await cluster.nodes() if n.address == config.node_address]
             left = found[0].calls if found else 0
             if left == 0 and (not found or found[0].draining):
-                print(f"{config.node_address} holds no call: it can be stopped")
+                print("this node holds no call: it can be stopped")
                 return 0
     except ClusterUnavailable:
         print("quietroom drain: Redis did not answer", file=sys.stderr)
